@@ -1,0 +1,68 @@
+"""minidl: a small deep-learning framework with every backward written by hand.
+
+PyTorch tensors are its storage and arithmetic, nothing more: no autograd,
+no torch.nn, no torch.optim (``minidl.reference`` alone builds PyTorch twins
+for comparison). The API follows PyTorch's::
+
+    model = minidl.Sequential(minidl.Linear(2, 25), minidl.ReLU(), minidl.Linear(25, 2))
+    loss = minidl.MSELoss()
+    optimizer = minidl.SGD(model.parameters(), lr=0.1)
+    prediction = model(x)
+    value = loss(prediction, target)
+    optimizer.zero_grad()
+    model.backward(loss.backward())
+    optimizer.step()
+"""
+
+from minidl import init
+from minidl.data import ClassificationData, one_hot
+from minidl.errors import CheckpointError, MinidlError, ShapeError, StateDictError
+from minidl.layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+from minidl.losses import Loss, MSELoss
+from minidl.metrics import ClassificationMetrics, classification_metrics, confusion_matrix
+from minidl.module import Module
+from minidl.optim import SGD, Optimizer
+from minidl.parameter import Parameter
+from minidl.serialization import atomic_write, atomic_write_text, load, save
+from minidl.train import (
+    EpochCompleted,
+    History,
+    Trainer,
+    TrainingDiverged,
+    TrainingFinished,
+    TrainingStopped,
+)
+
+__all__ = [
+    "SGD",
+    "CheckpointError",
+    "ClassificationData",
+    "ClassificationMetrics",
+    "EpochCompleted",
+    "History",
+    "Linear",
+    "Loss",
+    "MSELoss",
+    "MinidlError",
+    "Module",
+    "Optimizer",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "ShapeError",
+    "Sigmoid",
+    "StateDictError",
+    "Tanh",
+    "Trainer",
+    "TrainingDiverged",
+    "TrainingFinished",
+    "TrainingStopped",
+    "atomic_write",
+    "atomic_write_text",
+    "classification_metrics",
+    "confusion_matrix",
+    "init",
+    "load",
+    "one_hot",
+    "save",
+]

@@ -1,0 +1,51 @@
+"""`ClassificationData`: the train/test split a trainer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """Inputs (n, d) and integer labels (n,) for training and testing.
+
+    Labels are class indices in ``range(num_classes)``; losses that want
+    one column per class get them through ``one_hot``.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    def __post_init__(self) -> None:
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
+            if x.dim() != 2:
+                raise ValueError(f"x_{split} must be (n, features), got {tuple(x.shape)}")
+            if y.shape != (x.shape[0],):
+                raise ValueError(
+                    f"y_{split} must be ({x.shape[0]},) to match x_{split}, got {tuple(y.shape)}"
+                )
+            if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                raise ValueError(f"y_{split} holds labels outside 0..{self.num_classes - 1}")
+        if self.x_train.shape[0] == 0:
+            raise ValueError("the training set is empty")
+
+    @property
+    def num_features(self) -> int:
+        return self.x_train.shape[1]
+
+
+def one_hot(
+    labels: torch.Tensor, num_classes: int, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """(n,) class indices -> (n, num_classes) rows of 0 and 1."""
+    out = torch.zeros(labels.shape[0], num_classes, dtype=dtype)
+    out.scatter_(1, labels.long().unsqueeze(1), 1.0)
+    return out

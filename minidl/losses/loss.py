@@ -1,0 +1,51 @@
+"""`Loss`: the base of every loss: forward(pred, target) -> scalar, backward() -> d loss/d pred."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from minidl.errors import ShapeError
+
+REDUCTIONS = ("mean", "sum")
+
+
+class Loss:
+    """A scalar function of predictions and targets, with its hand-written gradient.
+
+    ``target_kind`` tells a trainer how to encode class labels for this
+    loss: ``"one_hot"`` (one column per class, as for MSE) or ``"index"``
+    (class indices, as for cross-entropy).
+    """
+
+    target_kind: ClassVar[str] = "one_hot"
+    reductions: ClassVar[tuple[str, ...]] = REDUCTIONS
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in self.reductions:
+            raise ValueError(
+                f"{type(self).__name__}: unknown reduction {reduction!r}; "
+                f"expected one of {', '.join(self.reductions)}"
+            )
+        self.reduction = reduction
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
+        """d loss / d prediction for the last forward (times grad_output if given)."""
+        raise NotImplementedError
+
+    def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.forward(prediction, target)
+
+    def _check_same_shape(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
+        if prediction.shape != target.shape:
+            raise ShapeError(
+                f"{type(self).__name__} expects prediction and target of the same shape, "
+                f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"

@@ -1,0 +1,37 @@
+"""`MSELoss`: mean (or sum) of squared errors over all elements, as torch.nn.MSELoss."""
+
+from __future__ import annotations
+
+import torch
+
+from minidl.losses.loss import Loss
+
+
+class MSELoss(Loss):
+    """ℓ = mean((pred − target)²) over *all* elements (or their sum).
+
+    This is PyTorch's convention: with two output columns the mean divides
+    by 2·N, not N, and the gradient is 2·(pred − target) / numel.
+
+    Shape: prediction (*), target (*) of the same shape -> scalar.
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._diff: torch.Tensor | None = None
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(prediction, target)
+        diff = prediction - target
+        self._diff = diff
+        flat = diff.reshape(-1)
+        total = torch.dot(flat, flat)
+        return total / flat.numel() if self.reduction == "mean" else total
+
+    def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
+        diff = self._diff
+        if diff is None:
+            raise RuntimeError("MSELoss: backward called before forward")
+        scale = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
+        grad = diff * scale
+        return grad if grad_output is None else grad * grad_output

@@ -1,0 +1,287 @@
+"""The one training loop of minidl-lab, speaking in events.
+
+Front ends (the headless ``replay``, the Textual lab) give the trainer a
+callback for events and a stop predicate; the trainer knows nothing of
+them. Per epoch it trains on shuffled mini-batches, then evaluates the
+whole train and test sets in eval mode and emits ``EpochCompleted``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from minidl.data import ClassificationData, one_hot
+from minidl.losses.loss import Loss
+from minidl.metrics import ClassificationMetrics, classification_metrics
+from minidl.module import Module
+from minidl.optim.optimizer import Optimizer
+from minidl.serialization import atomic_write_text
+
+Status = Literal["running", "completed", "stopped", "diverged"]
+
+
+@dataclass(frozen=True)
+class EpochCompleted:
+    """Numbers of one finished epoch.
+
+    ``train_loss`` is the mean of the epoch's mini-batch losses weighted by
+    batch size (what the optimizer saw); the accuracies and the test loss
+    come from a pass over the whole set in eval mode after the epoch.
+    ``precision``/``recall``/``f1`` are on the test set (class 1 for two
+    classes, macro average otherwise). ``seconds`` is the time spent in the
+    training batches, and ``samples_per_second`` the training throughput.
+    """
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    seconds: float
+    samples_per_second: float
+
+    TIMING_FIELDS = ("seconds", "samples_per_second")
+
+    def metrics(self) -> dict[str, float]:
+        """The deterministic numbers (everything but timings)."""
+        return {k: v for k, v in asdict(self).items() if k not in self.TIMING_FIELDS}
+
+
+@dataclass(frozen=True)
+class TrainingDiverged:
+    """A mini-batch loss was NaN or inf; that batch's update was not applied."""
+
+    epoch: int
+    step: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class TrainingStopped:
+    """A stop was requested; the interrupted epoch is not recorded."""
+
+    epoch: int
+    step: int
+
+
+@dataclass(frozen=True)
+class TrainingFinished:
+    status: Status
+    epochs_completed: int
+
+
+Event = EpochCompleted | TrainingDiverged | TrainingStopped | TrainingFinished
+EPOCH_FIELDS = tuple(f.name for f in fields(EpochCompleted))
+
+
+@dataclass
+class History:
+    """Every epoch's numbers and how the run ended; writes JSON and CSV."""
+
+    epochs: list[EpochCompleted] = field(default_factory=list)
+    status: Status = "running"
+    diverged: TrainingDiverged | None = None
+    stopped: TrainingStopped | None = None
+
+    @property
+    def final(self) -> EpochCompleted | None:
+        return self.epochs[-1] if self.epochs else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "diverged": None if self.diverged is None else asdict(self.diverged),
+            "stopped": None if self.stopped is None else asdict(self.stopped),
+            "epochs": [asdict(e) for e in self.epochs],
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=True) + "\n"
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EPOCH_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for epoch in self.epochs:
+            writer.writerow(
+                {k: repr(v) if isinstance(v, float) else v for k, v in asdict(epoch).items()}
+            )
+        text = buffer.getvalue()
+        if path is not None:
+            atomic_write_text(path, text)
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> History:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        return cls(
+            epochs=[EpochCompleted(**e) for e in data["epochs"]],
+            status=data["status"],
+            diverged=TrainingDiverged(**data["diverged"]) if data.get("diverged") else None,
+            stopped=TrainingStopped(**data["stopped"]) if data.get("stopped") else None,
+        )
+
+
+class Trainer:
+    """Mini-batch training of a classifier, one epoch at a time.
+
+    Args:
+        model: the network; its first parameter fixes dtype and device.
+        loss: a minidl loss; its ``target_kind`` decides how labels are encoded.
+        optimizer: a minidl optimizer over the model's parameters.
+        data: train and test sets.
+        batch_size: samples per step (the last batch of an epoch may be smaller).
+        shuffle_seed: seeds the per-epoch permutation; same seed, same batches.
+        shuffle: if False, batches follow the data order.
+
+    The trainer is resumable: ``run`` may be called again and continues
+    from the next epoch with the same shuffling stream, so two runs of 5
+    epochs equal one of 10.
+    """
+
+    def __init__(
+        self,
+        model: Module,
+        loss: Loss,
+        optimizer: Optimizer,
+        data: ClassificationData,
+        batch_size: int,
+        shuffle_seed: int = 0,
+        shuffle: bool = True,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        n_train = data.x_train.shape[0]
+        if batch_size > n_train:
+            raise ValueError(f"batch_size {batch_size} is larger than the training set ({n_train})")
+        parameters = model.parameters()
+        reference = parameters[0].data if parameters else data.x_train
+        self.dtype = reference.dtype if reference.is_floating_point() else torch.get_default_dtype()
+        self.device = reference.device
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self._generator = torch.Generator().manual_seed(shuffle_seed)
+        self._x_train = data.x_train.to(self.dtype).to(self.device)
+        self._x_test = data.x_test.to(self.dtype).to(self.device)
+        self._t_train = self._targets(data.y_train)
+        self._t_test = self._targets(data.y_test)
+        self.history = History()
+
+    @property
+    def epochs_completed(self) -> int:
+        return len(self.history.epochs)
+
+    def _targets(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.loss.target_kind == "index":
+            return labels.long().to(self.device)
+        return one_hot(labels, self.data.num_classes, self.dtype).to(self.device)
+
+    def run(
+        self,
+        epochs: int,
+        on_event: Callable[[Event], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> History:
+        """Train ``epochs`` more epochs, emitting events; returns the history.
+
+        ``should_stop`` is asked before every batch, so a stop takes effect
+        within one batch. A NaN/inf batch loss ends the run as "diverged"
+        before that batch's update touches the weights.
+        """
+        emit = on_event or (lambda event: None)
+        self.history.status = "running"
+        with torch.no_grad():
+            for _ in range(epochs):
+                epoch = self.epochs_completed + 1
+                outcome = self._train_epoch(epoch, should_stop)
+                if isinstance(outcome, TrainingDiverged):
+                    self.history.status, self.history.diverged = "diverged", outcome
+                    emit(outcome)
+                    break
+                if isinstance(outcome, TrainingStopped):
+                    self.history.status, self.history.stopped = "stopped", outcome
+                    emit(outcome)
+                    break
+                self.history.epochs.append(outcome)
+                emit(outcome)
+            else:
+                self.history.status = "completed"
+        emit(TrainingFinished(self.history.status, self.epochs_completed))
+        return self.history
+
+    def _train_epoch(
+        self, epoch: int, should_stop: Callable[[], bool] | None
+    ) -> EpochCompleted | TrainingDiverged | TrainingStopped:
+        model, loss, optimizer = self.model, self.loss, self.optimizer
+        n = self._x_train.shape[0]
+        if self.shuffle:
+            order = torch.randperm(n, generator=self._generator).to(self.device)
+            inputs, targets = self._x_train[order], self._t_train[order]
+        else:
+            inputs, targets = self._x_train, self._t_train
+        model.train()
+        total = 0.0
+        started = time.perf_counter()
+        for step, start in enumerate(range(0, n, self.batch_size), start=1):
+            if should_stop is not None and should_stop():
+                return TrainingStopped(epoch, step)
+            x = inputs[start : start + self.batch_size]
+            t = targets[start : start + self.batch_size]
+            value = loss.forward(model.forward(x), t).item()
+            if not math.isfinite(value):
+                return TrainingDiverged(epoch, step, value)
+            optimizer.zero_grad()
+            model.backward(loss.backward())
+            optimizer.step()
+            total += value * x.shape[0]
+        seconds = time.perf_counter() - started
+        _, train = self.evaluate(self._x_train, self._t_train, self.data.y_train)
+        test_loss, test = self.evaluate(self._x_test, self._t_test, self.data.y_test)
+        return EpochCompleted(
+            epoch=epoch,
+            train_loss=total / n,
+            train_accuracy=train.accuracy,
+            test_loss=test_loss,
+            test_accuracy=test.accuracy,
+            precision=test.precision,
+            recall=test.recall,
+            f1=test.f1,
+            seconds=seconds,
+            samples_per_second=n / seconds if seconds > 0 else math.inf,
+        )
+
+    def evaluate(
+        self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[float, ClassificationMetrics]:
+        """Loss and metrics of the model on a whole set, in eval mode."""
+        if x.shape[0] == 0:
+            return math.nan, ClassificationMetrics(math.nan, math.nan, math.nan, math.nan)
+        was_training = self.model.training
+        self.model.eval()
+        with torch.no_grad():
+            prediction = self.model.forward(x)
+            value = self.loss.forward(prediction, targets).item()
+        self.model.train(was_training)
+        predicted = prediction.argmax(dim=1).cpu()
+        return value, classification_metrics(predicted, labels, self.data.num_classes)

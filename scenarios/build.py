@@ -1,0 +1,176 @@
+"""From a validated ``Scenario`` to objects: data set, model, loss, optimizer, trainer.
+
+This is the one place where names in a scenario file become minidl
+objects, so the lab, ``replay`` and the tests all build the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+import minidl
+from minidl.train import Event, History, Trainer
+from scenarios import registry
+from scenarios.datasets import DATASETS
+from scenarios.schema import EXPECTATIONS, DataSpec, ModelSpec, Scenario
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+INPUT_FEATURES = 2  # every data set is 2-D
+
+
+class ModelSpecError(ValueError):
+    """A layer stack that does not chain; ``problems`` name the layers."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def build_model(
+    spec: ModelSpec,
+    in_features: int,
+    num_classes: int,
+    generator: torch.Generator | None = None,
+) -> minidl.Sequential:
+    """Build the Sequential layer by layer, deriving widths and checking they chain.
+
+    A probe batch of one zero row is pushed through each new layer, so a
+    layer that cannot take the previous one's output is reported by index,
+    and the output width is checked against the number of classes.
+    """
+    problems: list[str] = []
+    model = minidl.Sequential()
+    probe = torch.zeros(1, in_features)
+    for index, layer in enumerate(spec.layers):
+        path = f"model.layers[{index}] ({layer.type})"
+        kwargs = layer.kwargs
+        component = registry.lookup(registry.LAYERS, layer.type)
+        assert component is not None, layer.type  # the schema checked the name
+        width = probe.shape[-1]
+        if layer.type == "Linear":
+            given = kwargs.setdefault("in_features", width)
+            if given != width:
+                problems.append(
+                    f"{path}: in_features = {given} does not chain: the "
+                    f"{'input has' if index == 0 else 'previous layer gives'} {width} features"
+                )
+                break
+            kwargs.setdefault("init", spec.init)
+            kwargs["generator"] = generator
+        try:
+            module = component.factory(**kwargs)
+            probe = module.forward(probe)
+        except (ValueError, TypeError) as error:
+            problems.append(f"{path}: {error}")
+            break
+        model.append(module)
+    else:
+        if probe.dim() != 2 or probe.shape[-1] != num_classes:
+            problems.append(
+                f"model.layers: the last layer gives {tuple(probe.shape[1:])} outputs, but the "
+                f"data has {num_classes} classes (the last width must be {num_classes})"
+            )
+    if problems:
+        raise ModelSpecError(problems)
+    return model
+
+
+def check_model(spec: ModelSpec, data: DataSpec) -> list[str]:
+    """Problems of a layer stack for a data set, as messages naming the layer."""
+    try:
+        build_model(spec, INPUT_FEATURES, data.num_classes, torch.Generator().manual_seed(0))
+    except ModelSpecError as error:
+        return error.problems
+    return []
+
+
+@dataclass
+class Experiment:
+    """Everything a run needs, built from one scenario."""
+
+    scenario: Scenario
+    data: minidl.ClassificationData
+    model: minidl.Sequential
+    loss: minidl.Loss
+    optimizer: minidl.Optimizer
+    trainer: Trainer
+
+
+def build_data(spec: DataSpec) -> minidl.ClassificationData:
+    factory, _ = DATASETS[spec.kind]
+    return factory(n_train=spec.n_train, n_test=spec.n_test, noise=spec.noise, seed=spec.seed)
+
+
+def build_experiment(scenario: Scenario) -> Experiment:
+    """Data, model (seeded by training.seed), loss, optimizer and trainer.
+
+    The initial weights draw from a generator seeded with ``training.seed``
+    and the batch order from one seeded with ``training.seed + 1``.
+    """
+    training = scenario.training
+    data = build_data(scenario.data)
+    generator = torch.Generator().manual_seed(training.seed)
+    model = build_model(scenario.model, data.num_features, data.num_classes, generator)
+    model.to(dtype=DTYPES[training.dtype])
+    loss_component = registry.lookup(registry.LOSSES, training.loss.type)
+    optimizer_component = registry.lookup(registry.OPTIMIZERS, training.optimizer.type)
+    assert loss_component is not None and optimizer_component is not None
+    loss = loss_component.factory(**training.loss.kwargs)
+    optimizer = optimizer_component.factory(
+        model.parameters(), lr=training.lr, **training.optimizer.kwargs
+    )
+    trainer = Trainer(
+        model,
+        loss,
+        optimizer,
+        data,
+        batch_size=training.batch_size,
+        shuffle_seed=training.seed + 1,
+        shuffle=training.shuffle,
+    )
+    return Experiment(scenario, data, model, loss, optimizer, trainer)
+
+
+def run_scenario(
+    scenario: Scenario,
+    on_event: Callable[[Event], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> History:
+    """Build and train a scenario for its ``training.epochs``."""
+    experiment = build_experiment(scenario)
+    return experiment.trainer.run(scenario.training.epochs, on_event, should_stop)
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    key: str
+    bound: float
+    actual: float | None
+    passed: bool
+
+    def describe(self) -> str:
+        metric, direction = EXPECTATIONS[self.key]
+        if self.actual is None:
+            return f"{metric}: no completed epoch to judge (needs {direction} {self.bound})"
+        sign = ">=" if direction == "min" else "<="
+        margin = self.actual - self.bound
+        verdict = "ok" if self.passed else f"FAILED by {abs(margin):.4g}"
+        return f"{metric} = {self.actual:.4f} (expected {sign} {self.bound}): {verdict}"
+
+
+def check_expectations(scenario: Scenario, history: History) -> list[ExpectationResult]:
+    """Judge the final epoch against the scenario's [expect] bounds.
+
+    A run that diverged or was stopped fails every expectation.
+    """
+    final = history.final if history.status == "completed" else None
+    results = []
+    for key, bound in scenario.expect.bounds:
+        metric, direction = EXPECTATIONS[key]
+        actual = None if final is None else getattr(final, metric)
+        passed = actual is not None and (actual >= bound if direction == "min" else actual <= bound)
+        results.append(ExpectationResult(key, bound, actual, passed))
+    return results

@@ -1,0 +1,404 @@
+"""The scenario file: one TOML file = data + model + training + expectations.
+
+``load_scenario(path)`` / ``parse_scenario(text)`` return a frozen
+``Scenario`` or raise ``ScenarioError`` listing every problem, each naming
+the field, the value and what is allowed. Unknown keys are errors (with a
+"did you mean" hint), so typos never pass silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from scenarios import registry
+from scenarios.datasets import DATASETS
+from scenarios.registry import Arg, Component
+
+DTYPES = ("float32", "float64")
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario file; ``problems`` holds one line per faulty field."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        if len(problems) == 1:
+            message = f"{where}{problems[0]}"
+        else:
+            message = f"{where}{len(problems)} problems\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    kind: str
+    n_train: int = 1000
+    n_test: int = 1000
+    noise: float = 0.0
+    seed: int = 0
+
+    @property
+    def num_classes(self) -> int:
+        return DATASETS[self.kind][1]
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A layer, loss or optimizer by canonical name, with its arguments."""
+
+    type: str
+    args: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.args)
+
+    def describe(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.args)
+        return f"{self.type}({inner})"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    layers: tuple[ComponentSpec, ...]
+    init: str = "default"
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    loss: ComponentSpec
+    optimizer: ComponentSpec
+    lr: float
+    batch_size: int
+    epochs: int
+    seed: int = 0
+    dtype: str = "float32"
+    shuffle: bool = True
+
+
+# expectation key -> (EpochCompleted field, "min" or "max")
+EXPECTATIONS: dict[str, tuple[str, str]] = {
+    "min_train_accuracy": ("train_accuracy", "min"),
+    "min_test_accuracy": ("test_accuracy", "min"),
+    "min_test_precision": ("precision", "min"),
+    "min_test_recall": ("recall", "min"),
+    "min_test_f1": ("f1", "min"),
+    "max_train_loss": ("train_loss", "max"),
+    "max_test_loss": ("test_loss", "max"),
+}
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Bounds on the final epoch's metrics, by key of ``EXPECTATIONS``."""
+
+    bounds: tuple[tuple[str, float], ...] = ()
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.bounds)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    data: DataSpec
+    model: ModelSpec
+    training: TrainingSpec
+    expect: Expectations = field(default_factory=Expectations)
+    description: str = ""
+    source: str | None = None
+
+    def with_overrides(self, epochs: int | None = None, seed: int | None = None) -> Scenario:
+        """The same scenario with another epoch count, or another seed for data and training."""
+        training, data = self.training, self.data
+        if epochs is not None:
+            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
+                raise ScenarioError([f"--epochs = {epochs!r}: must be an integer > 0"])
+            training = replace(training, epochs=epochs)
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ScenarioError([f"--seed = {seed!r}: must be an integer >= 0"])
+            training = replace(training, seed=seed)
+            data = replace(data, seed=seed)
+        return replace(self, training=training, data=data)
+
+
+# --- parsing -----------------------------------------------------------------
+
+
+class _Reader:
+    """Reads tables field by field, collecting every problem instead of stopping."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str, value: Any = ...) -> None:
+        shown = "" if value is ... else f" = {_show(value)}"
+        self.problems.append(f"{path}{shown}: {message}")
+
+    def table(self, parent: dict[str, Any], key: str, path: str, required: bool = True) -> dict:
+        value = parent.get(key)
+        if value is None:
+            if required:
+                self.fail(path, "missing table")
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, "must be a table", value)
+            return {}
+        return value
+
+    def unknown_keys(self, table: dict[str, Any], allowed: list[str], path: str) -> None:
+        for key in table:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.fail(
+                    f"{path}.{key}" if path else key,
+                    f"unknown key{suggestion} (allowed: {', '.join(allowed)})",
+                )
+
+    def field(
+        self,
+        table: dict[str, Any],
+        key: str,
+        path: str,
+        check,
+        default: Any = ...,
+    ) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in table:
+            if default is ...:
+                self.fail(full, "missing")
+                return None
+            return default
+        try:
+            return check(table[key])
+        except ValueError as error:
+            self.fail(full, str(error), table[key])
+            return None if default is ... else default
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return repr(value)
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value
+
+
+def _component(
+    reader: _Reader,
+    value: Any,
+    path: str,
+    table: dict[str, Component],
+    what: str,
+    reserved: tuple[str, ...] = (),
+) -> ComponentSpec | None:
+    """A component given as a name ("SGD") or a table ({type = "SGD", momentum = 0.9})."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, dict):
+        reader.fail(path, f"must be a {what} name or a table with a 'type'", value)
+        return None
+    kind = value.get("type")
+    component = registry.lookup(table, kind)
+    if component is None:
+        if "type" not in value:
+            reader.fail(f"{path}.type", f"missing (one of: {registry.names(table)})")
+        else:
+            reader.fail(f"{path}.type", f"unknown {what}; allowed: {registry.names(table)}", kind)
+        return None
+    args = {k: v for k, v in value.items() if k != "type"}
+    allowed = list(component.args)
+    for key in args:
+        if key in reserved:
+            reader.fail(f"{path}.{key}", f"is set in [training], not on the {what}")
+        elif key not in component.args:
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            allowed_text = ", ".join(allowed) if allowed else "none"
+            reader.fail(
+                f"{path}.{key}",
+                f"{component.name} takes no argument {key!r}{suggestion} (allowed: {allowed_text})",
+            )
+    cleaned: list[tuple[str, Any]] = []
+    for key, arg in component.args.items():
+        if key not in args:
+            if arg.required:
+                reader.fail(f"{path}.{key}", f"missing (required by {component.name})")
+            continue
+        try:
+            cleaned.append((key, arg.check(args[key])))
+        except ValueError as error:
+            reader.fail(f"{path}.{key}", f"{component.name}: {error}", args[key])
+    return ComponentSpec(component.name, tuple(cleaned))
+
+
+def _int_at_least(minimum: int):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"must be an integer >= {minimum}")
+        return value
+
+    return check
+
+
+def parse_scenario(text: str, source: str | None = None, name: str | None = None) -> Scenario:
+    """Parse and validate a scenario from TOML text; raise ScenarioError on any problem."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError([f"not valid TOML: {error}"], source) from None
+    reader = _Reader()
+    reader.unknown_keys(
+        document, ["name", "description", "data", "model", "training", "expect"], ""
+    )
+    scenario_name = reader.field(document, "name", "", _string, default=name or "scenario")
+    description = reader.field(document, "description", "", _string, default="")
+
+    data_table = reader.table(document, "data", "data")
+    reader.unknown_keys(data_table, ["kind", "n_train", "n_test", "noise", "seed"], "data")
+    kind = reader.field(data_table, "kind", "data", _string)
+    if kind is not None and kind not in DATASETS:
+        reader.fail("data.kind", f"unknown data set; allowed: {', '.join(DATASETS)}", kind)
+        kind = None
+    data = DataSpec(
+        kind=kind or "",
+        n_train=reader.field(data_table, "n_train", "data", _int_at_least(1), 1000),
+        n_test=reader.field(data_table, "n_test", "data", _int_at_least(1), 1000),
+        noise=reader.field(data_table, "noise", "data", registry.fraction, 0.0),
+        seed=reader.field(data_table, "seed", "data", _int_at_least(0), 0),
+    )
+
+    model_table = reader.table(document, "model", "model")
+    reader.unknown_keys(model_table, ["layers", "init"], "model")
+    init = reader.field(
+        model_table, "init", "model", registry.choice(*registry.INIT_SCHEMES), "default"
+    )
+    raw_layers = model_table.get("layers")
+    layers: list[ComponentSpec] = []
+    if raw_layers is None:
+        reader.fail("model.layers", 'missing (an array of tables such as { type = "ReLU" })')
+    elif not isinstance(raw_layers, list) or not raw_layers:
+        reader.fail("model.layers", "must be a non-empty array of layer tables", raw_layers)
+    else:
+        for index, raw in enumerate(raw_layers):
+            spec = _component(reader, raw, f"model.layers[{index}]", registry.LAYERS, "layer")
+            if spec is not None:
+                layers.append(spec)
+    model = ModelSpec(tuple(layers), init)
+
+    training_table = reader.table(document, "training", "training")
+    reader.unknown_keys(
+        training_table,
+        ["loss", "optimizer", "lr", "batch_size", "epochs", "seed", "dtype", "shuffle"],
+        "training",
+    )
+    loss = None
+    if "loss" not in training_table:
+        reader.fail("training.loss", f"missing (one of: {registry.names(registry.LOSSES)})")
+    else:
+        loss = _component(reader, training_table["loss"], "training.loss", registry.LOSSES, "loss")
+    optimizer = None
+    if "optimizer" not in training_table:
+        reader.fail(
+            "training.optimizer", f"missing (one of: {registry.names(registry.OPTIMIZERS)})"
+        )
+    else:
+        optimizer = _component(
+            reader,
+            training_table["optimizer"],
+            "training.optimizer",
+            registry.OPTIMIZERS,
+            "optimizer",
+            reserved=("lr",),
+        )
+    batch_size = reader.field(training_table, "batch_size", "training", _int_at_least(1))
+    if batch_size is not None and batch_size > data.n_train:
+        reader.fail(
+            "training.batch_size",
+            f"is larger than the training set (data.n_train = {data.n_train})",
+            batch_size,
+        )
+    training = TrainingSpec(
+        loss=loss or ComponentSpec("MSELoss"),
+        optimizer=optimizer or ComponentSpec("SGD"),
+        lr=reader.field(training_table, "lr", "training", registry.positive_float),
+        batch_size=batch_size or 1,
+        epochs=reader.field(training_table, "epochs", "training", _int_at_least(1)),
+        seed=reader.field(training_table, "seed", "training", _int_at_least(0), 0),
+        dtype=reader.field(
+            training_table, "dtype", "training", registry.choice(*DTYPES), "float32"
+        ),
+        shuffle=reader.field(training_table, "shuffle", "training", registry.boolean, True),
+    )
+
+    expect_table = reader.table(document, "expect", "expect", required=False)
+    reader.unknown_keys(expect_table, list(EXPECTATIONS), "expect")
+    bounds = []
+    for key in EXPECTATIONS:
+        if key in expect_table:
+            check = registry.fraction if key.startswith("min_") else registry.non_negative_float
+            value = reader.field(expect_table, key, "expect", check)
+            if value is not None:
+                bounds.append((key, value))
+    expect = Expectations(tuple(bounds))
+
+    if not reader.problems and layers and kind:
+        # Only a structurally valid file gets its layer chain checked.
+        from scenarios.build import check_model
+
+        reader.problems.extend(check_model(model, data))
+    if reader.problems:
+        raise ScenarioError(reader.problems, source)
+    return Scenario(
+        name=scenario_name,
+        data=data,
+        model=model,
+        training=training,
+        expect=expect,
+        description=description,
+        source=source,
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([f"no such scenario file: {file}"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([f"cannot read {file}: {error}"]) from None
+    return parse_scenario(text, source=str(file), name=file.stem)
+
+
+__all__ = [
+    "EXPECTATIONS",
+    "Arg",
+    "ComponentSpec",
+    "DataSpec",
+    "Expectations",
+    "ModelSpec",
+    "Scenario",
+    "ScenarioError",
+    "TrainingSpec",
+    "load_scenario",
+    "parse_scenario",
+]

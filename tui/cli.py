@@ -1,0 +1,105 @@
+"""The ``minidl-lab`` command: the lab with no arguments, ``replay`` and friends headless.
+
+Imports of torch and the framework happen inside the commands, so
+``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_EXPECTATION_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minidl-lab",
+        description=(
+            "A terminal training lab for neural networks on minidl, a framework whose "
+            "every backward is written by hand. Without a command, prints this help."
+        ),
+        epilog="Run 'minidl-lab COMMAND --help' for a command's options.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    replay = commands.add_parser(
+        "replay",
+        help="train a scenario file headless and check its expectations",
+        description=(
+            "Train the scenario described by FILE without a user interface, print progress "
+            "and a summary, and check the file's [expect] bounds. Exit status: 0 when every "
+            "expectation holds, 1 when one fails (or training diverged or was interrupted), "
+            "2 for an invalid scenario file or arguments."
+        ),
+    )
+    replay.add_argument(
+        "file",
+        metavar="FILE",
+        help="scenario TOML file, or the name of a shipped scenario (see 'minidl-lab scenarios')",
+    )
+    replay.add_argument("--epochs", type=_positive_int, help="override training.epochs")
+    replay.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        help="override both data.seed and training.seed (a different round of the same setup)",
+    )
+    replay.add_argument("--json", metavar="PATH", help="write the history as JSON to PATH")
+    replay.add_argument("--csv", metavar="PATH", help="write the per-epoch history as CSV to PATH")
+    replay.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress and no table: one result line"
+    )
+
+    commands.add_parser(
+        "scenarios",
+        help="list the scenarios shipped with minidl-lab",
+        description="List the scenario files shipped with minidl-lab, with their descriptions.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    if args.command == "replay":
+        from tui.replay import replay
+
+        return replay(
+            args.file,
+            epochs=args.epochs,
+            seed=args.seed,
+            json_path=args.json,
+            csv_path=args.csv,
+            quiet=args.quiet,
+        )
+    if args.command == "scenarios":
+        from tui.replay import list_scenarios
+
+        return list_scenarios()
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
