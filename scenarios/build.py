@@ -153,9 +153,9 @@ class ExpectationResult:
 
     def describe(self) -> str:
         metric, direction = EXPECTATIONS[self.key]
-        if self.actual is None:
-            return f"{metric}: no completed epoch to judge (needs {direction} {self.bound})"
         sign = ">=" if direction == "min" else "<="
+        if self.actual is None:
+            return f"{metric}: no completed epoch to judge (needs {sign} {self.bound})"
         margin = self.actual - self.bound
         verdict = "ok" if self.passed else f"FAILED by {abs(margin):.4g}"
         return f"{metric} = {self.actual:.4f} (expected {sign} {self.bound}): {verdict}"

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+import minidl
+
+
+def small_model():
+    generator = torch.Generator().manual_seed(0)
+    return minidl.Sequential(
+        minidl.Linear(2, 4, generator=generator),
+        minidl.Tanh(),
+        minidl.Linear(4, 2, generator=generator),
+    )
+
+
+def test_parameters_have_data_and_grad_of_the_same_shape():
+    for name, p in small_model().named_parameters():
+        assert p.grad.shape == p.data.shape, name
+        assert p.grad.dtype == p.data.dtype
+
+
+def test_backward_accumulates_like_torch_until_zero_grad():
+    model = small_model()
+    x, g = torch.rand(3, 2), torch.rand(3, 2)
+    model(x)
+    model.backward(g)
+    once = [p.grad.clone() for p in model.parameters()]
+    model(x)
+    model.backward(g)
+    for p, first in zip(model.parameters(), once, strict=True):
+        torch.testing.assert_close(p.grad, 2 * first)
+    model.zero_grad()
+    assert all(torch.count_nonzero(p.grad) == 0 for p in model.parameters())
+    model(x)
+    model.backward(g)
+    for p, first in zip(model.parameters(), once, strict=True):
+        torch.testing.assert_close(p.grad, first)
+
+
+def test_lazy_zero_grad_overwrites_without_reading_old_gradients():
+    layer = minidl.Linear(2, 2)
+    layer(torch.ones(1, 2))
+    layer.backward(torch.ones(1, 2))
+    layer.weight._grad.fill_(float("nan"))  # garbage that a lazy zero must never add to
+    layer.zero_grad()
+    layer(torch.ones(1, 2))
+    layer.backward(torch.ones(1, 2))
+    assert torch.equal(layer.weight.grad, torch.ones(2, 2))
+
+
+def test_train_and_eval_propagate_to_children():
+    model = small_model()
+    assert all(m.training for m in model.modules())
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_to_moves_parameters_and_gradients():
+    model = small_model().to(dtype=torch.float64)
+    assert all(p.data.dtype == p.grad.dtype == torch.float64 for p in model.parameters())
+
+
+def test_num_parameters_counts_weights_and_biases():
+    assert small_model().num_parameters() == 2 * 4 + 4 + 4 * 2 + 2
+
+
+def test_load_state_dict_rejects_mismatches_and_changes_nothing():
+    model = small_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    bad = dict(before)
+    bad["0.weight"] = torch.zeros(5, 2)
+    bad["2.bias"] = torch.zeros(2)
+    with pytest.raises(
+        minidl.StateDictError,
+        match=r"0\.weight: shape \(5, 2\) in the state dict, \(4, 2\) in the model",
+    ):
+        model.load_state_dict(bad)
+    missing = dict(before)
+    del missing["2.bias"]
+    missing["3.weight"] = torch.zeros(1)
+    with pytest.raises(
+        minidl.StateDictError, match=r"missing keys: 2\.bias; unexpected keys: 3\.weight"
+    ):
+        model.load_state_dict(missing)
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key

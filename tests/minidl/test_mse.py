@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minidl
+from tests.conftest import TOLERANCE, rel_error
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 50), width=st.integers(1, 6), seed=st.integers(0, 2**31 - 1))
+def test_mse_value_and_gradient_equal_torch(reduction, batch, width, seed):
+    generator = torch.Generator().manual_seed(seed)
+    prediction = torch.randn(batch, width, dtype=torch.float64, generator=generator)
+    target = torch.randn(batch, width, dtype=torch.float64, generator=generator)
+    leaf = prediction.clone().requires_grad_(True)
+    with torch.enable_grad():
+        expected = torch.nn.MSELoss(reduction=reduction)(leaf, target)
+        expected.backward()
+    loss = minidl.MSELoss(reduction=reduction)
+    value = loss(prediction, target)
+    assert value.shape == ()
+    assert rel_error(value, expected.detach()) <= TOLERANCE
+    assert rel_error(loss.backward(), leaf.grad) <= TOLERANCE
+
+
+def test_mean_divides_by_all_elements_as_torch_does():
+    # two output columns: the mean is over 2·N elements, not N rows
+    prediction = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
+    target = torch.zeros(2, 2)
+    loss = minidl.MSELoss()
+    assert loss(prediction, target).item() == 0.25
+    assert loss.backward().tolist() == [[0.5, 0.0], [0.0, 0.0]]
+
+
+def test_backward_scales_by_grad_output():
+    loss = minidl.MSELoss()
+    loss(torch.ones(2, 2), torch.zeros(2, 2))
+    assert torch.equal(loss.backward(3.0), loss.backward() * 3)
+
+
+def test_shapes_must_match_and_reduction_must_exist():
+    with pytest.raises(minidl.ShapeError, match=r"got \(4, 2\) and \(4,\)"):
+        minidl.MSELoss()(torch.zeros(4, 2), torch.zeros(4))
+    with pytest.raises(ValueError, match="unknown reduction 'avg'"):
+        minidl.MSELoss(reduction="avg")

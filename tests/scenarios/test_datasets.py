@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scenarios.datasets import RADIUS, centered_disk, quarter_circle
+
+
+def test_radius_is_one_over_sqrt_two_pi():
+    assert 1 / math.sqrt(2 * math.pi) == RADIUS
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 300))
+def test_labels_follow_the_definitions(seed, n):
+    for data, center in (
+        (quarter_circle(n, n, seed=seed), (0.0, 0.0)),
+        (centered_disk(n, n, seed=seed), (0.5, 0.5)),
+    ):
+        for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
+            assert x.shape == (n, 2) and y.shape == (n,) and y.dtype == torch.int64
+            assert ((x >= 0) & (x <= 1)).all()
+            inside = ((x[:, 0] - center[0]) ** 2 + (x[:, 1] - center[1]) ** 2).sqrt() <= RADIUS
+            assert torch.equal(y, inside.long())
+
+
+def test_class_shares_are_one_eighth_and_one_half():
+    q = quarter_circle(n_train=100_000, n_test=1, seed=1)
+    d = centered_disk(n_train=100_000, n_test=1, seed=1)
+    assert q.y_train.double().mean().item() == pytest.approx(1 / 8, abs=0.004)
+    assert d.y_train.double().mean().item() == pytest.approx(1 / 2, abs=0.006)
+
+
+def test_defaults_are_1000_and_1000_and_two_classes():
+    data = centered_disk()
+    assert data.x_train.shape == (1000, 2) and data.x_test.shape == (1000, 2)
+    assert data.num_classes == 2 and data.num_features == 2
+
+
+def test_same_seed_same_points_other_seed_other_points():
+    assert torch.equal(centered_disk(seed=3).x_train, centered_disk(seed=3).x_train)
+    assert not torch.equal(centered_disk(seed=3).x_train, centered_disk(seed=4).x_train)
+    assert not torch.equal(centered_disk(seed=3).x_train, centered_disk(seed=3).x_test)
+
+
+def test_label_noise_flips_exactly_that_fraction_of_training_labels_only():
+    clean = centered_disk(seed=5)
+    noisy = centered_disk(noise=0.1, seed=5)
+    assert torch.equal(clean.x_train, noisy.x_train)
+    assert int((clean.y_train != noisy.y_train).sum()) == 100
+    assert torch.equal(clean.y_test, noisy.y_test)
+
+
+def test_invalid_sizes_and_noise_are_refused():
+    with pytest.raises(ValueError, match="label noise must lie in"):
+        centered_disk(noise=1.5)
+    with pytest.raises(ValueError, match="need n_train > 0"):
+        quarter_circle(n_train=0)
