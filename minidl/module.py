@@ -16,6 +16,7 @@ import torch
 
 from minidl.errors import StateDictError
 from minidl.parameter import Parameter
+from minidl.scratch import scratch
 
 
 class Module:
@@ -26,12 +27,26 @@ class Module:
     assigned, which gives ``state_dict`` keys identical to ``torch.nn``'s.
     Tensors named in ``buffer_names`` (e.g. running statistics) are saved in
     the state dict as well.
+
+    Scratch outputs: a module writes its input gradient, and in training
+    mode its output, into buffers it reuses at the next call with the same
+    shape, so such a tensor is valid until the module's next
+    ``forward``/``backward`` (clone it to keep it). In eval mode ``forward``
+    returns fresh tensors.
+
+    Two class flags let ``Sequential`` save work: ``frees_output`` says the
+    module's backward never reads its output, so the next module may
+    overwrite it in place; ``computes_in_place`` says the module offers
+    ``forward_in_place`` (activations).
     """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
+    frees_output: ClassVar[bool] = False
+    computes_in_place: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.training = True
+        self._scratch: dict[str, torch.Tensor] = {}
 
     # --- the recipe --------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -42,6 +57,18 @@ class Module:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
+
+    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
+        """Like ``forward``, allowed to overwrite ``x`` (which nobody else reads)."""
+        return self.forward(x)
+
+    def _buffer(
+        self, name: str, shape: torch.Size | tuple[int, ...], like: torch.Tensor
+    ) -> torch.Tensor:
+        """A scratch tensor in training mode, a fresh one in eval mode."""
+        if not self.training:
+            return torch.empty(shape, dtype=like.dtype, device=like.device)
+        return scratch(self._scratch, name, shape, like)
 
     # --- structure ---------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -123,7 +150,8 @@ class Module:
         return self.to(dtype=torch.float32)
 
     def _on_moved(self) -> None:
-        """Hook for modules that cache tensors tied to a dtype or device."""
+        """Drop tensors cached for the old dtype or device."""
+        self._scratch.clear()
 
     # --- state dicts -------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, torch.Tensor]:

@@ -16,14 +16,16 @@ class Parameter:
     calls keeps PyTorch's semantics.
     """
 
-    __slots__ = ("_grad", "_grad_stale", "data")
+    __slots__ = ("_grad", "_grad_stale", "_home", "data")
 
     def __init__(self, data: torch.Tensor) -> None:
         if not isinstance(data, torch.Tensor):
             raise TypeError(f"Parameter expects a torch.Tensor, got {type(data).__name__}")
         self.data = data
-        self._grad = torch.zeros_like(data)
+        with torch.inference_mode(False):  # a parameter outlives any inference-mode block
+            self._grad = torch.zeros_like(data)
         self._grad_stale = False
+        self._home: object | None = None  # the flat optimizer buffer data lives in, if any
 
     @property
     def grad(self) -> torch.Tensor:
@@ -64,6 +66,7 @@ class Parameter:
             raise ValueError("rebind keeps the parameter's shape")
         self.data = data
         self._grad = grad
+        self._home = None
 
     @property
     def shape(self) -> torch.Size:

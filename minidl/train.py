@@ -211,7 +211,9 @@ class Trainer:
         """
         emit = on_event or (lambda event: None)
         self.history.status = "running"
-        with torch.no_grad():
+        # inference mode: no autograd bookkeeping at all; minidl's buffers are
+        # made as normal tensors (minidl.scratch.persistent), so nothing leaks
+        with torch.inference_mode():
             for _ in range(epochs):
                 epoch = self.epochs_completed + 1
                 outcome = self._train_epoch(epoch, should_stop)
@@ -279,7 +281,7 @@ class Trainer:
             return math.nan, ClassificationMetrics(math.nan, math.nan, math.nan, math.nan)
         was_training = self.model.training
         self.model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             prediction = self.model.forward(x)
             value = self.loss.forward(prediction, targets).item()
         self.model.train(was_training)

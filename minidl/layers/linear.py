@@ -8,6 +8,7 @@ from minidl.errors import ShapeError
 from minidl.init import INIT_SCHEMES, init_weight_and_bias
 from minidl.module import Module
 from minidl.parameter import Parameter
+from minidl.scratch import persistent
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -35,6 +36,8 @@ class Linear(Module):
         bias: (out_features,) or None.
     """
 
+    frees_output = True  # backward reads the input and the weight, never the output
+
     def __init__(
         self,
         in_features: int,
@@ -56,6 +59,7 @@ class Linear(Module):
             Parameter(torch.empty(out_features, dtype=dtype, device=device)) if bias else None
         )
         self._input: torch.Tensor | None = None
+        self._workspace: _Workspace | None = None
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -63,44 +67,67 @@ class Linear(Module):
             self.weight.data, None if self.bias is None else self.bias.data, self.init, generator
         )
 
+    def _workspace_for(self, x: torch.Tensor) -> _Workspace:
+        """The workspace for this batch size, dtype and these parameter tensors."""
+        ws = self._workspace
+        if (
+            ws is None
+            or x.shape[0] != ws.rows
+            or x.dtype is not ws.dtype
+            or self.weight.data is not ws.weight
+            or (self.bias is not None and self.bias.data is not ws.bias)
+        ):
+            with persistent():
+                ws = self._workspace = _Workspace(self, x)
+        return ws
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 0 or x.shape[-1] != self.in_features:
+        if x.dim() != 2:
+            if x.dim() == 0:
+                raise ShapeError(f"expects input (*, {self.in_features}), got ()")
+            flat = self.forward(x.reshape(-1, x.shape[-1]))
+            return flat.reshape(*x.shape[:-1], self.out_features)
+        if x.shape[1] != self.in_features:
             raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(x.shape)}")
-        x2 = x if x.dim() == 2 else x.reshape(-1, self.in_features)
-        self._input = x2
-        weight_t = self.weight.data.t()
-        out = (
-            torch.mm(x2, weight_t)
-            if self.bias is None
-            else torch.addmm(self.bias.data, x2, weight_t)
-        )
-        return out if x.dim() == 2 else out.reshape(*x.shape[:-1], self.out_features)
+        ws = self._workspace_for(x)
+        self._input = x
+        out = ws.out if self.training else x.new_empty(x.shape[0], self.out_features)
+        if ws.bias_rows is None:
+            return torch.mm(x, ws.weight_t, out=out)
+        return torch.addmm(ws.bias_rows, x, ws.weight_t, out=out)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        x = self._input
-        if x is None:
+        x, ws = self._input, self._workspace
+        if x is None or ws is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
-        g = grad_output if grad_output.dim() == 2 else grad_output.reshape(-1, self.out_features)
-        if g.shape[0] != x.shape[0]:
-            raise ShapeError(
-                f"expects grad_output (*, {self.out_features}) matching the forward batch "
-                f"of {x.shape[0]}, got {tuple(grad_output.shape)}"
-            )
+        if grad_output.dim() != 2:
+            flat = self.backward(grad_output.reshape(-1, grad_output.shape[-1]))
+            return flat.reshape(*grad_output.shape[:-1], self.in_features)
+        g = grad_output
+        if g is not ws.grad_output:  # a tensor not seen before: check it, cache gᵀ
+            if g.shape[0] != ws.rows or g.shape[1] != self.out_features:
+                raise ShapeError(
+                    f"expects grad_output (*, {self.out_features}) matching the forward batch "
+                    f"of {ws.rows}, got {tuple(grad_output.shape)}"
+                )
+            ws.grad_output, ws.grad_output_t = g, g.t()
+        g_t = ws.grad_output_t
         grad_w, accumulate = self.weight.grad_buffer()
         if accumulate:
-            grad_w.addmm_(g.t(), x)
+            grad_w.addmm_(g_t, x)
         else:
-            torch.mm(g.t(), x, out=grad_w)
+            torch.mm(g_t, x, out=grad_w)
         if self.bias is not None:
             grad_b, accumulate = self.bias.grad_buffer()
             if accumulate:
-                grad_b.add_(g.sum(0))
+                grad_b.addmv_(g_t, ws.ones)
             else:
-                torch.sum(g, 0, out=grad_b)
-        grad_input = torch.mm(g, self.weight.data)
-        if grad_output.dim() == 2:
-            return grad_input
-        return grad_input.reshape(*grad_output.shape[:-1], self.in_features)
+                torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over the batch
+        return torch.mm(g, ws.weight, out=ws.grad_input)
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._input = self._workspace = None
 
     def extra_repr(self) -> str:
         return (
@@ -110,3 +137,39 @@ class Linear(Module):
 
     def describe(self) -> str:
         return f"Linear({self.in_features}→{self.out_features})"
+
+
+class _Workspace:
+    """Tensors a Linear reuses while batch size, dtype and parameter tensors stay the same.
+
+    Views (Wᵀ, the bias expanded to the batch, gᵀ) cost about a microsecond
+    each to create, as much as the small matrix products they feed, so
+    they are made once here instead of at every step.
+    """
+
+    __slots__ = (
+        "bias",
+        "bias_rows",
+        "dtype",
+        "grad_input",
+        "grad_output",
+        "grad_output_t",
+        "ones",
+        "out",
+        "rows",
+        "weight",
+        "weight_t",
+    )
+
+    def __init__(self, layer: Linear, x: torch.Tensor) -> None:
+        rows = x.shape[0]
+        self.rows, self.dtype = rows, x.dtype
+        self.weight = layer.weight.data
+        self.weight_t = self.weight.t()
+        self.bias = None if layer.bias is None else layer.bias.data
+        self.bias_rows = None if self.bias is None else self.bias.expand(rows, layer.out_features)
+        self.out = x.new_empty(rows, layer.out_features)
+        self.grad_input = x.new_empty(rows, layer.in_features)
+        self.ones = x.new_ones(rows)
+        self.grad_output: torch.Tensor | None = None
+        self.grad_output_t: torch.Tensor | None = None

@@ -27,15 +27,25 @@ class Sequential(Module):
                     f"{type(module).__name__}"
                 )
         self._layers: list[Module] = list(modules)
+        self._in_place: list[bool] | None = None
+
+    def _in_place_plan(self) -> list[bool]:
+        """Which layers may run in place: those after a layer whose output is free."""
+        layers = self._layers
+        return [
+            index > 0 and module.computes_in_place and layers[index - 1].frees_output
+            for index, module in enumerate(layers)
+        ]
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, module in enumerate(self._layers):
             yield str(index), module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        plan = self._in_place or self._set_plan()
         for index, module in enumerate(self._layers):
             try:
-                x = module.forward(x)
+                x = module.forward_in_place(x) if plan[index] else module.forward(x)
             except ShapeError as error:
                 raise ShapeError(f"layer {index} {module.describe()} {error}") from None
         return x
@@ -49,12 +59,17 @@ class Sequential(Module):
                 raise ShapeError(f"layer {index} {module.describe()} {error}") from None
         return grad_output
 
+    def _set_plan(self) -> list[bool]:
+        self._in_place = self._in_place_plan()
+        return self._in_place
+
     def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(
                 f"Sequential.append expects a minidl module, got {type(module).__name__}"
             )
         self._layers.append(module)
+        self._in_place = None
         return self
 
     def __len__(self) -> int:

@@ -7,6 +7,7 @@ from typing import ClassVar
 import torch
 
 from minidl.errors import ShapeError
+from minidl.scratch import constant, scratch
 
 REDUCTIONS = ("mean", "sum")
 
@@ -17,6 +18,10 @@ class Loss:
     ``target_kind`` tells a trainer how to encode class labels for this
     loss: ``"one_hot"`` (one column per class, as for MSE) or ``"index"``
     (class indices, as for cross-entropy).
+
+    The scalar returned by ``forward`` is a fresh tensor; the gradient
+    returned by ``backward`` lives in a scratch buffer that the next
+    ``backward`` overwrites (clone it to keep it).
     """
 
     target_kind: ClassVar[str] = "one_hot"
@@ -29,6 +34,15 @@ class Loss:
                 f"expected one of {', '.join(self.reductions)}"
             )
         self.reduction = reduction
+        self._scratch: dict[str, torch.Tensor] = {}
+        self._constants: dict[str, tuple[float, torch.Tensor]] = {}
+
+    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        return scratch(self._scratch, name, like.shape, like)
+
+    def _constant(self, name: str, value: float, like: torch.Tensor) -> torch.Tensor:
+        """A cached 0-dim tensor: a Python scalar operand costs ~2 µs more per op."""
+        return constant(self._constants, name, value, like)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -19,19 +19,23 @@ class MSELoss(Loss):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._diff: torch.Tensor | None = None
+        self._diff_flat: torch.Tensor | None = None
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         self._check_same_shape(prediction, target)
-        diff = prediction - target
-        self._diff = diff
-        flat = diff.reshape(-1)
-        total = torch.dot(flat, flat)
-        return total / flat.numel() if self.reduction == "mean" else total
+        diff = self._buffer("diff", prediction)
+        if diff is not self._diff:
+            self._diff, self._diff_flat = diff, diff.view(-1)
+        torch.sub(prediction, target, out=diff)
+        total = torch.dot(self._diff_flat, self._diff_flat)  # the sum of squares in one op
+        if self.reduction == "mean":
+            total.div_(self._constant("count", diff.numel(), diff))
+        return total
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         diff = self._diff
         if diff is None:
             raise RuntimeError("MSELoss: backward called before forward")
         scale = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
-        grad = diff * scale
-        return grad if grad_output is None else grad * grad_output
+        grad = torch.mul(diff, self._constant("scale", scale, diff), out=self._buffer("grad", diff))
+        return grad if grad_output is None else grad.mul_(grad_output)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from minidl.errors import StateDictError
+from minidl.optim.flat import FlatGroup, group_parameters
 from minidl.parameter import Parameter
 
 
@@ -30,11 +31,15 @@ def check_non_negative(name: str, value: object) -> float:
 
 
 class Optimizer:
-    """Base class: a list of parameters, hyper-parameters and per-parameter state.
+    """Base class: parameters in flat groups, hyper-parameters and per-parameter state.
 
     Subclasses list their hyper-parameters in ``hyperparameters`` (saved in
-    the state dict) and implement ``step()``. ``lr`` is a plain attribute
-    that schedulers change between steps.
+    the state dict) and implement ``update(group)``, the maths on one
+    ``FlatGroup`` (its flat ``data``, ``grad`` and ``state``). ``lr`` is a
+    plain attribute that schedulers change between steps.
+
+    Create the optimizer after moving the model (``Module.to``), as in
+    PyTorch; a parameter moved later is re-homed at the next step.
     """
 
     hyperparameters: ClassVar[tuple[str, ...]] = ("lr",)
@@ -54,7 +59,11 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: parameter {index} appears twice")
             seen.add(id(p))
         self.lr = check_learning_rate(lr)
-        self.state: list[dict[str, torch.Tensor]] = [{} for _ in self.params]
+        self.groups = group_parameters(self.params)
+        # parameter index -> (group, index within the group)
+        self._where: list[tuple[FlatGroup, int]] = []
+        position = {id(p): (g, i) for g in self.groups for i, p in enumerate(g.params)}
+        self._where = [position[id(p)] for p in self.params]
         self.step_count = 0
 
     def zero_grad(self) -> None:
@@ -62,7 +71,24 @@ class Optimizer:
             p.zero_grad()
 
     def step(self) -> None:
+        """Update every parameter from its gradient (one call of ``update`` per group)."""
+        self.step_count += 1
+        for group in self.groups:
+            group.prepare()
+            self.update(group)
+
+    def update(self, group: FlatGroup) -> None:
         raise NotImplementedError
+
+    # --- state dicts ---------------------------------------------------------
+    def _param_state(self, index: int) -> dict[str, torch.Tensor]:
+        group, position = self._where[index]
+        return {k: group.view_of(v, position).clone() for k, v in group.state.items()}
+
+    @property
+    def state(self) -> list[dict[str, torch.Tensor]]:
+        """Per-parameter state (copies), in parameter order, as the state dict holds it."""
+        return [self._param_state(i) for i in range(len(self.params))]
 
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters, step count and per-parameter state (tensors copied)."""
@@ -70,7 +96,7 @@ class Optimizer:
             "type": type(self).__name__,
             "hyperparameters": {name: getattr(self, name) for name in self.hyperparameters},
             "step_count": self.step_count,
-            "state": [{k: v.clone() for k, v in s.items()} for s in self.state],
+            "state": self.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -85,17 +111,24 @@ class Optimizer:
             raise StateDictError(f"{name} state dict lacks the key {error}") from None
         if kind != name:
             raise StateDictError(f"state dict is from {kind}, cannot load it into {name}")
-        if set(hyper) != set(self.hyperparameters):
+        if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters):
             raise StateDictError(
                 f"{name} state dict has hyper-parameters {sorted(hyper)}, "
                 f"expected {sorted(self.hyperparameters)}"
             )
-        if len(per_param) != len(self.params):
+        if not isinstance(per_param, list) or len(per_param) != len(self.params):
+            count = len(per_param) if isinstance(per_param, list) else per_param
             raise StateDictError(
-                f"{name} state dict holds state for {len(per_param)} parameters, "
+                f"{name} state dict holds state for {count} parameters, "
                 f"the optimizer has {len(self.params)}"
             )
+        keys = set(per_param[0]) if per_param else set()
         for index, (entry, p) in enumerate(zip(per_param, self.params, strict=True)):
+            if set(entry) != keys:
+                raise StateDictError(
+                    f"{name} state of parameter {index} has keys {sorted(entry)}, "
+                    f"parameter 0 has {sorted(keys)}"
+                )
             for key, value in entry.items():
                 if not isinstance(value, torch.Tensor) or value.shape != p.shape:
                     shape = tuple(value.shape) if isinstance(value, torch.Tensor) else value
@@ -106,10 +139,14 @@ class Optimizer:
         for key, value in hyper.items():
             setattr(self, key, value)
         self.step_count = int(step_count)
-        self.state = [
-            {k: v.to(dtype=p.dtype, device=p.device).clone() for k, v in entry.items()}
-            for entry, p in zip(per_param, self.params, strict=True)
-        ]
+        for group in self.groups:
+            group.state = {
+                key: torch.zeros(group.numel, dtype=group.data.dtype, device=group.data.device)
+                for key in keys
+            }
+        for entry, (group, position) in zip(per_param, self._where, strict=True):
+            for key, value in entry.items():
+                group.view_of(group.state[key], position).copy_(value)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)

@@ -6,32 +6,46 @@ from collections.abc import Iterable
 
 import torch
 
+from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
+from minidl.scratch import persistent
 
 
 def sgd_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    state: dict[str, torch.Tensor],
+    group: FlatGroup,
     lr: float,
     momentum: float,
     dampening: float,
     nesterov: bool,
     weight_decay: float,
 ) -> None:
-    """One SGD step on one tensor, in place (the maths of torch.optim.SGD)."""
+    """One SGD step on a flat group, in place: the maths of torch.optim.SGD.
+
+    d = g + weight_decay·p; with momentum, b = d at the first step, else
+    b = momentum·b + (1 − dampening)·d, and d = d + momentum·b (Nesterov)
+    or d = b; finally p = p − lr·d. Constants are 0-dim tensors, so the
+    plain case is a single op.
+    """
+    param, grad, state = group.data, group.grad, group.state
     if weight_decay != 0:
-        grad = grad.add(param, alpha=weight_decay)
+        grad = torch.addcmul(grad, param, group.constant("weight_decay", weight_decay))
     if momentum != 0:
         buffer = state.get("momentum_buffer")
         if buffer is None:
-            buffer = grad.clone()
-            state["momentum_buffer"] = buffer
+            with persistent():
+                buffer = state["momentum_buffer"] = grad.clone()
         else:
-            buffer.mul_(momentum).add_(grad, alpha=1 - dampening)
-        grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
-    param.add_(grad, alpha=-lr)
+            buffer.mul_(group.constant("momentum", momentum))
+            if dampening == 0:
+                buffer.add_(grad)
+            else:
+                buffer.addcmul_(grad, group.constant("1-dampening", 1 - dampening))
+        if nesterov:
+            grad = torch.addcmul(grad, buffer, group.constant("momentum", momentum))
+        else:
+            grad = buffer
+    param.addcmul_(grad, group.constant("-lr", -lr))
 
 
 class SGD(Optimizer):
@@ -65,16 +79,12 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
         self.nesterov = bool(nesterov)
 
-    def step(self) -> None:
-        for p, state in zip(self.params, self.state, strict=True):
-            sgd_update(
-                p.data,
-                p.grad,
-                state,
-                self.lr,
-                self.momentum,
-                self.dampening,
-                self.nesterov,
-                self.weight_decay,
-            )
-        self.step_count += 1
+    def update(self, group: FlatGroup) -> None:
+        sgd_update(
+            group,
+            self.lr,
+            self.momentum,
+            self.dampening,
+            self.nesterov,
+            self.weight_decay,
+        )

@@ -1,0 +1,89 @@
+"""Parameters viewed into one flat buffer, so an optimizer step is a few tensor ops.
+
+``FlatGroup`` copies the data and gradients of parameters of one dtype and
+device into two contiguous tensors and points each parameter at its slice
+(``Parameter.rebind``). Layers keep writing gradients into their parameter's
+``grad``, which is now a view of the flat gradient, so the optimizer updates
+every parameter with one op on the flat tensors. Flat optimizer state
+(momentum, moments) has the same layout.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from minidl.parameter import Parameter
+from minidl.scratch import constant, persistent
+
+
+class FlatGroup:
+    """Parameters of one dtype and device, homed in one flat data and grad tensor."""
+
+    def __init__(self, params: list[Parameter]) -> None:
+        self.params = params
+        self.offsets: list[tuple[int, int]] = []
+        start = 0
+        for p in params:
+            self.offsets.append((start, start + p.numel()))
+            start += p.numel()
+        self.numel = start
+        self.state: dict[str, torch.Tensor] = {}
+        self._constants: dict[str, tuple[float, torch.Tensor]] = {}
+        self.data = torch.empty(0)
+        self.grad = torch.empty(0)
+        self.rehome()
+
+    def rehome(self) -> None:
+        """Copy the parameters' current data and gradients in, and point them at the copies."""
+        with persistent():
+            self._rehome()
+
+    def _rehome(self) -> None:
+        first = self.params[0].data
+        data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
+        grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
+        for p, (start, end) in zip(self.params, self.offsets, strict=True):
+            data_view = data[start:end].view(p.shape)
+            grad_view = grad[start:end].view(p.shape)
+            data_view.copy_(p.data)
+            stale = p._grad_stale
+            if not stale:
+                grad_view.copy_(p._grad)
+            p.rebind(data_view, grad_view)
+            p._grad_stale = stale
+            p._home = self
+        self.data, self.grad = data, grad
+
+    def prepare(self) -> None:
+        """Before an update: re-home moved parameters and zero gradients left stale.
+
+        A parameter is no longer homed here when it was moved (``Module.to``)
+        or another optimizer took it; a gradient is stale when ``zero_grad``
+        ran and no backward wrote it since (an unused layer): it must count
+        as zero, not as its old value.
+        """
+        for p in self.params:
+            if p._home is not self:
+                self.rehome()
+                break
+        for p in self.params:
+            if p._grad_stale:
+                p._grad.zero_()
+                p._grad_stale = False
+
+    def constant(self, name: str, value: float) -> torch.Tensor:
+        """``value`` as a cached 0-dim tensor of the group's dtype (no Python scalar in ops)."""
+        return constant(self._constants, name, value, self.data)
+
+    def view_of(self, flat: torch.Tensor, index: int) -> torch.Tensor:
+        """The slice of a flat tensor that belongs to parameter ``index``, shaped like it."""
+        start, end = self.offsets[index]
+        return flat[start:end].view(self.params[index].shape)
+
+
+def group_parameters(params: list[Parameter]) -> list[FlatGroup]:
+    """One FlatGroup per (dtype, device), parameters kept in their given order."""
+    by_kind: dict[tuple[torch.dtype, torch.device], list[Parameter]] = {}
+    for p in params:
+        by_kind.setdefault((p.dtype, p.device), []).append(p)
+    return [FlatGroup(group) for group in by_kind.values()]
