@@ -127,9 +127,10 @@ class Module:
         for module in self.modules():
             for value in vars(module).values():
                 if isinstance(value, Parameter):
+                    grad = value._grad
                     value.rebind(
                         value.data.to(dtype=dtype, device=device),
-                        value._grad.to(dtype=dtype, device=device),
+                        None if grad is None else grad.to(dtype=dtype, device=device),
                     )
             for name in module.buffer_names:
                 buffer = getattr(module, name)

@@ -9,11 +9,13 @@ class Parameter:
     """A tensor that an optimizer updates, and the gradient backward writes.
 
     ``data`` and ``grad`` are plain tensors of the same shape, dtype and
-    device. ``zero_grad()`` is lazy: it only marks the gradient stale, so the
-    next backward *writes* the gradient instead of reading zeros and adding
-    to them (one tensor op saved per parameter per step). Reading ``grad``
-    while it is stale gives zeros, so accumulation over several backward
-    calls keeps PyTorch's semantics.
+    device. The gradient buffer is made at the first backward (a model that
+    is never trained holds no gradients), and ``zero_grad()`` is lazy: it
+    only marks the gradient stale, so the next backward *writes* the
+    gradient instead of reading zeros and adding to them (one tensor op
+    saved per parameter per step). Reading ``grad`` while it is stale gives
+    zeros, so accumulation over several backward calls keeps PyTorch's
+    semantics.
     """
 
     __slots__ = ("_grad", "_grad_stale", "_home", "data")
@@ -22,14 +24,21 @@ class Parameter:
         if not isinstance(data, torch.Tensor):
             raise TypeError(f"Parameter expects a torch.Tensor, got {type(data).__name__}")
         self.data = data
-        with torch.inference_mode(False):  # a parameter outlives any inference-mode block
-            self._grad = torch.zeros_like(data)
-        self._grad_stale = False
+        self._grad: torch.Tensor | None = None
+        self._grad_stale = True
         self._home: object | None = None  # the flat optimizer buffer data lives in, if any
+
+    def _allocate_grad(self) -> torch.Tensor:
+        with torch.inference_mode(False):  # a gradient outlives any inference-mode block
+            self._grad = torch.zeros_like(self.data)
+        self._grad_stale = False
+        return self._grad
 
     @property
     def grad(self) -> torch.Tensor:
         """d loss / d data, accumulated over backward calls since the last zero_grad()."""
+        if self._grad is None:
+            return self._allocate_grad()
         if self._grad_stale:
             self._grad.zero_()
             self._grad_stale = False
@@ -42,7 +51,8 @@ class Parameter:
                 f"grad of shape {tuple(value.shape)} does not fit a parameter of shape "
                 f"{tuple(self.data.shape)}"
             )
-        self._grad.copy_(value)
+        target = self._grad if self._grad is not None else self._allocate_grad()
+        target.copy_(value)
         self._grad_stale = False
 
     def grad_buffer(self) -> tuple[torch.Tensor, bool]:
@@ -52,6 +62,8 @@ class Parameter:
         ``(buffer, True)`` means a gradient is already there and the new one
         must be added. Either way the parameter counts as fresh afterwards.
         """
+        if self._grad is None:
+            return self._allocate_grad(), False
         accumulate = not self._grad_stale
         self._grad_stale = False
         return self._grad, accumulate
@@ -60,13 +72,15 @@ class Parameter:
         """Forget the gradient; the next backward overwrites it."""
         self._grad_stale = True
 
-    def rebind(self, data: torch.Tensor, grad: torch.Tensor) -> None:
+    def rebind(self, data: torch.Tensor, grad: torch.Tensor | None) -> None:
         """Point data and grad at new storage (dtype/device moves, flat buffers)."""
-        if data.shape != self.data.shape or grad.shape != self.data.shape:
+        if data.shape != self.data.shape or (grad is not None and grad.shape != data.shape):
             raise ValueError("rebind keeps the parameter's shape")
         self.data = data
         self._grad = grad
         self._home = None
+        if grad is None:
+            self._grad_stale = True
 
     @property
     def shape(self) -> torch.Size:

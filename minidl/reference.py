@@ -52,11 +52,16 @@ def _build(module: Module) -> nn.Module:
     return factory(module)
 
 
-def torch_twin(model: Module) -> nn.Module:
-    """The torch.nn equivalent of ``model``, same weights, same train/eval mode."""
+def torch_twin(model: Module, copy_weights: bool = True) -> nn.Module:
+    """The torch.nn equivalent of ``model``, same weights, same train/eval mode.
+
+    With ``copy_weights=False`` the twin keeps torch's own initial weights
+    (the benchmark uses it to measure memory without the copy).
+    """
     twin = _build(model)
-    with torch.no_grad():
-        twin.load_state_dict({k: v.clone() for k, v in model.state_dict().items()})
+    if copy_weights:
+        with torch.no_grad():
+            twin.load_state_dict(model.state_dict())
     twin.train(model.training)
     return twin
 
@@ -79,3 +84,20 @@ def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimi
             weight_decay=optimizer.weight_decay,
         )
     raise TwinError(f"{type(optimizer).__name__} has no PyTorch twin")
+
+
+def torch_train_step(
+    twin: nn.Module,
+    loss: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    target: torch.Tensor,
+) -> float:
+    """One classic torch.nn + autograd + torch.optim step; returns the loss value."""
+    with torch.enable_grad():
+        optimizer.zero_grad()
+        value = loss(twin(x), target)
+        result = value.item()
+        value.backward()
+        optimizer.step()
+    return result

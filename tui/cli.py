@@ -68,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", "-q", action="store_true", help="no progress and no table: one result line"
     )
 
+    bench = commands.add_parser(
+        "bench",
+        help="time minidl against torch.nn + autograd on the same batches",
+        description=(
+            "Train the same networks from the same weights on the same batches with minidl and "
+            "with torch.nn + autograd + torch.optim, interleaved in one process on one thread, "
+            "and print ms per epoch, the ratio torch/minidl, peak memory of a fresh run, and "
+            "the tensor ops per step with the floor they imply."
+        ),
+    )
+    bench.add_argument("--quick", action="store_true", help="fewer repeats, under a minute")
+    bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON to PATH")
+
     commands.add_parser(
         "scenarios",
         help="list the scenarios shipped with minidl-lab",
@@ -93,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             csv_path=args.csv,
             quiet=args.quiet,
         )
+    if args.command == "bench":
+        from tui.bench import bench
+
+        return bench(quick=args.quick, json_path=args.json)
     if args.command == "scenarios":
         from tui.replay import list_scenarios
 

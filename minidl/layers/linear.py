@@ -60,6 +60,9 @@ class Linear(Module):
         )
         self._input: torch.Tensor | None = None
         self._workspace: _Workspace | None = None
+        # one workspace per batch size seen: an epoch's last, smaller batch
+        # must not throw away the workspace of the full ones
+        self._workspaces: dict[int, _Workspace] = {}
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -70,15 +73,19 @@ class Linear(Module):
     def _workspace_for(self, x: torch.Tensor) -> _Workspace:
         """The workspace for this batch size, dtype and these parameter tensors."""
         ws = self._workspace
+        if ws is None or x.shape[0] != ws.rows:
+            ws = self._workspaces.get(x.shape[0])
         if (
             ws is None
-            or x.shape[0] != ws.rows
             or x.dtype is not ws.dtype
             or self.weight.data is not ws.weight
             or (self.bias is not None and self.bias.data is not ws.bias)
         ):
+            if len(self._workspaces) >= 4:
+                self._workspaces.clear()
             with persistent():
-                ws = self._workspace = _Workspace(self, x)
+                ws = self._workspaces[x.shape[0]] = _Workspace(self, x)
+        self._workspace = ws
         return ws
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,6 +135,7 @@ class Linear(Module):
     def _on_moved(self) -> None:
         super()._on_moved()
         self._input = self._workspace = None
+        self._workspaces.clear()
 
     def extra_repr(self) -> str:
         return (

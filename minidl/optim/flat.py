@@ -39,18 +39,22 @@ class FlatGroup:
             self._rehome()
 
     def _rehome(self) -> None:
+        # one parameter at a time, so each old tensor is freed as soon as it is
+        # copied: the peak is one extra copy of the data, not two
         first = self.params[0].data
         data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
-        grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
+        old_grads = []
         for p, (start, end) in zip(self.params, self.offsets, strict=True):
-            data_view = data[start:end].view(p.shape)
-            grad_view = grad[start:end].view(p.shape)
-            data_view.copy_(p.data)
-            stale = p._grad_stale
-            if not stale:
-                grad_view.copy_(p._grad)
-            p.rebind(data_view, grad_view)
-            p._grad_stale = stale
+            data[start:end].view(p.shape).copy_(p.data)
+            old_grads.append((p._grad, p._grad_stale))
+            p.rebind(data[start:end].view(p.shape), None)
+        grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
+        for p, (start, end), (old, stale) in zip(self.params, self.offsets, old_grads, strict=True):
+            view = grad[start:end].view(p.shape)
+            if old is not None and not stale:
+                view.copy_(old)
+            p.rebind(p.data, view)
+            p._grad_stale = old is None or stale
             p._home = self
         self.data, self.grad = data, grad
 

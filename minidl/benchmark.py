@@ -1,0 +1,315 @@
+"""Speed and memory of minidl against torch.nn + autograd + torch.optim, in one process.
+
+Each case trains the same network, from the same weights, on the same
+batches, with minidl through its public API (as the Trainer does: under
+inference mode) and with its PyTorch twin, interleaved A B A B … after a
+warm-up. One thread, so that the numbers measure per-op overhead and
+arithmetic rather than scheduling. Front ends print the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from minidl import reference
+from minidl.layers import Linear, ReLU, Sequential
+from minidl.losses import MSELoss
+from minidl.module import Module
+from minidl.optim import SGD
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One network and batch regime; an epoch is ``samples`` rows in batches."""
+
+    name: str
+    widths: tuple[int, ...]
+    batch_size: int
+    samples: int
+    dtype: str = "float32"
+
+    def build_model(self, generator: torch.Generator) -> Module:
+        layers: list[Module] = []
+        for index, (n_in, n_out) in enumerate(zip(self.widths, self.widths[1:], strict=False)):
+            layers.append(Linear(n_in, n_out, generator=generator))
+            if index < len(self.widths) - 2:
+                layers.append(ReLU())
+        return Sequential(*layers).to(dtype=getattr(torch, self.dtype))
+
+
+CLASSIC = (2, 25, 25, 25, 2)
+WIDE = (2, 1024, 1024, 1024, 2)
+
+
+def default_cases(quick: bool) -> list[BenchCase]:
+    cases = [
+        BenchCase("classic MLP, batch 1", CLASSIC, 1, 1000),
+        BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000),
+        BenchCase("classic MLP, full batch", CLASSIC, 1000, 1000),
+        BenchCase("classic MLP, batch 32, float64", CLASSIC, 32, 1000, "float64"),
+        BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 2048),
+    ]
+    if quick:
+        cases[0] = BenchCase("classic MLP, batch 1", CLASSIC, 1, 300)
+        cases[-1] = BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 1024)
+    return cases
+
+
+@dataclass
+class CaseResult:
+    case: BenchCase
+    minidl_ms: list[float]
+    torch_ms: list[float]
+    minidl_peak_bytes: int
+    torch_peak_bytes: int
+
+    @property
+    def ratio(self) -> float:
+        """torch time / minidl time (medians): how many times faster minidl is."""
+        return statistics.median(self.torch_ms) / statistics.median(self.minidl_ms)
+
+    def to_dict(self) -> dict:
+        return {
+            **asdict(self.case),
+            "minidl_ms": self.minidl_ms,
+            "torch_ms": self.torch_ms,
+            "minidl_median_ms": statistics.median(self.minidl_ms),
+            "torch_median_ms": statistics.median(self.torch_ms),
+            "ratio": self.ratio,
+            "minidl_peak_bytes": self.minidl_peak_bytes,
+            "torch_peak_bytes": self.torch_peak_bytes,
+        }
+
+
+@dataclass
+class OpCount:
+    """Tensor ops per training step of the classic network at batch 32."""
+
+    minidl_ops: list[str]
+    torch_ops: list[str]
+    minidl_step_us: float
+    floor_us: float
+
+    def to_dict(self) -> dict:
+        return {
+            "minidl_ops": len(self.minidl_ops),
+            "torch_ops": len(self.torch_ops),
+            "minidl_step_us": self.minidl_step_us,
+            "floor_us": self.floor_us,
+            "minidl_op_names": self.minidl_ops,
+        }
+
+
+@dataclass
+class BenchReport:
+    threads: int
+    repeats: int
+    torch_version: str
+    cases: list[CaseResult] = field(default_factory=list)
+    ops: OpCount | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "threads": self.threads,
+            "repeats": self.repeats,
+            "torch_version": self.torch_version,
+            "cases": [c.to_dict() for c in self.cases],
+            "ops": None if self.ops is None else self.ops.to_dict(),
+        }
+
+
+class _Setup:
+    """Both frameworks, identical weights, the same data and batches."""
+
+    def __init__(self, case: BenchCase, seed: int = 0) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        dtype = getattr(torch, case.dtype)
+        self.model = case.build_model(generator)
+        self.loss = MSELoss()
+        self.twin = reference.torch_twin(self.model)
+        self.twin_loss = reference.torch_loss(self.loss)
+        self.optimizer = SGD(self.model.parameters(), lr=1e-3)
+        self.twin_optimizer = reference.torch_optimizer(self.optimizer, self.twin.parameters())
+        x = torch.rand(case.samples, case.widths[0], generator=generator, dtype=dtype)
+        target = torch.rand(case.samples, case.widths[-1], generator=generator, dtype=dtype)
+        self.batches = list(
+            zip(x.split(case.batch_size), target.split(case.batch_size), strict=True)
+        )
+
+    def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
+        value = self.loss(self.model(x), target).item()
+        self.optimizer.zero_grad()
+        self.model.backward(self.loss.backward())
+        self.optimizer.step()
+        return value
+
+    def minidl_epoch(self) -> None:
+        with torch.inference_mode():
+            for x, target in self.batches:
+                self.minidl_step(x, target)
+
+    def torch_epoch(self) -> None:
+        for x, target in self.batches:
+            reference.torch_train_step(self.twin, self.twin_loss, self.twin_optimizer, x, target)
+
+
+def _timed(fn: Callable[[], None]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1e3
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the profiler's start/stop lines, which it writes to file descriptor 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def peak_bytes(fn: Callable[[], None]) -> int:
+    """Peak of bytes allocated minus freed while ``fn`` runs (CPU profiler events)."""
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn()
+    events = sorted(
+        (e for e in prof.events() if e.self_cpu_memory_usage),
+        key=lambda e: e.time_range.start,
+    )
+    live = peak = 0
+    for event in events:
+        live += event.self_cpu_memory_usage
+        peak = max(peak, live)
+    return peak
+
+
+def run_case(case: BenchCase, repeats: int) -> CaseResult:
+    setup = _Setup(case)
+    setup.minidl_epoch()  # warm-up: buffers, caches, lazy state
+    setup.torch_epoch()
+    minidl_ms, torch_ms = [], []
+    for _ in range(repeats):
+        minidl_ms.append(_timed(setup.minidl_epoch))
+        torch_ms.append(_timed(setup.torch_epoch))
+    x, target = setup.batches[0]
+
+    # memory of a whole fresh run: model, optimizer and two steps, all observed
+    def minidl_cold() -> None:
+        model = case.build_model(torch.Generator().manual_seed(1))
+        loss, optimizer = MSELoss(), SGD(model.parameters(), lr=1e-3)
+        with torch.inference_mode():
+            for _ in range(2):
+                loss(model(x), target).item()
+                optimizer.zero_grad()
+                model.backward(loss.backward())
+                optimizer.step()
+
+    def torch_cold() -> None:
+        twin = reference.torch_twin(setup.model, copy_weights=False)
+        optimizer = reference.torch_optimizer(setup.optimizer, twin.parameters())
+        for _ in range(2):
+            reference.torch_train_step(twin, setup.twin_loss, optimizer, x, target)
+
+    return CaseResult(case, minidl_ms, torch_ms, peak_bytes(minidl_cold), peak_bytes(torch_cold))
+
+
+class _OpRecorder(TorchDispatchMode):
+    """Records every aten op dispatched while active, with its arguments."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[object, tuple, dict]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.calls.append((func, args, kwargs))
+        return func(*args, **kwargs)
+
+
+def _python_callable(func) -> Callable:
+    """The torch function a user would call for an aten op (cheaper than the OpOverload)."""
+    name = func.overloadpacket.__name__
+    if name == "_local_scalar_dense":
+        return torch.Tensor.item
+    if name.endswith("_") and hasattr(torch.Tensor, name):
+        return getattr(torch.Tensor, name)
+    if hasattr(torch, name):
+        return getattr(torch, name)
+    if hasattr(torch.Tensor, name):
+        return getattr(torch.Tensor, name)
+    return func
+
+
+def _median_us(fn: Callable[[], object], calls: int = 2000) -> float:
+    fn()
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(calls // 5):
+            fn()
+        samples.append((time.perf_counter() - started) / (calls // 5) * 1e6)
+    return statistics.median(samples)
+
+
+def count_ops(case: BenchCase | None = None) -> OpCount:
+    """Ops per step of each framework, minidl's step time and the floor its ops imply."""
+    case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
+    setup = _Setup(case)
+    setup.minidl_epoch()
+    setup.torch_epoch()
+    x, target = setup.batches[0]
+    with torch.inference_mode():
+        setup.minidl_step(x, target)  # steady state: buffers already fit this batch
+        with _OpRecorder() as ours:
+            setup.minidl_step(x, target)
+        step_us = _median_us(lambda: setup.minidl_step(x, target))
+        floor = 0.0
+        for func, args, kwargs in ours.calls:
+            call = _python_callable(func)
+            floor += _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
+    with _OpRecorder() as theirs:
+        reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
+    return OpCount(
+        minidl_ops=[str(func) for func, _, _ in ours.calls],
+        torch_ops=[str(func) for func, _, _ in theirs.calls],
+        minidl_step_us=step_us,
+        floor_us=floor,
+    )
+
+
+def run_benchmark(
+    quick: bool = False,
+    repeats: int | None = None,
+    on_case: Callable[[CaseResult], None] | None = None,
+    cases: list[BenchCase] | None = None,
+) -> BenchReport:
+    """Every case, then the op count; one thread for the whole run."""
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        repeats = repeats or (5 if quick else 9)
+        report = BenchReport(threads=1, repeats=repeats, torch_version=torch.__version__)
+        for case in cases or default_cases(quick):
+            result = run_case(case, repeats)
+            report.cases.append(result)
+            if on_case is not None:
+                on_case(result)
+        report.ops = count_ops()
+        return report
+    finally:
+        torch.set_num_threads(previous_threads)
