@@ -264,6 +264,13 @@ def parse_scenario(text: str, source: str | None = None, name: str | None = None
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError([f"not valid TOML: {error}"], source) from None
+    return parse_document(document, source, name)
+
+
+def parse_document(
+    document: dict[str, Any], source: str | None = None, name: str | None = None
+) -> Scenario:
+    """Validate a scenario given as nested dicts (a parsed TOML file, or the lab's form)."""
     reader = _Reader()
     reader.unknown_keys(
         document, ["name", "description", "data", "model", "training", "expect"], ""
@@ -377,6 +384,51 @@ def parse_scenario(text: str, source: str | None = None, name: str | None = None
     )
 
 
+def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as nested dicts, in the file format (``parse_document`` reads it back)."""
+
+    def component(spec: ComponentSpec) -> str | dict[str, Any]:
+        return {"type": spec.type, **spec.kwargs} if spec.args else spec.type
+
+    training = scenario.training
+    document: dict[str, Any] = {"name": scenario.name}
+    if scenario.description:
+        document["description"] = scenario.description
+    document["data"] = {
+        "kind": scenario.data.kind,
+        "n_train": scenario.data.n_train,
+        "n_test": scenario.data.n_test,
+        "noise": scenario.data.noise,
+        "seed": scenario.data.seed,
+    }
+    document["model"] = {
+        "init": scenario.model.init,
+        "layers": [{"type": layer.type, **layer.kwargs} for layer in scenario.model.layers],
+    }
+    document["training"] = {
+        "loss": component(training.loss),
+        "optimizer": component(training.optimizer),
+        "lr": training.lr,
+        "batch_size": training.batch_size,
+        "epochs": training.epochs,
+        "seed": training.seed,
+        "dtype": training.dtype,
+        "shuffle": training.shuffle,
+    }
+    if scenario.expect.bounds:
+        document["expect"] = scenario.expect.as_dict()
+    return document
+
+
+def save_scenario(scenario: Scenario, path: str | Path) -> Path:
+    """Write the scenario as a TOML file, atomically (temp file + rename)."""
+    import tomli_w
+
+    from minidl.serialization import atomic_write_text
+
+    return atomic_write_text(path, tomli_w.dumps(scenario_to_document(scenario)))
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     file = Path(path)
@@ -400,5 +452,8 @@ __all__ = [
     "ScenarioError",
     "TrainingSpec",
     "load_scenario",
+    "parse_document",
     "parse_scenario",
+    "save_scenario",
+    "scenario_to_document",
 ]

@@ -35,11 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="minidl-lab",
         description=(
             "A terminal training lab for neural networks on minidl, a framework whose "
-            "every backward is written by hand. Without a command, prints this help."
+            "every backward is written by hand. Without a command, opens the lab "
+            "(on a terminal; otherwise prints this help)."
         ),
         epilog="Run 'minidl-lab COMMAND --help' for a command's options.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lab = commands.add_parser(
+        "lab",
+        help="open the lab (the default without a command, on a terminal)",
+        description="Open the Textual lab, set up with FILE (default: the centered disk).",
+    )
+    lab.add_argument("file", metavar="FILE", nargs="?", help="scenario file or shipped name")
 
     replay = commands.add_parser(
         "replay",
@@ -93,8 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            parser.print_help()
+            print("\nThe lab needs a terminal; without one, use 'minidl-lab replay FILE'.")
+            return EXIT_OK
+        return _run_lab(None)
+    if args.command == "lab":
+        return _run_lab(args.file)
     if args.command == "replay":
         from tui.replay import replay
 
@@ -116,6 +129,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return list_scenarios()
     parser.error(f"unknown command {args.command!r}")
     return EXIT_USAGE
+
+
+def _run_lab(file: str | None) -> int:
+    from scenarios.schema import ScenarioError
+    from scenarios.shipped import resolve_scenario_path
+
+    try:
+        from tui.app import make_app
+
+        app = make_app(None if file is None else resolve_scenario_path(file))
+    except ScenarioError as error:
+        print(f"minidl-lab lab: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    app.run()
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -199,3 +199,17 @@ def test_every_shipped_scenario_parses():
         from scenarios import load_scenario
 
         assert load_scenario(path).expect.bounds, path
+
+
+def test_a_saved_scenario_reads_back_equal(tmp_path):
+    from dataclasses import replace
+
+    from scenarios import load_scenario
+    from scenarios.schema import save_scenario
+
+    for path in shipped_scenarios().values():
+        original = load_scenario(path)
+        target = tmp_path / f"{original.name}.toml"
+        save_scenario(original, target)
+        again = load_scenario(target)
+        assert replace(again, source=None) == replace(original, source=None)

@@ -1,0 +1,165 @@
+"""The lab driven through Textual's pilot: no sleeps, waits on the worker and messages."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, DataTable, Input, Select
+
+from scenarios import load_scenario
+from scenarios.build import run_scenario
+from tui.app import MinidlLab, make_app
+from tui.widgets.charts import MetricChart
+from tui.widgets.model_panel import ModelPanel
+
+SIZE = (120, 36)
+
+
+async def set_input(pilot, selector: str, text: str) -> None:
+    widget = pilot.app.query_one(selector, Input)
+    widget.value = text
+    await pilot.pause()
+
+
+async def train_to_end(pilot) -> None:
+    await pilot.press("t")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def status(app: MinidlLab) -> str:
+    return str(app.query_one("#status").content)
+
+
+async def test_default_lab_trains_with_one_key_and_fills_charts_and_table():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "20")
+        await train_to_end(pilot)
+        epochs = app.session.history.epochs
+        assert len(epochs) == 20
+        assert app.query_one("#metrics", DataTable).row_count == 20
+        for chart_id in ("#loss-chart", "#accuracy-chart"):
+            chart = app.query_one(chart_id, MetricChart)
+            assert chart.point_count("train") == chart.point_count("test") == 20
+        assert epochs[-1].test_accuracy > 0.6
+        assert status(app).startswith("completed after 20 epochs")
+        assert app.query_one("#boundary").grid  # the decision boundary was drawn
+
+
+async def test_assemble_three_hidden_layers_choose_quarter_circle_and_train():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        panel.set_layers([])
+        await pilot.pause()
+        layer_type = app.query_one("#layer-type", Select)
+        for kind, width in [("Linear", 16), ("Tanh", None)] * 3 + [("Linear", 2)]:
+            layer_type.value = kind
+            if width is not None:
+                await set_input(pilot, "#layer-width", str(width))
+            await pilot.click("#layer-add")
+            await pilot.pause()
+        assert [layer["type"] for layer in panel.specs] == ["Linear", "Tanh"] * 3 + ["Linear"]
+        assert [
+            layer.get("out_features") for layer in panel.specs if layer["type"] == "Linear"
+        ] == [16, 16, 16, 2]
+        app.query_one("#data-kind", Select).value = "quarter_circle"
+        await set_input(pilot, "#epochs", "5")
+        await set_input(pilot, "#lr", "0.05")
+        await pilot.pause()
+        assert app.scenario is not None and app.scenario.data.kind == "quarter_circle"
+        await train_to_end(pilot)
+        assert len(app.session.history.epochs) == 5
+        # above chance: "always 0" scores 0.875 on the quarter circle
+        assert app.session.history.final.test_accuracy >= 0.87
+
+
+async def test_invalid_learning_rate_is_marked_and_disables_train_until_fixed():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#lr", "-0.1")
+        assert app.query_one("#train", Button).disabled
+        errors = str(app.query_one("#settings-errors").content)
+        assert "lr: '-0.1': must be a number > 0" in errors
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.session is None and not app.running
+        await set_input(pilot, "#lr", "0.01")
+        assert not app.query_one("#train", Button).disabled
+        assert str(app.query_one("#settings-errors").content) == ""
+
+
+async def test_an_invalid_stack_is_flagged_before_training():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        panel.set_layers([{"type": "Linear", "out_features": 3}])
+        await pilot.pause()
+        assert app.query_one("#train", Button).disabled
+        assert "the data has 2 classes" in str(app.query_one("#model-summary").content)
+
+
+async def test_pause_resume_and_stop_keep_the_app_usable():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "100000")
+        await pilot.press("t")
+        await pilot.pause()
+        assert app.running
+        await pilot.press("p")
+        assert app.session.paused
+        assert "paused" in status(app)
+        frozen = app.session.epochs_completed
+        await pilot.pause()
+        await pilot.pause()
+        assert app.session.epochs_completed == frozen
+        await pilot.press("p")
+        assert not app.session.paused
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.running
+        assert app.session.history.status == "stopped"
+        assert status(app).startswith("stopped at epoch")
+        # still usable: one more epoch with Step
+        done = app.session.epochs_completed
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.session.epochs_completed == done + 1
+
+
+async def test_a_scenario_saved_in_the_lab_replays_headless_to_the_same_numbers(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "15")
+        await set_input(pilot, "#seed", "3")
+        await train_to_end(pilot)
+        in_lab = app.session.history.final.metrics()
+        path = tmp_path / "from-lab.toml"
+        app.save_to(str(path))
+        await pilot.pause()
+        assert path.exists() and "saved" in status(app)
+    replayed = run_scenario(load_scenario(path)).final.metrics()
+    assert replayed == in_lab
+
+
+async def test_diverging_training_says_so():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#lr", "1e30")
+        await set_input(pilot, "#epochs", "3")
+        await train_to_end(pilot)
+        assert app.session.history.status == "diverged"
+        assert status(app).startswith("diverged: loss")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_layout_fits_small_and_large_terminals(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for widget_id in ("#train", "#loss-chart", "#boundary", "#status"):
+            region = app.query_one(widget_id).region
+            assert region.width > 0 and region.height > 0, widget_id
+            assert region.right <= size[0] and region.bottom <= size[1], widget_id

@@ -1,0 +1,420 @@
+"""The Textual lab: build a model, pick a scenario, train live with charts.
+
+The app holds no maths: it turns its form into a scenario document,
+validates it with ``scenarios.schema``, trains through ``tui.session`` (the
+shared trainer) in a thread worker, and draws what the worker reports.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import (
+    Button,
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    Label,
+    ProgressBar,
+    Select,
+)
+
+from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
+from scenarios.build import build_model
+from scenarios.schema import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_document,
+    save_scenario,
+    scenario_to_document,
+)
+from scenarios.shipped import shipped_scenarios
+from tui.messages import BoundaryComputed, EpochsTrained, TrainingEnded
+from tui.session import BoundaryUpdate, TrainingSession
+from tui.session import EpochsTrained as EpochsBatch
+from tui.widgets.boundary import BoundaryMap
+from tui.widgets.charts import MetricChart
+from tui.widgets.model_panel import ModelPanel
+from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.settings_panel import SettingsPanel
+
+# Drawing holds the GIL that the training thread needs for every tensor op:
+# redraw a few times per second, not at every epoch.
+CHART_REFRESH_SECONDS = 0.5
+TEST_POINTS_SHOWN = 300
+METRIC_COLUMNS = ("epoch", "train loss", "test loss", "train acc", "test acc", "F1", "samples/s")
+
+
+class MinidlLab(App):
+    """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
+
+    TITLE = "minidl-lab"
+    CSS_PATH = "styles/app.tcss"
+    BINDINGS = [
+        Binding("t", "train", "Train"),
+        Binding("p", "pause", "Pause/Resume"),
+        Binding("s", "step", "Step epoch"),
+        Binding("x", "stop", "Stop"),
+        Binding("r", "reset", "Reset"),
+        Binding("ctrl+s", "save", "Save scenario"),
+        Binding("ctrl+o", "load", "Load scenario"),
+        Binding("ctrl+e", "export", "Export history"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
+        self.document = scenario_to_document(scenario)
+        self.scenario: Scenario | None = scenario
+        self.session: TrainingSession | None = None
+        self.running = False
+        self.started_at = 0.0
+        self.last_detail = ""
+
+    # --- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with VerticalScroll(id="sidebar"):
+                yield SettingsPanel(self.document, id="settings")
+                yield Label("Model", classes="section")
+                yield ModelPanel(self.document["model"]["layers"], id="model")
+            with Vertical(id="work"):
+                with Horizontal(id="controls"):
+                    yield Button("Train", id="train", variant="success")
+                    yield Button("Pause", id="pause")
+                    yield Button("Step", id="step")
+                    yield Button("Stop", id="stop", variant="error")
+                    yield Button("Reset", id="reset")
+                with Horizontal(id="charts"):
+                    yield MetricChart("loss", ("train", "test"), id="loss-chart")
+                    yield MetricChart("accuracy", ("train", "test"), id="accuracy-chart")
+                with Horizontal(id="lower"):
+                    yield BoundaryMap(id="boundary")
+                    yield DataTable(id="metrics", zebra_stripes=True)
+                with Horizontal(id="progress-row"):
+                    yield ProgressBar(id="progress", show_eta=False)
+                yield Label("ready: press t to train", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#metrics", DataTable).add_columns(*METRIC_COLUMNS)
+        self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
+        self.revalidate()
+
+    # --- form -> scenario ----------------------------------------------------
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(ModelPanel.Changed)
+    def form_changed(self) -> None:
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        """Rebuild the scenario from the form; mark problems and disable Train until fixed."""
+        settings = self.query_one(SettingsPanel)
+        model = self.query_one(ModelPanel)
+        problems = settings.invalid_inputs()
+        scenario = None
+        if not problems:
+            document = {
+                "name": self.document.get("name", "lab"),
+                "description": self.document.get("description", ""),
+                **settings.read(),
+                "model": {
+                    "init": self.document["model"].get("init", "default"),
+                    "layers": model.specs,
+                },
+            }
+            if "expect" in self.document:
+                document["expect"] = self.document["expect"]
+            try:
+                scenario = parse_document(document)
+            except ScenarioError as error:
+                problems = error.problems
+        self.scenario = scenario
+        settings.show_errors(problems)
+        if scenario is not None:
+            net = build_model(scenario.model, 2, scenario.data.num_classes)
+            model.show_summary(f"{len(net)} layers, {net.num_parameters():,} parameters", ok=True)
+        else:
+            layer_problems = [p for p in problems if p.startswith("model")]
+            model.show_summary("\n".join(layer_problems) or "fix the settings above", ok=False)
+        self.query_one("#train", Button).disabled = scenario is None
+        self.query_one("#step", Button).disabled = scenario is None
+
+    # --- training control -----------------------------------------------------
+    def _session_for_run(self) -> TrainingSession | None:
+        if self.scenario is None:
+            self.set_status("fix the marked settings first", error=True)
+            return None
+        if self.session is None or self.session.scenario != self.scenario:
+            self._new_session()
+        return self.session
+
+    def _new_session(self) -> None:
+        assert self.scenario is not None
+        boundary = self.query_one(BoundaryMap)
+        columns = max(8, boundary.size.width - 2 or 48)
+        rows = max(4, boundary.size.height - 2 or 16)
+        self.session = TrainingSession(self.scenario, grid_size=(columns, rows))
+        data = self.session.experiment.data
+        shown = data.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = data.y_test[:TEST_POINTS_SHOWN].tolist()
+        self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
+        for chart in self.query(MetricChart):
+            chart.clear()
+        self.query_one("#metrics", DataTable).clear()
+        self.query_one(ProgressBar).update(total=self.scenario.training.epochs, progress=0)
+        self.query_one(BoundaryMap).show(self.session.boundary().grid, self.test_points)
+
+    def action_train(self) -> None:
+        if self.running:
+            if self.session is not None and self.session.paused:
+                self.action_pause()
+            return
+        session = self._session_for_run()
+        if session is None:
+            return
+        if session.epochs_left == 0:
+            self.set_status("all epochs done: press r to reset, or raise the epochs")
+            return
+        self._start(session.epochs_left)
+
+    def action_step(self) -> None:
+        if self.running:
+            return
+        if self._session_for_run() is not None:
+            self._start(1)
+
+    def action_pause(self) -> None:
+        session = self.session
+        if not self.running or session is None:
+            return
+        if session.paused:
+            session.resume()
+            self.set_status("resumed")
+            self.query_one("#pause", Button).label = "Pause"
+        else:
+            session.pause()
+            self.set_status(f"paused after {session.epochs_completed} epochs (p resumes)")
+            self.query_one("#pause", Button).label = "Resume"
+
+    def action_stop(self) -> None:
+        if self.running and self.session is not None:
+            self.session.stop()
+            self.set_status("stopping…")
+
+    def action_reset(self) -> None:
+        if self.running and self.session is not None:
+            self.session.stop()
+            self.set_status("stop the run first (x), then reset", error=True)
+            return
+        if self.scenario is not None:
+            self._new_session()
+            self.set_status("reset: new weights from the seed; press t to train")
+
+    def _start(self, epochs: int) -> None:
+        self.running = True
+        self.started_at = time.perf_counter()
+        self.last_detail = ""
+        self.query_one("#pause", Button).label = "Pause"
+        self.set_status(f"training {epochs} epoch(s)…")
+        self.train_in_thread(epochs)
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def train_in_thread(self, epochs: int) -> None:
+        """Runs the shared trainer off the event loop; reports through messages."""
+        session = self.session
+        assert session is not None
+
+        def emit(event: object) -> None:
+            if isinstance(event, EpochsBatch):
+                self.post_message(EpochsTrained(event.events))
+            elif isinstance(event, BoundaryUpdate):
+                self.post_message(BoundaryComputed(event))
+            elif isinstance(event, TrainingDiverged):
+                self.last_detail = (
+                    f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
+                    "(that step was not applied); lower the learning rate and reset"
+                )
+            elif isinstance(event, TrainingStopped):
+                self.last_detail = f"stopped at epoch {event.epoch}, step {event.step}"
+            elif isinstance(event, TrainingFinished):
+                self.post_message(TrainingEnded(event, self.last_detail))
+
+        session.run(epochs, emit)
+
+    # --- worker reports -----------------------------------------------------
+    def on_epochs_trained(self, message: EpochsTrained) -> None:
+        loss_chart = self.query_one("#loss-chart", MetricChart)
+        accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
+        table = self.query_one("#metrics", DataTable)
+        rows = []
+        for e in message.events:
+            loss_chart.add("train", e.epoch, e.train_loss)
+            loss_chart.add("test", e.epoch, e.test_loss)
+            accuracy_chart.add("train", e.epoch, e.train_accuracy)
+            accuracy_chart.add("test", e.epoch, e.test_accuracy)
+            rows.append(
+                (
+                    str(e.epoch),
+                    f"{e.train_loss:.4f}",
+                    f"{e.test_loss:.4f}",
+                    f"{e.train_accuracy:.3f}",
+                    f"{e.test_accuracy:.3f}",
+                    f"{e.f1:.3f}",
+                    f"{e.samples_per_second:,.0f}",
+                )
+            )
+        table.add_rows(rows)
+        table.scroll_end(animate=False)
+        e = message.events[-1]
+        self.query_one(ProgressBar).update(progress=e.epoch)
+        total = self.scenario.training.epochs if self.scenario else e.epoch
+        elapsed = time.perf_counter() - self.started_at
+        state = " · paused" if self.session is not None and self.session.paused else ""
+        self.set_status(
+            f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
+            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{state}"
+        )
+
+    def on_boundary_computed(self, message: BoundaryComputed) -> None:
+        self.query_one(BoundaryMap).show(message.update.grid, self.test_points)
+
+    def on_training_ended(self, message: TrainingEnded) -> None:
+        self.running = False
+        self.redraw_charts()
+        session = self.session
+        final = session.history.final if session is not None else None
+        summary = (
+            ""
+            if final is None
+            else f" · test acc {final.test_accuracy:.3f}, precision {final.precision:.3f}, "
+            f"recall {final.recall:.3f}, F1 {final.f1:.3f}"
+        )
+        status = message.finished.status
+        line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
+        if message.detail:
+            line = f"{message.detail} · {line}"
+        self.set_status(line, error=status == "diverged")
+
+    def redraw_charts(self) -> None:
+        for chart in self.query(MetricChart):
+            chart.redraw()
+
+    def set_status(self, text: str, error: bool = False) -> None:
+        label = self.query_one("#status", Label)
+        label.update(text)
+        label.set_class(error, "error")
+
+    # --- buttons ------------------------------------------------------------
+    @on(Button.Pressed, "#train")
+    def _train_pressed(self) -> None:
+        self.action_train()
+
+    @on(Button.Pressed, "#pause")
+    def _pause_pressed(self) -> None:
+        self.action_pause()
+
+    @on(Button.Pressed, "#step")
+    def _step_pressed(self) -> None:
+        self.action_step()
+
+    @on(Button.Pressed, "#stop")
+    def _stop_pressed(self) -> None:
+        self.action_stop()
+
+    @on(Button.Pressed, "#reset")
+    def _reset_pressed(self) -> None:
+        self.action_reset()
+
+    # --- files --------------------------------------------------------------
+    def action_save(self) -> None:
+        if self.scenario is None:
+            self.set_status("nothing to save: fix the marked settings first", error=True)
+            return
+        default = f"{self.scenario.name}.toml"
+        self.push_screen(PathPrompt("Save the scenario as", default), self.save_to)
+
+    def save_to(self, path: str | None) -> None:
+        if path and self.scenario is not None:
+            try:
+                save_scenario(self.scenario, path)
+            except OSError as error:
+                self.set_status(f"cannot save {path}: {error}", error=True)
+                return
+            self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
+
+    def action_load(self) -> None:
+        self.push_screen(PathPrompt("Load a scenario file", ""), self.load_from)
+
+    async def load_from(self, path: str | None) -> None:
+        if not path:
+            return
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as error:
+            self.set_status(str(error).replace("\n", " "), error=True)
+            return
+        if self.running and self.session is not None:
+            self.session.stop()
+            await self.workers.wait_for_complete()
+        await self.apply_scenario(scenario)
+        self.set_status(f"loaded {path}")
+
+    async def apply_scenario(self, scenario: Scenario) -> None:
+        """Replace the form with a scenario's settings and layers."""
+        self.document = scenario_to_document(scenario)
+        sidebar = self.query_one("#sidebar", VerticalScroll)
+        await sidebar.remove_children()
+        await sidebar.mount(
+            SettingsPanel(self.document, id="settings"),
+            Label("Model", classes="section"),
+            ModelPanel(self.document["model"]["layers"], id="model"),
+        )
+        self.session = None
+        self.revalidate()
+
+    def action_export(self) -> None:
+        if self.session is None or not self.session.history.epochs:
+            self.set_status("no history yet: train first", error=True)
+            return
+        self.push_screen(
+            PathPrompt("Export the history (JSON; a .csv is written beside)", "history.json"),
+            self.export_to,
+        )
+
+    def export_to(self, path: str | None) -> None:
+        if not path or self.session is None:
+            return
+        history = self.session.history
+        try:
+            history.to_json(path)
+            history.to_csv(Path(path).with_suffix(".csv"))
+        except OSError as error:
+            self.set_status(f"cannot write {path}: {error}", error=True)
+            return
+        self.set_status(f"wrote {path} and {Path(path).with_suffix('.csv')}")
+
+
+def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
+    """The lab, set up with a scenario (default: the shipped centered disk)."""
+    if scenario is None:
+        scenario = shipped_scenarios()["centered_disk"]
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return MinidlLab(scenario)
+
+
+def document_of(app: MinidlLab) -> dict[str, Any]:
+    """The scenario currently in the form, as the file format (for tests and saving)."""
+    assert app.scenario is not None
+    return scenario_to_document(app.scenario)

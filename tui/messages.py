@@ -1,0 +1,31 @@
+"""Messages from the training worker to the lab (past tense: they report what happened)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from minidl.train import EpochCompleted, TrainingFinished
+from tui.session import BoundaryUpdate
+
+
+class EpochsTrained(Message):
+    """Epochs completed since the last report, oldest first."""
+
+    def __init__(self, events: tuple[EpochCompleted, ...]) -> None:
+        super().__init__()
+        self.events = events
+
+
+class BoundaryComputed(Message):
+    def __init__(self, update: BoundaryUpdate) -> None:
+        super().__init__()
+        self.update = update
+
+
+class TrainingEnded(Message):
+    """The worker returned: completed, stopped or diverged, with a line to show."""
+
+    def __init__(self, finished: TrainingFinished, detail: str) -> None:
+        super().__init__()
+        self.finished = finished
+        self.detail = detail

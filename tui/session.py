@@ -1,0 +1,126 @@
+"""A training session of the lab: the shared trainer plus play/pause/step/stop controls.
+
+No Textual here: the app runs ``run`` in a thread worker and receives the
+trainer's events (and decision-boundary grids) through a callback. Pausing
+blocks the training thread between two batches, so a paused and resumed
+run gives exactly the numbers of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from minidl.train import EpochCompleted, Event, History
+from scenarios.boundary import decision_grid
+from scenarios.build import Experiment, build_experiment
+from scenarios.schema import Scenario
+
+
+@dataclass(frozen=True)
+class EpochsTrained:
+    """The epochs completed since the last report (a batch of trainer events)."""
+
+    events: tuple[EpochCompleted, ...]
+
+
+@dataclass(frozen=True)
+class BoundaryUpdate:
+    """The predicted class on a grid over [0, 1]² after an epoch."""
+
+    epoch: int
+    grid: list[list[int]]
+
+
+class TrainingSession:
+    """One experiment built from a scenario, trained in pieces on request."""
+
+    def __init__(self, scenario: Scenario, grid_size: tuple[int, int] = (48, 16)) -> None:
+        self.scenario = scenario
+        self.experiment: Experiment = build_experiment(scenario)
+        self.grid_size = grid_size
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()  # set = not paused
+
+    @property
+    def history(self) -> History:
+        return self.experiment.trainer.history
+
+    @property
+    def epochs_completed(self) -> int:
+        return self.experiment.trainer.epochs_completed
+
+    @property
+    def epochs_left(self) -> int:
+        return max(0, self.scenario.training.epochs - self.epochs_completed)
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        """Ask the training thread to stop before its next batch (also ends a pause)."""
+        self._stop.set()
+        self._running.set()
+
+    def _should_stop(self) -> bool:
+        while not self._running.wait(0.05):
+            pass
+        return self._stop.is_set()
+
+    def run(
+        self,
+        epochs: int,
+        emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None],
+        report_every: float = 0.25,
+        boundary_every: float = 0.5,
+    ) -> History:
+        """Train ``epochs`` more epochs in the calling thread, reporting at most every
+        ``report_every`` seconds.
+
+        Completed epochs are gathered and sent as one ``EpochsTrained``, followed
+        by a fresh ``BoundaryUpdate``; other events pass straight through. A
+        user interface that got one message per epoch would keep its thread
+        busy, and a busy UI thread holding the GIL slows training many times
+        over (every tensor op releases and re-takes the GIL).
+        """
+        self._stop.clear()
+        pending: list[EpochCompleted] = []
+        last_report = last_boundary = time.perf_counter()
+
+        def report(final: bool = False) -> None:
+            nonlocal last_report, last_boundary
+            now = time.perf_counter()
+            if pending:
+                emit(EpochsTrained(tuple(pending)))
+                pending.clear()
+                if final or now - last_boundary >= boundary_every:
+                    emit(self.boundary())
+                    last_boundary = now
+            last_report = now
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, EpochCompleted):
+                pending.append(event)
+                if time.perf_counter() - last_report >= report_every:
+                    report()
+                return
+            report(final=True)
+            emit(event)
+
+        return self.experiment.trainer.run(epochs, on_event, self._should_stop)
+
+    def boundary(self) -> BoundaryUpdate:
+        columns, rows = self.grid_size
+        return BoundaryUpdate(
+            self.epochs_completed, decision_grid(self.experiment.model, columns, rows)
+        )

@@ -1,0 +1,156 @@
+"""Data and training settings: inputs that validate as you type."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.validation import Function, Integer, Number
+from textual.widgets import Input, Label, Select
+
+from scenarios.datasets import DATASETS
+from scenarios.registry import LOSSES, OPTIMIZERS
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _field(label: str, widget) -> Horizontal:
+    return Horizontal(Label(label, classes="field-label"), widget, classes="field")
+
+
+class SettingsPanel(Vertical):
+    """The [data] and [training] tables of a scenario, as a form."""
+
+    def __init__(self, document: dict[str, Any], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        data, training = self.document["data"], self.document["training"]
+        optimizer = training["optimizer"]
+        optimizer = optimizer if isinstance(optimizer, dict) else {"type": optimizer}
+        loss = training["loss"]
+        loss = loss if isinstance(loss, dict) else {"type": loss}
+        yield Label("Data", classes="section")
+        yield _field(
+            "data set",
+            Select(
+                [(k, k) for k in DATASETS], value=data["kind"], allow_blank=False, id="data-kind"
+            ),
+        )
+        yield _field(
+            "train / test",
+            Horizontal(
+                Input(
+                    str(data.get("n_train", 1000)), validators=[Integer(minimum=1)], id="n-train"
+                ),
+                Input(str(data.get("n_test", 1000)), validators=[Integer(minimum=1)], id="n-test"),
+                classes="pair",
+            ),
+        )
+        yield _field(
+            "label noise",
+            Input(
+                str(data.get("noise", 0.0)), validators=[Number(minimum=0, maximum=1)], id="noise"
+            ),
+        )
+        yield _field(
+            "data seed",
+            Input(str(data.get("seed", 0)), validators=[Integer(minimum=0)], id="data-seed"),
+        )
+        yield Label("Training", classes="section")
+        yield _field(
+            "loss",
+            Select(
+                [(c.name, c.name) for c in LOSSES.values()],
+                value=loss["type"],
+                allow_blank=False,
+                id="loss",
+            ),
+        )
+        yield _field(
+            "optimizer",
+            Select(
+                [(c.name, c.name) for c in OPTIMIZERS.values()],
+                value=optimizer["type"],
+                allow_blank=False,
+                id="optimizer",
+            ),
+        )
+        yield _field(
+            "momentum",
+            Input(
+                str(optimizer.get("momentum", 0.0)), validators=[Number(minimum=0)], id="momentum"
+            ),
+        )
+        yield _field(
+            "learning rate",
+            Input(
+                str(training["lr"]),
+                validators=[Function(_positive_number, "must be a number > 0")],
+                id="lr",
+            ),
+        )
+        yield _field(
+            "batch size",
+            Input(str(training["batch_size"]), validators=[Integer(minimum=1)], id="batch-size"),
+        )
+        yield _field(
+            "epochs", Input(str(training["epochs"]), validators=[Integer(minimum=1)], id="epochs")
+        )
+        yield _field(
+            "seed", Input(str(training.get("seed", 0)), validators=[Integer(minimum=0)], id="seed")
+        )
+        yield Label("", id="settings-errors")
+
+    def invalid_inputs(self) -> list[str]:
+        """One line per input whose text does not validate, naming the input and the reason."""
+        problems = []
+        for widget in self.query(Input):
+            result = widget.validate(widget.value)
+            if result is not None and not result.is_valid:
+                reasons = "; ".join(result.failure_descriptions)
+                problems.append(f"{widget.id}: {widget.value!r}: {reasons}")
+        return problems
+
+    def read(self) -> dict[str, Any]:
+        """The form as [data] and [training] tables (call only when every input is valid)."""
+
+        def text(widget_id: str) -> str:
+            return self.query_one(f"#{widget_id}", Input).value
+
+        momentum = float(text("momentum"))
+        optimizer: dict[str, Any] = {"type": self.query_one("#optimizer", Select).value}
+        if momentum:
+            optimizer["momentum"] = momentum
+        return {
+            "data": {
+                "kind": self.query_one("#data-kind", Select).value,
+                "n_train": int(text("n-train")),
+                "n_test": int(text("n-test")),
+                "noise": float(text("noise")),
+                "seed": int(text("data-seed")),
+            },
+            "training": {
+                **{k: v for k, v in self.document["training"].items() if k in ("dtype", "shuffle")},
+                "loss": self.query_one("#loss", Select).value,
+                "optimizer": optimizer,
+                "lr": float(text("lr")),
+                "batch_size": int(text("batch-size")),
+                "epochs": int(text("epochs")),
+                "seed": int(text("seed")),
+            },
+        }
+
+    def show_errors(self, problems: list[str]) -> None:
+        label = self.query_one("#settings-errors", Label)
+        label.update("\n".join(problems))
+        label.set_class(bool(problems), "error")
