@@ -17,11 +17,38 @@ for comparison). The API follows PyTorch's::
 from minidl import init
 from minidl.data import ClassificationData, one_hot
 from minidl.errors import CheckpointError, MinidlError, ShapeError, StateDictError
-from minidl.layers import Linear, ReLU, Sequential, Sigmoid, Tanh
-from minidl.losses import Loss, MSELoss
+from minidl.layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Conv1d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Unflatten,
+)
+from minidl.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
 from minidl.metrics import ClassificationMetrics, classification_metrics, confusion_matrix
 from minidl.module import Module
-from minidl.optim import SGD, Optimizer
+from minidl.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LRScheduler,
+    Optimizer,
+    RMSprop,
+    StepLR,
+    clip_grad_norm_,
+)
 from minidl.parameter import Parameter
 from minidl.serialization import atomic_write, atomic_write_text, load, save
 from minidl.train import (
@@ -34,12 +61,29 @@ from minidl.train import (
 )
 
 __all__ = [
+    "ELU",
+    "GELU",
     "SGD",
+    "Adam",
+    "AdamW",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
     "CheckpointError",
     "ClassificationData",
     "ClassificationMetrics",
+    "Conv1d",
+    "CosineAnnealingLR",
+    "CrossEntropyLoss",
+    "Dropout",
     "EpochCompleted",
+    "ExponentialLR",
+    "Flatten",
     "History",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
+    "LRScheduler",
+    "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
@@ -47,19 +91,24 @@ __all__ = [
     "Module",
     "Optimizer",
     "Parameter",
+    "RMSprop",
     "ReLU",
     "Sequential",
     "ShapeError",
     "Sigmoid",
+    "Softmax",
     "StateDictError",
+    "StepLR",
     "Tanh",
     "Trainer",
     "TrainingDiverged",
     "TrainingFinished",
     "TrainingStopped",
+    "Unflatten",
     "atomic_write",
     "atomic_write_text",
     "classification_metrics",
+    "clip_grad_norm_",
     "confusion_matrix",
     "init",
     "load",

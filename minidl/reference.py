@@ -14,32 +14,71 @@ from typing import Any
 import torch
 from torch import nn
 
-from minidl.layers import Linear, ReLU, Sequential, Sigmoid, Tanh
-from minidl.losses import Loss, MSELoss
+from minidl.layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Conv1d,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Unflatten,
+)
+from minidl.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
 from minidl.module import Module
-from minidl.optim import SGD, Optimizer
+from minidl.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 
 
 class TwinError(TypeError):
     """A minidl object that has no PyTorch twin."""
 
 
-def _linear(module: Linear) -> nn.Module:
-    weight = module.weight.data
-    return nn.Linear(
-        module.in_features,
-        module.out_features,
-        bias=module.bias is not None,
-        dtype=weight.dtype,
-        device=weight.device,
-    )
+def _options(module: Module) -> dict[str, Any]:
+    parameters = module.parameters()
+    if not parameters:
+        return {}
+    return {"dtype": parameters[0].dtype, "device": parameters[0].device}
 
 
 _MODULE_TWINS: dict[type, Callable[[Any], nn.Module]] = {
-    Linear: _linear,
+    Linear: lambda m: nn.Linear(
+        m.in_features, m.out_features, bias=m.bias is not None, **_options(m)
+    ),
+    Conv1d: lambda m: nn.Conv1d(
+        m.in_channels,
+        m.out_channels,
+        m.kernel_size,
+        stride=m.stride,
+        padding=m.padding,
+        bias=m.bias is not None,
+        **_options(m),
+    ),
+    BatchNorm1d: lambda m: nn.BatchNorm1d(
+        m.num_features,
+        eps=m.eps,
+        momentum=m.momentum,
+        affine=m.affine,
+        dtype=m.running_mean.dtype,
+        device=m.running_mean.device,
+    ),
+    Dropout: lambda m: nn.Dropout(m.p),
     ReLU: lambda m: nn.ReLU(),
     Tanh: lambda m: nn.Tanh(),
     Sigmoid: lambda m: nn.Sigmoid(),
+    LeakyReLU: lambda m: nn.LeakyReLU(m.negative_slope),
+    ELU: lambda m: nn.ELU(m.alpha),
+    GELU: lambda m: nn.GELU(approximate=m.approximate),
+    Softmax: lambda m: nn.Softmax(dim=m.dim),
+    Identity: lambda m: nn.Identity(),
+    Flatten: lambda m: nn.Flatten(m.start_dim, m.end_dim),
+    Unflatten: lambda m: nn.Unflatten(m.dim, m.unflattened_size),
 }
 
 
@@ -67,8 +106,17 @@ def torch_twin(model: Module, copy_weights: bool = True) -> nn.Module:
 
 
 def torch_loss(loss: Loss) -> nn.Module:
-    if isinstance(loss, MSELoss):
-        return nn.MSELoss(reduction=loss.reduction)
+    """The torch.nn loss equivalent to a minidl loss."""
+    if isinstance(loss, HuberLoss):
+        return nn.HuberLoss(reduction=loss.reduction, delta=loss.delta)
+    for ours, theirs in (
+        (MSELoss, nn.MSELoss),
+        (L1Loss, nn.L1Loss),
+        (CrossEntropyLoss, nn.CrossEntropyLoss),
+        (BCEWithLogitsLoss, nn.BCEWithLogitsLoss),
+    ):
+        if type(loss) is ours:
+            return theirs(reduction=loss.reduction)
     raise TwinError(f"{type(loss).__name__} has no PyTorch twin")
 
 
@@ -82,6 +130,28 @@ def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimi
             dampening=optimizer.dampening,
             nesterov=optimizer.nesterov,
             weight_decay=optimizer.weight_decay,
+        )
+    if isinstance(optimizer, Adam):  # AdamW too
+        kind = torch.optim.AdamW if isinstance(optimizer, AdamW) else torch.optim.Adam
+        return kind(
+            parameters,
+            lr=optimizer.lr,
+            betas=optimizer.betas,
+            eps=optimizer.eps,
+            weight_decay=optimizer.weight_decay,
+            amsgrad=optimizer.amsgrad,
+            foreach=False,
+        )
+    if isinstance(optimizer, RMSprop):
+        return torch.optim.RMSprop(
+            parameters,
+            lr=optimizer.lr,
+            alpha=optimizer.alpha,
+            eps=optimizer.eps,
+            weight_decay=optimizer.weight_decay,
+            momentum=optimizer.momentum,
+            centered=optimizer.centered,
+            foreach=False,
         )
     raise TwinError(f"{type(optimizer).__name__} has no PyTorch twin")
 

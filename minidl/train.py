@@ -26,6 +26,7 @@ from minidl.losses.loss import Loss
 from minidl.metrics import ClassificationMetrics, classification_metrics
 from minidl.module import Module
 from minidl.optim.optimizer import Optimizer
+from minidl.optim.schedulers import LRScheduler, clip_grad_norm_
 from minidl.serialization import atomic_write_text
 
 Status = Literal["running", "completed", "stopped", "diverged"]
@@ -150,6 +151,9 @@ class Trainer:
         batch_size: samples per step (the last batch of an epoch may be smaller).
         shuffle_seed: seeds the per-epoch permutation; same seed, same batches.
         shuffle: if False, batches follow the data order.
+        scheduler: stepped once after every epoch.
+        clip_grad_norm: if set, gradients are scaled to this global norm at most
+            before every optimizer step.
         threads: torch's intra-op threads while ``run`` trains (restored after);
             None leaves torch's setting. One thread is fastest for the lab's
             small networks, and from a worker thread torch's thread pool is
@@ -171,6 +175,8 @@ class Trainer:
         shuffle_seed: int = 0,
         shuffle: bool = True,
         threads: int | None = 1,
+        scheduler: LRScheduler | None = None,
+        clip_grad_norm: float | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -188,6 +194,8 @@ class Trainer:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.threads = threads
+        self.scheduler = scheduler
+        self.clip_grad_norm = clip_grad_norm
         self._generator = torch.Generator().manual_seed(shuffle_seed)
         self._x_train = data.x_train.to(self.dtype).to(self.device)
         self._x_test = data.x_test.to(self.dtype).to(self.device)
@@ -276,9 +284,13 @@ class Trainer:
                 return TrainingDiverged(epoch, step, value)
             optimizer.zero_grad()
             model.backward(loss.backward())
+            if self.clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), self.clip_grad_norm)
             optimizer.step()
             total += value * x.shape[0]
         seconds = time.perf_counter() - started
+        if self.scheduler is not None:
+            self.scheduler.step()
         _, train = self.evaluate(self._x_train, self._t_train, self.data.y_train)
         test_loss, test = self.evaluate(self._x_test, self._t_test, self.data.y_test)
         return EpochCompleted(

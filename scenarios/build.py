@@ -37,29 +37,46 @@ def build_model(
 ) -> minidl.Sequential:
     """Build the Sequential layer by layer, deriving widths and checking they chain.
 
-    A probe batch of one zero row is pushed through each new layer, so a
+    A probe batch of zero rows is pushed through each new layer, so a
     layer that cannot take the previous one's output is reported by index,
     and the output width is checked against the number of classes.
     """
     problems: list[str] = []
     model = minidl.Sequential()
-    probe = torch.zeros(1, in_features)
+    probe = torch.zeros(2, in_features)  # two rows: BatchNorm needs more than one in training
+    dropout_generator = torch.Generator().manual_seed(
+        0 if generator is None else generator.initial_seed() + 2
+    )
     for index, layer in enumerate(spec.layers):
         path = f"model.layers[{index}] ({layer.type})"
         kwargs = layer.kwargs
         component = registry.lookup(registry.LAYERS, layer.type)
         assert component is not None, layer.type  # the schema checked the name
-        width = probe.shape[-1]
-        if layer.type == "Linear":
-            given = kwargs.setdefault("in_features", width)
+        source = "input has" if index == 0 else "previous layer gives"
+        derived = {
+            "Linear": ("in_features", probe.shape[-1], "features"),
+            "BatchNorm1d": ("num_features", probe.shape[1] if probe.dim() > 1 else 0, "features"),
+            "Conv1d": ("in_channels", probe.shape[1] if probe.dim() == 3 else 0, "channels"),
+        }.get(layer.type)
+        if layer.type == "Conv1d" and probe.dim() != 3:
+            problems.append(
+                f"{path}: needs input (N, channels, length) but the {source} "
+                f"{tuple(probe.shape[1:])}; put an Unflatten before it"
+            )
+            break
+        if derived is not None:
+            name, width, what = derived
+            given = kwargs.setdefault(name, width)
             if given != width:
                 problems.append(
-                    f"{path}: in_features = {given} does not chain: the "
-                    f"{'input has' if index == 0 else 'previous layer gives'} {width} features"
+                    f"{path}: {name} = {given} does not chain: the {source} {width} {what}"
                 )
                 break
+        if layer.type in ("Linear", "Conv1d"):
             kwargs.setdefault("init", spec.init)
             kwargs["generator"] = generator
+        if layer.type == "Dropout":
+            kwargs["generator"] = dropout_generator
         try:
             module = component.factory(**kwargs)
             probe = module.forward(probe)
@@ -73,6 +90,12 @@ def build_model(
                 f"model.layers: the last layer gives {tuple(probe.shape[1:])} outputs, but the "
                 f"data has {num_classes} classes (the last width must be {num_classes})"
             )
+    # the probe moved running statistics of BatchNorm layers: start them afresh
+    for module in model.modules():
+        if isinstance(module, minidl.BatchNorm1d):
+            module.running_mean.zero_()
+            module.running_var.fill_(1.0)
+            module.num_batches_tracked.zero_()
     if problems:
         raise ModelSpecError(problems)
     return model
@@ -122,6 +145,11 @@ def build_experiment(scenario: Scenario) -> Experiment:
     optimizer = optimizer_component.factory(
         model.parameters(), lr=training.lr, **training.optimizer.kwargs
     )
+    scheduler = None
+    if training.scheduler is not None:
+        scheduler_component = registry.lookup(registry.SCHEDULERS, training.scheduler.type)
+        assert scheduler_component is not None
+        scheduler = scheduler_component.factory(optimizer, **training.scheduler.kwargs)
     trainer = Trainer(
         model,
         loss,
@@ -130,6 +158,8 @@ def build_experiment(scenario: Scenario) -> Experiment:
         batch_size=training.batch_size,
         shuffle_seed=training.seed + 1,
         shuffle=training.shuffle,
+        scheduler=scheduler,
+        clip_grad_norm=training.clip_grad_norm,
     )
     return Experiment(scenario, data, model, loss, optimizer, trainer)
 

@@ -58,6 +58,36 @@ def boolean(value: Any) -> bool:
     return value
 
 
+def integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be an integer")
+    return value
+
+
+def number(value: Any) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return float(value)
+
+
+def probability_below_one(value: Any) -> float:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ValueError("must be a number in [0, 1)")
+    return float(value)
+
+
+def betas(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("must be a list of two numbers in [0, 1), e.g. [0.9, 0.999]")
+    return probability_below_one(value[0]), probability_below_one(value[1])
+
+
+def sizes(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of integers > 0, e.g. [1, 16]")
+    return tuple(positive_int(v) for v in value)
+
+
 def choice(*options: str) -> Checker:
     def check(value: Any) -> str:
         if value not in options:
@@ -86,6 +116,8 @@ def _table(*components: Component) -> dict[str, Component]:
     return {c.name.lower(): c for c in components}
 
 
+REDUCTION = {"reduction": Arg(choice("mean", "sum"))}
+
 LAYERS = _table(
     Component(
         "Linear",
@@ -100,11 +132,57 @@ LAYERS = _table(
     Component("ReLU", minidl.ReLU),
     Component("Tanh", minidl.Tanh),
     Component("Sigmoid", minidl.Sigmoid),
+    Component("LeakyReLU", minidl.LeakyReLU, {"negative_slope": Arg(number)}),
+    Component("ELU", minidl.ELU, {"alpha": Arg(positive_float)}),
+    Component("GELU", minidl.GELU, {"approximate": Arg(choice("none", "tanh"))}),
+    Component("Softmax", minidl.Softmax, {"dim": Arg(integer)}),
+    Component("Identity", minidl.Identity),
+    Component(
+        "BatchNorm1d",
+        minidl.BatchNorm1d,
+        {
+            "num_features": Arg(positive_int),  # derived when absent
+            "eps": Arg(positive_float),
+            "momentum": Arg(fraction),
+            "affine": Arg(boolean),
+        },
+    ),
+    Component("Dropout", minidl.Dropout, {"p": Arg(fraction)}),
+    Component(
+        "Conv1d",
+        minidl.Conv1d,
+        {
+            "in_channels": Arg(positive_int),  # derived when absent
+            "out_channels": Arg(positive_int, required=True),
+            "kernel_size": Arg(positive_int, required=True),
+            "stride": Arg(positive_int),
+            "padding": Arg(non_negative_int),
+            "bias": Arg(boolean),
+            "init": Arg(choice(*INIT_SCHEMES)),
+        },
+    ),
+    Component("Flatten", minidl.Flatten, {"start_dim": Arg(integer), "end_dim": Arg(integer)}),
+    Component(
+        "Unflatten",
+        minidl.Unflatten,
+        {"dim": Arg(integer, required=True), "unflattened_size": Arg(sizes, required=True)},
+    ),
 )
 
 LOSSES = _table(
-    Component("MSELoss", minidl.MSELoss, {"reduction": Arg(choice("mean", "sum"))}),
+    Component("MSELoss", minidl.MSELoss, REDUCTION),
+    Component("L1Loss", minidl.L1Loss, REDUCTION),
+    Component("HuberLoss", minidl.HuberLoss, {**REDUCTION, "delta": Arg(positive_float)}),
+    Component("CrossEntropyLoss", minidl.CrossEntropyLoss, REDUCTION),
+    Component("BCEWithLogitsLoss", minidl.BCEWithLogitsLoss, REDUCTION),
 )
+
+ADAM_ARGS = {
+    "betas": Arg(betas),
+    "eps": Arg(non_negative_float),
+    "weight_decay": Arg(non_negative_float),
+    "amsgrad": Arg(boolean),
+}
 
 OPTIMIZERS = _table(
     Component(
@@ -116,6 +194,33 @@ OPTIMIZERS = _table(
             "nesterov": Arg(boolean),
             "weight_decay": Arg(non_negative_float),
         },
+    ),
+    Component("Adam", minidl.Adam, ADAM_ARGS),
+    Component("AdamW", minidl.AdamW, ADAM_ARGS),
+    Component(
+        "RMSprop",
+        minidl.RMSprop,
+        {
+            "alpha": Arg(fraction),
+            "eps": Arg(non_negative_float),
+            "weight_decay": Arg(non_negative_float),
+            "momentum": Arg(non_negative_float),
+            "centered": Arg(boolean),
+        },
+    ),
+)
+
+SCHEDULERS = _table(
+    Component(
+        "StepLR",
+        minidl.StepLR,
+        {"step_size": Arg(positive_int, required=True), "gamma": Arg(positive_float)},
+    ),
+    Component("ExponentialLR", minidl.ExponentialLR, {"gamma": Arg(positive_float, required=True)}),
+    Component(
+        "CosineAnnealingLR",
+        minidl.CosineAnnealingLR,
+        {"T_max": Arg(positive_int, required=True), "eta_min": Arg(non_negative_float)},
     ),
 )
 

@@ -81,6 +81,8 @@ class TrainingSpec:
     seed: int = 0
     dtype: str = "float32"
     shuffle: bool = True
+    scheduler: ComponentSpec | None = None
+    clip_grad_norm: float | None = None
 
 
 # expectation key -> (EpochCompleted field, "min" or "max")
@@ -313,7 +315,18 @@ def parse_document(
     training_table = reader.table(document, "training", "training")
     reader.unknown_keys(
         training_table,
-        ["loss", "optimizer", "lr", "batch_size", "epochs", "seed", "dtype", "shuffle"],
+        [
+            "loss",
+            "optimizer",
+            "lr",
+            "batch_size",
+            "epochs",
+            "seed",
+            "dtype",
+            "shuffle",
+            "scheduler",
+            "clip_grad_norm",
+        ],
         "training",
     )
     loss = None
@@ -335,6 +348,15 @@ def parse_document(
             "optimizer",
             reserved=("lr",),
         )
+    scheduler = None
+    if "scheduler" in training_table:
+        scheduler = _component(
+            reader,
+            training_table["scheduler"],
+            "training.scheduler",
+            registry.SCHEDULERS,
+            "scheduler",
+        )
     batch_size = reader.field(training_table, "batch_size", "training", _int_at_least(1))
     if batch_size is not None and batch_size > data.n_train:
         reader.fail(
@@ -353,6 +375,10 @@ def parse_document(
             training_table, "dtype", "training", registry.choice(*DTYPES), "float32"
         ),
         shuffle=reader.field(training_table, "shuffle", "training", registry.boolean, True),
+        scheduler=scheduler,
+        clip_grad_norm=reader.field(
+            training_table, "clip_grad_norm", "training", registry.positive_float, None
+        ),
     )
 
     expect_table = reader.table(document, "expect", "expect", required=False)
@@ -384,11 +410,16 @@ def parse_document(
     )
 
 
+def _arguments(spec: ComponentSpec) -> dict[str, Any]:
+    """A component's arguments as TOML values (tuples become arrays)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in spec.args}
+
+
 def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
     """The scenario as nested dicts, in the file format (``parse_document`` reads it back)."""
 
     def component(spec: ComponentSpec) -> str | dict[str, Any]:
-        return {"type": spec.type, **spec.kwargs} if spec.args else spec.type
+        return {"type": spec.type, **_arguments(spec)} if spec.args else spec.type
 
     training = scenario.training
     document: dict[str, Any] = {"name": scenario.name}
@@ -403,7 +434,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
     }
     document["model"] = {
         "init": scenario.model.init,
-        "layers": [{"type": layer.type, **layer.kwargs} for layer in scenario.model.layers],
+        "layers": [{"type": layer.type, **_arguments(layer)} for layer in scenario.model.layers],
     }
     document["training"] = {
         "loss": component(training.loss),
@@ -415,6 +446,10 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
         "dtype": training.dtype,
         "shuffle": training.shuffle,
     }
+    if training.scheduler is not None:
+        document["training"]["scheduler"] = component(training.scheduler)
+    if training.clip_grad_norm is not None:
+        document["training"]["clip_grad_norm"] = training.clip_grad_norm
     if scenario.expect.bounds:
         document["expect"] = scenario.expect.as_dict()
     return document

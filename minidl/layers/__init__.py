@@ -1,7 +1,27 @@
 """Layers and containers of minidl."""
 
-from minidl.layers.activations import ReLU, Sigmoid, Tanh
+from minidl.layers.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minidl.layers.conv import Conv1d
+from minidl.layers.dropout import Dropout
 from minidl.layers.linear import Linear
+from minidl.layers.norm import BatchNorm1d
 from minidl.layers.sequential import Sequential
+from minidl.layers.shape import Flatten, Identity, Unflatten
 
-__all__ = ["Linear", "ReLU", "Sequential", "Sigmoid", "Tanh"]
+__all__ = [
+    "ELU",
+    "GELU",
+    "BatchNorm1d",
+    "Conv1d",
+    "Dropout",
+    "Flatten",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Unflatten",
+]

@@ -8,6 +8,8 @@ a scratch buffer: ReLU and Tanh cost 1 op forward and 2 backward, Sigmoid
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from minidl.errors import ShapeError
@@ -117,3 +119,129 @@ class Sigmoid(_Elementwise):
         # (1 − σ)·σ·g: 1 − σ is exact where σ is near 1, unlike σ − σ²
         torch.sub(self._constant("one", 1.0, out), out, out=buffer)
         return buffer.mul_(out).mul_(grad_output)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope·x. Backward reads the saved input's sign.
+
+    Shape: (*) -> (*)
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+        self._input: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._input = x
+        return torch.where(x > 0, x, x * self.negative_slope)
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        x = _saved_input(self, self._input, grad_output)
+        return torch.where(x > 0, grad_output, grad_output * self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(Module):
+    """x where x > 0, else α(eˣ − 1); d/dx = 1 or α·eˣ (from the saved input, as autograd).
+
+    Shape: (*) -> (*)
+    """
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = float(alpha)
+        self._input: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._input = x
+        return torch.where(x > 0, x, torch.expm1(x) * self.alpha)
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        x = _saved_input(self, self._input, grad_output)
+        return torch.where(x > 0, grad_output, grad_output * self.alpha * torch.exp(x))
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """x·Φ(x), exact (erf) by default, or the tanh approximation with approximate="tanh".
+
+    Backward: Φ(x) + x·φ(x) for the exact form; for the tanh form the
+    derivative of 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+
+    Shape: (*) -> (*)
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+        self._input: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._input = x
+        if self.approximate == "tanh":
+            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x.pow(3))
+            return 0.5 * x * (1 + torch.tanh(inner))
+        return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        x = _saved_input(self, self._input, grad_output)
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = torch.tanh(k * (x + 0.044715 * x.pow(3)))
+            derivative = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        else:
+            cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+            pdf = torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            derivative = cdf + x * pdf
+        return grad_output * derivative
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """exp(x) / Σ exp(x) along ``dim`` (max-shifted, so it never overflows).
+
+    Backward: y·(g − Σ g·y), the Jacobian-vector product without the Jacobian.
+
+    Shape: (*) -> (*)
+    """
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+        self._output: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shifted = x - x.amax(dim=self.dim, keepdim=True)
+        exp = torch.exp(shifted)
+        out = exp / exp.sum(dim=self.dim, keepdim=True)
+        self._output = out
+        return out
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        y = _saved_input(self, self._output, grad_output)
+        return y * (grad_output - (grad_output * y).sum(dim=self.dim, keepdim=True))
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _saved_input(
+    module: Module, saved: torch.Tensor | None, grad_output: torch.Tensor
+) -> torch.Tensor:
+    if saved is None:
+        raise RuntimeError(f"{module.describe()}: backward called before forward")
+    if saved.shape != grad_output.shape:
+        raise ShapeError(
+            f"{module.describe()}: grad_output {tuple(grad_output.shape)} does not match "
+            f"the forward shape {tuple(saved.shape)}"
+        )
+    return saved

@@ -1,0 +1,81 @@
+"""Cross-entropy on logits and binary cross-entropy on logits, numerically stable."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from minidl.errors import ShapeError
+from minidl.losses.loss import Loss
+
+
+class CrossEntropyLoss(Loss):
+    """ℓ = logsumexp(z) − z[y] per row, mean (or sum) over rows, as torch.nn.CrossEntropyLoss.
+
+    Takes logits (N, C) and class indices (N,). logsumexp is shifted by the
+    row maximum, so large logits never overflow. d/dz = softmax(z) − onehot(y).
+    """
+
+    target_kind: ClassVar[str] = "index"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._saved: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if prediction.dim() != 2 or target.shape != (prediction.shape[0],):
+            raise ShapeError(
+                "CrossEntropyLoss expects logits (N, C) and class indices (N,), got "
+                f"{tuple(prediction.shape)} and {tuple(target.shape)}"
+            )
+        if target.is_floating_point():
+            raise ShapeError("CrossEntropyLoss expects integer class indices as targets")
+        shift = prediction.amax(dim=1, keepdim=True)
+        shifted = prediction - shift
+        log_normalizer = torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
+        log_probabilities = shifted - log_normalizer
+        self._saved = (log_probabilities, target)
+        losses = -log_probabilities.gather(1, target.long().unsqueeze(1)).squeeze(1)
+        return losses.mean() if self.reduction == "mean" else losses.sum()
+
+    def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
+        if self._saved is None:
+            raise RuntimeError("CrossEntropyLoss: backward called before forward")
+        log_probabilities, target = self._saved
+        grad = torch.exp(log_probabilities)
+        grad.scatter_add_(1, target.long().unsqueeze(1), torch.full_like(grad[:, :1], -1.0))
+        if self.reduction == "mean":
+            grad = grad / grad.shape[0]
+        return grad if grad_output is None else grad * grad_output
+
+
+class BCEWithLogitsLoss(Loss):
+    """ℓ = max(z, 0) − z·t + log(1 + e^(−|z|)) element-wise, as torch.nn.BCEWithLogitsLoss.
+
+    Stable for any logit z; d/dz = σ(z) − t. Targets are probabilities of
+    the same shape (one column per class for the lab's one-hot labels).
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self._saved: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(prediction, target)
+        self._saved = (prediction, target)
+        losses = (
+            prediction.clamp_min(0)
+            - prediction * target
+            + torch.log1p(torch.exp(-prediction.abs()))
+        )
+        return losses.mean() if self.reduction == "mean" else losses.sum()
+
+    def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
+        if self._saved is None:
+            raise RuntimeError("BCEWithLogitsLoss: backward called before forward")
+        prediction, target = self._saved
+        grad = torch.sigmoid(prediction) - target
+        if self.reduction == "mean":
+            grad = grad / grad.numel()
+        return grad if grad_output is None else grad * grad_output

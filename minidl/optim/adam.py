@@ -1,0 +1,122 @@
+"""`Adam` and `AdamW`, step for step the maths of torch.optim.Adam / AdamW (single-tensor)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+
+from minidl.optim.flat import FlatGroup
+from minidl.optim.optimizer import Optimizer, check_non_negative
+from minidl.parameter import Parameter
+from minidl.scratch import persistent
+
+
+def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
+    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        raise ValueError(f"Invalid betas: {betas!r} (each must lie in [0, 1))")
+    return float(betas[0]), float(betas[1])
+
+
+def adam_update(
+    group: FlatGroup,
+    step: int,
+    lr: float,
+    betas: tuple[float, float],
+    eps: float,
+    weight_decay: float,
+    amsgrad: bool,
+    decoupled_weight_decay: bool,
+) -> None:
+    """One Adam(W) step on a flat group.
+
+    m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε),
+    with v replaced by its running maximum for AMSGrad. Weight decay adds
+    λp to g (Adam) or multiplies p by 1 − lr·λ first (AdamW).
+    """
+    param, grad, state = group.data, group.grad, group.state
+    beta1, beta2 = betas
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(param, alpha=weight_decay)
+    if "exp_avg" not in state:
+        with persistent():
+            state["exp_avg"] = torch.zeros_like(param)
+            state["exp_avg_sq"] = torch.zeros_like(param)
+            if amsgrad:
+                state["max_exp_avg_sq"] = torch.zeros_like(param)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    bias_correction1 = 1 - beta1**step
+    bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+    if amsgrad:
+        maximum = state["max_exp_avg_sq"]
+        torch.maximum(maximum, exp_avg_sq, out=maximum)
+        denominator = (maximum.sqrt() / bias_correction2_sqrt).add_(eps)
+    else:
+        denominator = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+    param.addcdiv_(exp_avg, denominator, value=-lr / bias_correction1)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as torch.optim.Adam.
+
+    Args:
+        params: the parameters to update.
+        lr: learning rate (> 0).
+        betas: decay rates of the first and second moment estimates.
+        eps: added to the denominator.
+        weight_decay: L2 penalty added to the gradient.
+        amsgrad: use the running maximum of the second moment (Reddi et al.).
+    """
+
+    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+    decoupled_weight_decay = False
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.betas = _check_betas(tuple(betas))
+        self.eps = check_non_negative("eps", eps)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.amsgrad = bool(amsgrad)
+
+    def update(self, group: FlatGroup) -> None:
+        adam_update(
+            group,
+            self.step_count,
+            self.lr,
+            self.betas,
+            self.eps,
+            self.weight_decay,
+            self.amsgrad,
+            self.decoupled_weight_decay,
+        )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+
+    decoupled_weight_decay = True
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

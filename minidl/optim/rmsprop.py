@@ -1,0 +1,87 @@
+"""`RMSprop`, the maths of torch.optim.RMSprop (single-tensor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from minidl.optim.flat import FlatGroup
+from minidl.optim.optimizer import Optimizer, check_non_negative
+from minidl.parameter import Parameter
+from minidl.scratch import persistent
+
+
+def rmsprop_update(
+    group: FlatGroup,
+    lr: float,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+) -> None:
+    """s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε) (ḡ only when centered), with momentum."""
+    param, grad, state = group.data, group.grad, group.state
+    if weight_decay != 0:
+        grad = grad.add(param, alpha=weight_decay)
+    if "square_avg" not in state:
+        with persistent():
+            state["square_avg"] = torch.zeros_like(param)
+            if momentum > 0:
+                state["momentum_buffer"] = torch.zeros_like(param)
+            if centered:
+                state["grad_avg"] = torch.zeros_like(param)
+    square_avg = state["square_avg"]
+    square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+    if centered:
+        grad_avg = state["grad_avg"]
+        grad_avg.lerp_(grad, 1 - alpha)
+        average = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+    else:
+        average = square_avg.sqrt()
+    average.add_(eps)
+    if momentum > 0:
+        buffer = state["momentum_buffer"]
+        buffer.mul_(momentum).addcdiv_(grad, average)
+        param.add_(buffer, alpha=-lr)
+    else:
+        param.addcdiv_(grad, average, value=-lr)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), as torch.optim.RMSprop.
+
+    Args:
+        params: the parameters to update.
+        lr: learning rate (> 0).
+        alpha: smoothing constant of the squared-gradient average.
+        eps: added to the denominator.
+        weight_decay: L2 penalty added to the gradient.
+        momentum: momentum factor.
+        centered: normalise by the estimated variance instead of the second moment.
+    """
+
+    hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(params, lr)
+        self.alpha = check_non_negative("alpha", alpha)
+        self.eps = check_non_negative("eps", eps)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.momentum = check_non_negative("momentum", momentum)
+        self.centered = bool(centered)
+
+    def update(self, group: FlatGroup) -> None:
+        rmsprop_update(
+            group, self.lr, self.alpha, self.eps, self.weight_decay, self.momentum, self.centered
+        )
