@@ -22,6 +22,8 @@ from typing import Any, Literal
 import torch
 
 from minidl.data import ClassificationData, one_hot
+from minidl.errors import StateDictError
+from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
 from minidl.metrics import ClassificationMetrics, classification_metrics
 from minidl.module import Module
@@ -206,6 +208,64 @@ class Trainer:
     @property
     def epochs_completed(self) -> int:
         return len(self.history.epochs)
+
+    # --- checkpoints ------------------------------------------------------------
+    def _dropout_generators(self) -> list[torch.Generator]:
+        return [
+            m.generator
+            for m in self.model.modules()
+            if isinstance(m, Dropout) and m.generator is not None
+        ]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs to continue exactly as if it had not stopped.
+
+        Model and optimizer state, the scheduler, the batch-order and dropout
+        generators, and the history so far. Save it with ``minidl.save``.
+        """
+        return {
+            "model": {k: v.clone() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "shuffle_generator": self._generator.get_state(),
+            "dropout_generators": [g.get_state() for g in self._dropout_generators()],
+            "history": self.history.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict``; a mismatch raises, naming the part, and changes nothing."""
+        missing = [
+            key
+            for key in ("model", "optimizer", "scheduler", "shuffle_generator", "history")
+            if key not in state
+        ]
+        if missing:
+            raise StateDictError(f"trainer checkpoint lacks {', '.join(missing)}")
+        generators = self._dropout_generators()
+        if len(state.get("dropout_generators", [])) != len(generators):
+            raise StateDictError(
+                f"trainer checkpoint holds {len(state.get('dropout_generators', []))} dropout "
+                f"generators, the model has {len(generators)}"
+            )
+        if (state["scheduler"] is None) != (self.scheduler is None):
+            raise StateDictError("trainer checkpoint and trainer disagree on having a scheduler")
+        try:
+            epochs = [EpochCompleted(**e) for e in state["history"]["epochs"]]
+        except (KeyError, TypeError) as error:
+            raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None
+        before = {k: v.clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(state["model"])  # validates everything before copying
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+        except StateDictError:
+            self.model.load_state_dict(before)
+            raise
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self._generator.set_state(state["shuffle_generator"])
+        for generator, saved in zip(generators, state.get("dropout_generators", []), strict=True):
+            generator.set_state(saved)
+        self.history = History(epochs=epochs, status=state["history"]["status"])
 
     def _targets(self, labels: torch.Tensor) -> torch.Tensor:
         if self.loss.target_kind == "index":

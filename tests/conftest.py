@@ -7,15 +7,17 @@ import torch
 TOLERANCE = 1e-10  # max relative error against autograd, float64
 
 
-def rel_error(actual: torch.Tensor, expected: torch.Tensor) -> float:
+def rel_error(actual: torch.Tensor, expected: torch.Tensor, scale: float = 0.0) -> float:
     """max |a - e| / max |e|: the largest error relative to the tensor's scale.
 
     Element-wise relative errors blow up on entries that are ~0 by
     cancellation, so the error is measured against the tensor's largest
-    magnitude instead.
+    magnitude instead, or against ``scale`` when the result is itself the
+    cancellation of larger terms (e.g. BatchNorm's input gradient on a
+    batch of two, which is zero but for ε).
     """
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    scale = expected.abs().max().item()
+    scale = max(expected.abs().max().item(), scale)
     diff = (actual - expected).abs().max().item()
     return diff / scale if scale > 0 else diff
 

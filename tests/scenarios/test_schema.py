@@ -213,3 +213,118 @@ def test_a_saved_scenario_reads_back_equal(tmp_path):
         save_scenario(original, target)
         again = load_scenario(target)
         assert replace(again, source=None) == replace(original, source=None)
+
+
+BREADTH = """
+name = "breadth"
+[data]
+kind = "centered_disk"
+n_train = 100
+n_test = 50
+[model]
+layers = [
+  { type = "Linear", out_features = 12, init = "xavier_uniform" },
+  { type = "BatchNorm1d", momentum = 0.2 },
+  { type = "LeakyReLU", negative_slope = 0.1 },
+  { type = "Unflatten", dim = 1, unflattened_size = [1, 12] },
+  { type = "Conv1d", out_channels = 3, kernel_size = 3, stride = 2, padding = 1 },
+  { type = "ELU", alpha = 0.5 },
+  { type = "Flatten" },
+  { type = "Dropout", p = 0.1 },
+  { type = "GELU", approximate = "tanh" },
+  { type = "Linear", out_features = 2 },
+  { type = "Identity" },
+]
+[training]
+loss = { type = "HuberLoss", delta = 0.5 }
+optimizer = { type = "AdamW", betas = [0.8, 0.99], weight_decay = 0.01 }
+scheduler = { type = "CosineAnnealingLR", T_max = 10 }
+clip_grad_norm = 1.0
+lr = 0.01
+batch_size = 10
+epochs = 2
+"""
+
+
+def test_every_new_name_is_accepted_with_its_arguments():
+    from scenarios.build import build_experiment
+
+    scenario = parse_scenario(BREADTH)
+    experiment = build_experiment(scenario)
+    kinds = [type(m).__name__ for m in experiment.model]
+    assert kinds == [
+        "Linear", "BatchNorm1d", "LeakyReLU", "Unflatten", "Conv1d", "ELU",
+        "Flatten", "Dropout", "GELU", "Linear", "Identity",
+    ]  # fmt: skip
+    assert experiment.model[4].in_channels == 1 and experiment.model[9].in_features == 18
+    assert experiment.optimizer.betas == (0.8, 0.99)
+    assert experiment.trainer.run(2).status == "completed"
+    for loss in ("L1Loss", "CrossEntropyLoss", "BCEWithLogitsLoss", "MSELoss"):
+        parse_scenario(BREADTH.replace('{ type = "HuberLoss", delta = 0.5 }', f'"{loss}"'))
+    for optimizer in ('"Adam"', '{ type = "RMSprop", centered = true, momentum = 0.5 }', '"SGD"'):
+        parse_scenario(
+            BREADTH.replace(
+                '{ type = "AdamW", betas = [0.8, 0.99], weight_decay = 0.01 }', optimizer
+            )
+        )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("p = 0.1", "p = 1.5", "model.layers[7].p = 1.5: Dropout: must be a number in [0, 1]"),
+        (
+            "kernel_size = 3",
+            "kernel_size = 0",
+            "model.layers[4].kernel_size = 0: Conv1d: must be an integer > 0",
+        ),
+        ("kernel_size = 3, ", "", "model.layers[4].kernel_size: missing (required by Conv1d)"),
+        (
+            "momentum = 0.2",
+            "momentum = 2",
+            "model.layers[1].momentum = 2: BatchNorm1d: must be a number in [0, 1]",
+        ),
+        (
+            'approximate = "tanh"',
+            'approximate = "fast"',
+            "model.layers[8].approximate = 'fast': GELU: must be one of 'none', 'tanh'",
+        ),
+        (
+            "betas = [0.8, 0.99]",
+            "betas = [0.8]",
+            "training.optimizer.betas = [0.8]: AdamW: must be a list of two numbers",
+        ),
+        (
+            "T_max = 10",
+            "T_max = 0",
+            "training.scheduler.T_max = 0: CosineAnnealingLR: must be an integer > 0",
+        ),
+        (
+            "clip_grad_norm = 1.0",
+            "clip_grad_norm = -1",
+            "training.clip_grad_norm = -1: must be a finite number > 0",
+        ),
+        (
+            "delta = 0.5",
+            "delta = 0",
+            "training.loss.delta = 0: HuberLoss: must be a finite number > 0",
+        ),
+        (
+            '{ type = "Flatten" }',
+            '{ type = "Flatten", axis = 1 }',
+            "model.layers[6].axis: Flatten takes no argument 'axis'",
+        ),
+    ],
+)
+def test_wrong_arguments_of_new_names_are_refused_naming_layer_and_argument(old, new, expected):
+    assert old in BREADTH
+    found = problems(BREADTH.replace(old, new, 1))
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_conv_without_a_sequence_input_is_explained():
+    text = BREADTH.replace('  { type = "Unflatten", dim = 1, unflattened_size = [1, 12] },\n', "")
+    assert problems(text) == [
+        "model.layers[3] (Conv1d): needs input (N, channels, length) but the previous layer "
+        "gives (12,); put an Unflatten before it"
+    ]

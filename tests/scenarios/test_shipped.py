@@ -9,7 +9,7 @@ from scenarios.build import build_experiment, check_expectations, run_scenario
 from scenarios.shipped import shipped_scenarios
 
 
-@pytest.mark.parametrize("name", ["centered_disk", "quarter_circle"])
+@pytest.mark.parametrize("name", sorted(shipped_scenarios()))
 def test_shipped_scenario_meets_its_expectations(name):
     scenario = load_scenario(shipped_scenarios()[name])
     history = run_scenario(scenario)
@@ -40,3 +40,12 @@ def test_a_diverged_run_fails_every_expectation():
     history = run_scenario(exploding)
     assert history.status == "diverged"
     assert not any(r.passed for r in check_expectations(exploding, history))
+
+
+def test_the_breadth_scenarios_use_batchnorm_and_a_conv1d_stack():
+    kinds = {
+        name: {layer.type for layer in load_scenario(shipped_scenarios()[name]).model.layers}
+        for name in ("centered_disk_batchnorm", "centered_disk_conv1d")
+    }
+    assert "BatchNorm1d" in kinds["centered_disk_batchnorm"]
+    assert {"Conv1d", "Unflatten", "Flatten"} <= kinds["centered_disk_conv1d"]

@@ -57,7 +57,7 @@ async def test_assemble_three_hidden_layers_choose_quarter_circle_and_train():
             layer_type.value = kind
             if width is not None:
                 await set_input(pilot, "#layer-width", str(width))
-            await pilot.click("#layer-add")
+            app.query_one("#layer-add", Button).press()  # the button may be scrolled out of view
             await pilot.pause()
         assert [layer["type"] for layer in panel.specs] == ["Linear", "Tanh"] * 3 + ["Linear"]
         assert [

@@ -1,0 +1,206 @@
+"""Every layer and activation added for breadth equals torch.nn and autograd (float64)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minidl
+from minidl.reference import torch_twin
+from tests.conftest import TOLERANCE, autograd_grads, rel_error
+
+
+def check_against_torch(module, x, grad_output, input_grad_scale=0.0):
+    twin = torch_twin(module)
+    out, grad_x, grads = autograd_grads(twin, x, grad_output)
+    module.zero_grad()
+    ours = module(x)
+    assert rel_error(ours, out) <= TOLERANCE
+    assert rel_error(module.backward(grad_output), grad_x, input_grad_scale) <= TOLERANCE
+    for name, p in module.named_parameters():
+        assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+    return twin
+
+
+ELEMENTWISE = [
+    lambda: minidl.LeakyReLU(),
+    lambda: minidl.LeakyReLU(0.3),
+    lambda: minidl.ELU(),
+    lambda: minidl.ELU(0.5),
+    lambda: minidl.GELU(),
+    lambda: minidl.GELU("tanh"),
+    lambda: minidl.Softmax(dim=-1),
+    lambda: minidl.Softmax(dim=0),
+    lambda: minidl.Identity(),
+]
+
+
+@pytest.mark.parametrize("make", ELEMENTWISE, ids=lambda m: repr(m()))
+@settings(max_examples=15, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 7), min_size=1, max_size=3),
+    scale=st.sampled_from([0.1, 1.0, 30.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_activations_equal_autograd(make, shape, scale, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, dtype=torch.float64, generator=generator) * scale
+    g = torch.randn(*shape, dtype=torch.float64, generator=generator)
+    check_against_torch(make(), x, g)
+
+
+def test_softmax_does_not_overflow():
+    out = minidl.Softmax(dim=1)(torch.tensor([[1000.0, 0.0], [-1000.0, 1000.0]]))
+    assert torch.isfinite(out).all()
+    assert out.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(2, 20),
+    features=st.integers(1, 6),
+    length=st.one_of(st.none(), st.integers(1, 5)),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_batchnorm_train_mode_equals_autograd(affine, batch, features, length, seed):
+    generator = torch.Generator().manual_seed(seed)
+    shape = (batch, features) if length is None else (batch, features, length)
+    layer = minidl.BatchNorm1d(features, affine=affine).double()
+    if affine:
+        layer.weight.data.normal_(generator=generator)
+        layer.bias.data.normal_(generator=generator)
+    x = torch.randn(*shape, dtype=torch.float64, generator=generator) * 3 + 1
+    g = torch.randn(*shape, dtype=torch.float64, generator=generator)
+    # the input gradient subtracts terms of size |g·γ|/σ that cancel almost
+    # exactly on tiny batches: measure the error against that size
+    gamma = layer.weight.data.abs().max().item() if affine else 1.0
+    terms = g.abs().max().item() * gamma / x.std(dim=0, unbiased=False).clamp_min(1e-3).min().item()
+    twin = check_against_torch(layer, x, g, input_grad_scale=terms)
+    # running statistics moved exactly like torch's (unbiased running variance)
+    assert rel_error(layer.running_mean, twin.running_mean) <= TOLERANCE
+    assert rel_error(layer.running_var, twin.running_var) <= TOLERANCE
+    assert int(layer.num_batches_tracked) == int(twin.num_batches_tracked) == 1
+
+
+def test_batchnorm_running_statistics_follow_torch_over_steps_then_eval():
+    generator = torch.Generator().manual_seed(3)
+    layer = minidl.BatchNorm1d(4, momentum=0.2).double()
+    twin = torch_twin(layer)
+    for _ in range(7):
+        x = torch.randn(16, 4, dtype=torch.float64, generator=generator) * 2 - 1
+        layer(x)
+        with torch.no_grad():
+            twin(x)
+    for name in ("running_mean", "running_var"):
+        assert rel_error(getattr(layer, name), getattr(twin, name)) <= TOLERANCE
+    assert int(layer.num_batches_tracked) == 7
+    layer.eval()
+    twin.eval()
+    x = torch.randn(5, 4, dtype=torch.float64, generator=generator)
+    g = torch.randn(5, 4, dtype=torch.float64, generator=generator)
+    out, grad_x, grads = autograd_grads(twin, x, g)
+    layer.zero_grad()
+    assert rel_error(layer(x), out) <= TOLERANCE
+    assert rel_error(layer.backward(g), grad_x) <= TOLERANCE
+    assert rel_error(layer.weight.grad, grads["weight"]) <= TOLERANCE
+
+
+def test_batchnorm_refuses_a_single_value_per_feature_in_training():
+    with pytest.raises(minidl.ShapeError, match="more than 1 value per feature"):
+        minidl.BatchNorm1d(3)(torch.zeros(1, 3))
+
+
+def test_batchnorm_state_dict_matches_torch_keys():
+    model = minidl.Sequential(minidl.Linear(2, 3), minidl.BatchNorm1d(3))
+    assert list(model.state_dict()) == list(torch_twin(model).state_dict())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    batch=st.sampled_from([1, 2, 5]),
+    in_channels=st.integers(1, 3),
+    out_channels=st.integers(1, 4),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    extra_length=st.integers(0, 6),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_conv1d_equals_autograd(
+    batch, in_channels, out_channels, kernel, stride, padding, extra_length, bias, seed
+):
+    generator = torch.Generator().manual_seed(seed)
+    length = max(1, kernel - 2 * padding) + extra_length
+    layer = minidl.Conv1d(
+        in_channels, out_channels, kernel, stride, padding, bias=bias, generator=generator
+    ).double()
+    x = torch.randn(batch, in_channels, length, dtype=torch.float64, generator=generator)
+    out_length = layer.output_length(length)
+    g = torch.randn(batch, out_channels, out_length, dtype=torch.float64, generator=generator)
+    check_against_torch(layer, x, g)
+
+
+def test_conv1d_default_init_draws_like_torch():
+    torch.manual_seed(5)
+    theirs = torch.nn.Conv1d(3, 4, 5)
+    torch.manual_seed(5)
+    ours = minidl.Conv1d(3, 4, 5)
+    assert torch.equal(ours.weight.data, theirs.weight.detach())
+    assert torch.equal(ours.bias.data, theirs.bias.detach())
+
+
+def test_conv1d_errors_name_the_shapes():
+    layer = minidl.Conv1d(2, 3, 4)
+    with pytest.raises(minidl.ShapeError, match=r"expects input \(N, 2, L\), got \(5, 3, 8\)"):
+        layer(torch.zeros(5, 3, 8))
+    with pytest.raises(minidl.ShapeError, match="shorter than the kernel"):
+        layer(torch.zeros(5, 2, 2))
+
+
+def test_a_conv_stack_with_flatten_and_unflatten_equals_autograd():
+    generator = torch.Generator().manual_seed(0)
+    model = minidl.Sequential(
+        minidl.Linear(2, 12, generator=generator),
+        minidl.Unflatten(1, (1, 12)),
+        # no bias before BatchNorm: its gradient is exactly zero, compared as noise
+        minidl.Conv1d(1, 4, 3, stride=2, padding=1, bias=False, generator=generator),
+        minidl.BatchNorm1d(4),
+        minidl.ReLU(),
+        minidl.Conv1d(4, 2, 3, generator=generator),
+        minidl.Tanh(),
+        minidl.Flatten(),
+        minidl.Linear(8, 2, generator=generator),
+    ).double()
+    x = torch.rand(7, 2, dtype=torch.float64, generator=generator)
+    g = torch.randn(7, 2, dtype=torch.float64, generator=generator)
+    check_against_torch(model, x, g)
+
+
+def test_dropout_masks_scale_and_eval_identity():
+    generator = torch.Generator().manual_seed(0)
+    layer = minidl.Dropout(0.3, generator=generator)
+    x = torch.ones(200, 500, dtype=torch.float64)
+    out = layer(x)
+    kept = out != 0
+    rate = 1 - kept.double().mean().item()
+    # 100,000 draws: the dropped share lies within 5 standard deviations of p
+    assert abs(rate - 0.3) < 5 * (0.3 * 0.7 / x.numel()) ** 0.5
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / 0.7))
+    g = torch.randn(200, 500, dtype=torch.float64)
+    assert torch.equal(layer.backward(g), g * out)  # the same mask, scaled alike
+    layer.eval()
+    assert layer(x) is x and layer.backward(g) is g
+
+
+def test_dropout_is_reproducible_from_its_generator_and_p_bounds_are_checked():
+    a = minidl.Dropout(0.5, generator=torch.Generator().manual_seed(1))
+    b = minidl.Dropout(0.5, generator=torch.Generator().manual_seed(1))
+    x = torch.ones(10, 10)
+    assert torch.equal(a(x), b(x))
+    assert torch.count_nonzero(minidl.Dropout(1.0)(x)) == 0
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\], got 1.5"):
+        minidl.Dropout(1.5)

@@ -1,0 +1,68 @@
+"""L1, Huber, cross-entropy and BCE-with-logits equal torch's values and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minidl
+from minidl.reference import torch_loss
+from tests.conftest import TOLERANCE, rel_error
+
+LOSSES = [
+    lambda r: minidl.L1Loss(r),
+    lambda r: minidl.HuberLoss(r),
+    lambda r: minidl.HuberLoss(r, delta=0.3),
+    lambda r: minidl.BCEWithLogitsLoss(r),
+    lambda r: minidl.MSELoss(r),
+]
+
+
+def compare(loss, prediction, target):
+    leaf = prediction.clone().requires_grad_(True)
+    with torch.enable_grad():
+        expected = torch_loss(loss)(leaf, target)
+        expected.backward()
+    value = loss(prediction, target)
+    assert rel_error(value, expected.detach()) <= TOLERANCE
+    assert rel_error(loss.backward(), leaf.grad) <= TOLERANCE
+
+
+@pytest.mark.parametrize("make", LOSSES, ids=lambda m: repr(m("mean")))
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 30), width=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+def test_elementwise_losses_equal_torch(make, reduction, batch, width, seed):
+    generator = torch.Generator().manual_seed(seed)
+    prediction = torch.randn(batch, width, dtype=torch.float64, generator=generator) * 3
+    target = torch.rand(batch, width, dtype=torch.float64, generator=generator)
+    compare(make(reduction), prediction, target)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@settings(max_examples=20, deadline=None)
+@given(
+    batch=st.integers(1, 30),
+    classes=st.integers(2, 6),
+    scale=st.sampled_from([1.0, 100.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_cross_entropy_equals_torch(reduction, batch, classes, scale, seed):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(batch, classes, dtype=torch.float64, generator=generator) * scale
+    target = torch.randint(0, classes, (batch,), generator=generator)
+    compare(minidl.CrossEntropyLoss(reduction), logits, target)
+
+
+def test_losses_are_stable_for_huge_logits():
+    ce = minidl.CrossEntropyLoss()
+    assert torch.isfinite(ce(torch.tensor([[1e4, -1e4]]), torch.tensor([1])))
+    bce = minidl.BCEWithLogitsLoss()
+    assert torch.isfinite(bce(torch.tensor([[1e4, -1e4]]), torch.tensor([[0.0, 1.0]])))
+
+
+def test_cross_entropy_wants_indices():
+    with pytest.raises(minidl.ShapeError, match=r"logits \(N, C\) and class indices \(N,\)"):
+        minidl.CrossEntropyLoss()(torch.zeros(3, 2), torch.zeros(3, 2))
