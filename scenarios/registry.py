@@ -116,6 +116,7 @@ def _table(*components: Component) -> dict[str, Component]:
     return {c.name.lower(): c for c in components}
 
 
+# "none" gives one loss per element, which a trainer cannot minimise: files get mean or sum
 REDUCTION = {"reduction": Arg(choice("mean", "sum"))}
 
 LAYERS = _table(

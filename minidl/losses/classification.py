@@ -37,7 +37,7 @@ class CrossEntropyLoss(Loss):
         log_probabilities = shifted - log_normalizer
         self._saved = (log_probabilities, target)
         losses = -log_probabilities.gather(1, target.long().unsqueeze(1)).squeeze(1)
-        return losses.mean() if self.reduction == "mean" else losses.sum()
+        return self._reduce(losses)
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         if self._saved is None:
@@ -45,9 +45,7 @@ class CrossEntropyLoss(Loss):
         log_probabilities, target = self._saved
         grad = torch.exp(log_probabilities)
         grad.scatter_add_(1, target.long().unsqueeze(1), torch.full_like(grad[:, :1], -1.0))
-        if self.reduction == "mean":
-            grad = grad / grad.shape[0]
-        return grad if grad_output is None else grad * grad_output
+        return self._finish_grad(grad, grad.shape[0], grad_output)
 
 
 class BCEWithLogitsLoss(Loss):
@@ -69,13 +67,12 @@ class BCEWithLogitsLoss(Loss):
             - prediction * target
             + torch.log1p(torch.exp(-prediction.abs()))
         )
-        return losses.mean() if self.reduction == "mean" else losses.sum()
+        return self._reduce(losses)
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         if self._saved is None:
             raise RuntimeError("BCEWithLogitsLoss: backward called before forward")
         prediction, target = self._saved
-        grad = torch.sigmoid(prediction) - target
-        if self.reduction == "mean":
-            grad = grad / grad.numel()
-        return grad if grad_output is None else grad * grad_output
+        return self._finish_grad(
+            torch.sigmoid(prediction) - target, prediction.numel(), grad_output
+        )

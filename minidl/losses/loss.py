@@ -9,7 +9,7 @@ import torch
 from minidl.errors import ShapeError
 from minidl.scratch import constant, scratch
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("mean", "sum", "none")
 
 
 class Loss:
@@ -18,6 +18,10 @@ class Loss:
     ``target_kind`` tells a trainer how to encode class labels for this
     loss: ``"one_hot"`` (one column per class, as for MSE) or ``"index"``
     (class indices, as for cross-entropy).
+
+    ``reduction`` is "mean" or "sum" over all elements, or "none" for the
+    element-wise losses; with "none", ``backward(grad_output)`` takes the
+    gradient with respect to each loss (ones when omitted).
 
     The scalar returned by ``forward`` is a fresh tensor; the gradient
     returned by ``backward`` lives in a scratch buffer that the next
@@ -53,6 +57,25 @@ class Loss:
 
     def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.forward(prediction, target)
+
+    def _reduce(self, values: torch.Tensor) -> torch.Tensor:
+        if self.reduction == "mean":
+            return values.mean()
+        if self.reduction == "sum":
+            return values.sum()
+        return values
+
+    def _finish_grad(
+        self, grad: torch.Tensor, count: int, grad_output: torch.Tensor | float | None
+    ) -> torch.Tensor:
+        """Scale d(element losses)/d(pred) by the reduction and by ``grad_output``."""
+        if self.reduction == "mean":
+            grad = grad / count
+        if grad_output is None:
+            return grad
+        if isinstance(grad_output, torch.Tensor) and grad_output.dim() == 1 and grad.dim() == 2:
+            grad_output = grad_output.unsqueeze(1)  # one loss per row (cross-entropy)
+        return grad * grad_output
 
     def _check_same_shape(self, prediction: torch.Tensor, target: torch.Tensor) -> None:
         if prediction.shape != target.shape:

@@ -27,6 +27,8 @@ class MSELoss(Loss):
         if diff is not self._diff:
             self._diff, self._diff_flat = diff, diff.view(-1)
         torch.sub(prediction, target, out=diff)
+        if self.reduction == "none":
+            return diff * diff
         total = torch.dot(self._diff_flat, self._diff_flat)  # the sum of squares in one op
         if self.reduction == "mean":
             total.div_(self._constant("count", diff.numel(), diff))
@@ -38,4 +40,4 @@ class MSELoss(Loss):
             raise RuntimeError("MSELoss: backward called before forward")
         scale = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
         grad = torch.mul(diff, self._constant("scale", scale, diff), out=self._buffer("grad", diff))
-        return grad if grad_output is None else grad.mul_(grad_output)
+        return grad if grad_output is None else grad.mul_(grad_output)  # "none": element-wise

@@ -14,13 +14,8 @@ class _ElementwiseLoss(Loss):
         super().__init__(reduction)
         self._diff: torch.Tensor | None = None
 
-    def _reduce(self, values: torch.Tensor) -> torch.Tensor:
-        return values.mean() if self.reduction == "mean" else values.sum()
-
     def _scaled(self, grad: torch.Tensor, grad_output: torch.Tensor | float | None) -> torch.Tensor:
-        if self.reduction == "mean":
-            grad = grad / grad.numel()
-        return grad if grad_output is None else grad * grad_output
+        return self._finish_grad(grad, grad.numel(), grad_output)
 
     def _saved_diff(self) -> torch.Tensor:
         if self._diff is None:

@@ -22,16 +22,23 @@ LOSSES = [
 
 def compare(loss, prediction, target):
     leaf = prediction.clone().requires_grad_(True)
+    weights = None
     with torch.enable_grad():
         expected = torch_loss(loss)(leaf, target)
-        expected.backward()
+        if loss.reduction == "none":  # a gradient for each element's loss
+            weights = torch.linspace(-1, 2, expected.numel(), dtype=expected.dtype)
+            weights = weights.reshape(expected.shape)
+            expected.backward(weights)
+        else:
+            expected.backward()
     value = loss(prediction, target)
+    assert value.shape == expected.shape
     assert rel_error(value, expected.detach()) <= TOLERANCE
-    assert rel_error(loss.backward(), leaf.grad) <= TOLERANCE
+    assert rel_error(loss.backward(weights), leaf.grad) <= TOLERANCE
 
 
 @pytest.mark.parametrize("make", LOSSES, ids=lambda m: repr(m("mean")))
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @settings(max_examples=15, deadline=None)
 @given(batch=st.integers(1, 30), width=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
 def test_elementwise_losses_equal_torch(make, reduction, batch, width, seed):
@@ -41,7 +48,7 @@ def test_elementwise_losses_equal_torch(make, reduction, batch, width, seed):
     compare(make(reduction), prediction, target)
 
 
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @settings(max_examples=20, deadline=None)
 @given(
     batch=st.integers(1, 30),
