@@ -8,6 +8,7 @@ parity tests, the comparison and the benchmark — never by training.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -32,8 +33,20 @@ from minidl.layers import (
     Unflatten,
 )
 from minidl.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
+from minidl.metrics import ClassificationMetrics, classification_metrics
 from minidl.module import Module
-from minidl.optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from minidl.optim import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LRScheduler,
+    Optimizer,
+    RMSprop,
+    StepLR,
+)
+from minidl.train import EpochCompleted, History, Trainer
 
 
 class TwinError(TypeError):
@@ -171,3 +184,146 @@ def torch_train_step(
         value.backward()
         optimizer.step()
     return result
+
+
+class SeededDropout(nn.Module):
+    """Inverted dropout drawing its masks from a given generator, like minidl.Dropout.
+
+    torch.nn.Dropout draws from the global generator; to follow a minidl
+    model mask for mask, the twin draws the same Bernoulli numbers from a
+    generator in the same state.
+    """
+
+    def __init__(self, p: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0
+        mask = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
+        return x * mask.div_(1 - self.p)
+
+
+def torch_scheduler(
+    scheduler: LRScheduler, optimizer: torch.optim.Optimizer
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The torch.optim.lr_scheduler equivalent of a minidl scheduler."""
+    if isinstance(scheduler, StepLR):
+        return torch.optim.lr_scheduler.StepLR(optimizer, scheduler.step_size, scheduler.gamma)
+    if isinstance(scheduler, ExponentialLR):
+        return torch.optim.lr_scheduler.ExponentialLR(optimizer, scheduler.gamma)
+    if isinstance(scheduler, CosineAnnealingLR):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, scheduler.T_max, scheduler.eta_min
+        )
+    raise TwinError(f"{type(scheduler).__name__} has no PyTorch twin")
+
+
+class TwinTrainer:
+    """The PyTorch twin of a minidl ``Trainer``, for side-by-side runs.
+
+    Built from a trainer before it trains (or at any point: it copies the
+    weights and the batch-order and dropout generators as they are then),
+    it trains torch.nn + autograd + torch.optim on exactly the same batches
+    in the same order and evaluates like the trainer, so both histories
+    can be compared epoch by epoch.
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.source = trainer
+        self.model = torch_twin(trainer.model)
+        dropouts = [m for m in trainer.model.modules() if isinstance(m, Dropout)]
+        twins = [m for m in self.model.modules() if isinstance(m, nn.Dropout)]
+        for ours, twin_dropout in zip(dropouts, twins, strict=True):
+            generator = torch.Generator()
+            if ours.generator is not None:
+                generator.set_state(ours.generator.get_state())
+            _replace_module(self.model, twin_dropout, SeededDropout(ours.p, generator))
+        self.loss = torch_loss(trainer.loss)
+        self.optimizer = torch_optimizer(trainer.optimizer, self.model.parameters())
+        self.scheduler = (
+            None
+            if trainer.scheduler is None
+            else torch_scheduler(trainer.scheduler, self.optimizer)
+        )
+        self.generator = torch.Generator()
+        self.generator.set_state(trainer._generator.get_state())
+        self.history = History()
+
+    def run(self, epochs: int, on_event: Callable[[EpochCompleted], None] | None = None) -> History:
+        source = self.source
+        previous_threads = torch.get_num_threads()
+        if source.threads is not None:
+            torch.set_num_threads(source.threads)
+        try:
+            for _ in range(epochs):
+                event = self._train_epoch(len(self.history.epochs) + 1)
+                self.history.epochs.append(event)
+                if on_event is not None:
+                    on_event(event)
+        finally:
+            torch.set_num_threads(previous_threads)
+        self.history.status = "completed"
+        return self.history
+
+    def _train_epoch(self, epoch: int) -> EpochCompleted:
+        source = self.source
+        x_all, t_all = source._x_train, source._t_train
+        n = x_all.shape[0]
+        if source.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+            x_all, t_all = x_all[order], t_all[order]
+        self.model.train()
+        total = 0.0
+        started = time.perf_counter()
+        for x, target in zip(
+            x_all.split(source.batch_size), t_all.split(source.batch_size), strict=True
+        ):
+            with torch.enable_grad():
+                self.optimizer.zero_grad()
+                value = self.loss(self.model(x), target)
+                item = value.item()
+                value.backward()
+                if source.clip_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), source.clip_grad_norm)
+                self.optimizer.step()
+            total += item * x.shape[0]
+        seconds = time.perf_counter() - started
+        if self.scheduler is not None:
+            self.scheduler.step()
+        _, train = self._evaluate(source._x_train, source._t_train, source.data.y_train)
+        test_loss, test = self._evaluate(source._x_test, source._t_test, source.data.y_test)
+        return EpochCompleted(
+            epoch=epoch,
+            train_loss=total / n,
+            train_accuracy=train.accuracy,
+            test_loss=test_loss,
+            test_accuracy=test.accuracy,
+            precision=test.precision,
+            recall=test.recall,
+            f1=test.f1,
+            seconds=seconds,
+            samples_per_second=n / seconds if seconds > 0 else float("inf"),
+        )
+
+    def _evaluate(
+        self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[float, ClassificationMetrics]:
+        self.model.eval()
+        with torch.no_grad():
+            prediction = self.model(x)
+            value = self.loss(prediction, targets).item()
+        self.model.train()
+        predicted = prediction.argmax(dim=1)
+        return value, classification_metrics(predicted, labels, self.source.data.num_classes)
+
+
+def _replace_module(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    for name, child in root.named_children():
+        if child is old:
+            setattr(root, name, new)
+            return
+        _replace_module(child, old, new)

@@ -76,6 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--quiet", "-q", action="store_true", help="no progress and no table: one result line"
     )
 
+    compare = commands.add_parser(
+        "compare",
+        help="train a scenario with minidl and its PyTorch twin, over several rounds",
+        description=(
+            "Run the scenario with minidl and with the equivalent torch.nn model, loss and "
+            "torch.optim optimizer (same initial weights, same batches) for N rounds with "
+            "seeds training.seed, +1, …, and print final metrics as mean ± std, time per epoch "
+            "of each and the largest per-epoch loss difference between the two."
+        ),
+    )
+    compare.add_argument("file", metavar="FILE", help="scenario file or shipped name")
+    compare.add_argument("--rounds", type=_positive_int, default=5, help="rounds (default 5)")
+    compare.add_argument("--epochs", type=_positive_int, help="override training.epochs")
+    compare.add_argument("--json", metavar="PATH", help="write every round as JSON to PATH")
+
     bench = commands.add_parser(
         "bench",
         help="time minidl against torch.nn + autograd on the same batches",
@@ -119,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             csv_path=args.csv,
             quiet=args.quiet,
         )
+    if args.command == "compare":
+        from tui.compare import compare_command
+
+        return compare_command(args.file, args.rounds, args.epochs, args.json)
     if args.command == "bench":
         from tui.bench import bench
 

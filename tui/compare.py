@@ -1,0 +1,89 @@
+"""``minidl-lab compare``: the report-style table of minidl against its PyTorch twin."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+from rich.console import Console
+from rich.table import Table
+
+from tui.cli import EXIT_OK, EXIT_USAGE
+
+
+def compare_command(
+    file: str, rounds: int, epochs: int | None = None, json_path: str | None = None
+) -> int:
+    from minidl.reference import TwinError
+    from minidl.serialization import atomic_write_text
+    from scenarios.compare import RoundResult, compare, summarize
+    from scenarios.schema import ScenarioError, load_scenario
+    from scenarios.shipped import resolve_scenario_path
+
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=120)
+    err = Console(stderr=True, highlight=False)
+    try:
+        scenario = load_scenario(resolve_scenario_path(file)).with_overrides(epochs=epochs)
+    except ScenarioError as error:
+        err.print(f"minidl-lab compare: error: {error}", markup=False)
+        return EXIT_USAGE
+    out.print(
+        f"{scenario.name}: minidl and its PyTorch twin, {rounds} round(s) of "
+        f"{scenario.training.epochs} epochs, same weights and batches in each round",
+        markup=False,
+    )
+
+    def progress(result: RoundResult) -> None:
+        final = result.minidl.final
+        accuracy = "—" if final is None else f"{final.test_accuracy:.3f}"
+        out.print(
+            f"  round seed {result.seed}: test acc minidl {accuracy} · largest loss "
+            f"difference {result.max_loss_difference:.1e}",
+            markup=False,
+        )
+
+    try:
+        results = compare(scenario, rounds, on_round=progress)
+    except TwinError as error:
+        err.print(f"minidl-lab compare: error: {error}", markup=False)
+        return EXIT_USAGE
+    summary = summarize(results)
+    table = Table(title=f"{scenario.name}: final epoch, mean ± std over {rounds} round(s)")
+    table.add_column("")
+    table.add_column("minidl", justify="right")
+    table.add_column("PyTorch", justify="right")
+    for metric, row in summary.items():
+        table.add_row(metric, str(row["minidl"]), str(row["torch"]))
+    ours = statistics.fmean(r.seconds_per_epoch("minidl") for r in results) * 1e3
+    theirs = statistics.fmean(r.seconds_per_epoch("torch") for r in results) * 1e3
+    table.add_row("ms per epoch (training)", f"{ours:.2f}", f"{theirs:.2f}")
+    table.add_row("speed-up (torch / minidl)", f"{theirs / ours:.2f}×", "")
+    worst = max(r.max_loss_difference for r in results)
+    table.add_row("largest per-epoch loss difference", f"{worst:.2e} (relative)", "")
+    out.print(table)
+    if json_path:
+        document = {
+            "scenario": scenario.name,
+            "rounds": [
+                {
+                    "seed": r.seed,
+                    "minidl": r.minidl.to_dict(),
+                    "torch": r.torch.to_dict(),
+                    "max_loss_difference": r.max_loss_difference,
+                }
+                for r in results
+            ],
+            "summary": {
+                metric: {fw: {"mean": s.mean, "std": s.std} for fw, s in row.items()}
+                for metric, row in summary.items()
+            },
+            "ms_per_epoch": {"minidl": ours, "torch": theirs},
+        }
+        try:
+            atomic_write_text(json_path, json.dumps(document, indent=2) + "\n")
+        except OSError as error:
+            err.print(f"minidl-lab compare: error: cannot write {json_path}: {error}", markup=False)
+            return EXIT_USAGE
+    return EXIT_OK
