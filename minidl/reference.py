@@ -237,11 +237,14 @@ class TwinTrainer:
         self.model = torch_twin(trainer.model)
         dropouts = [m for m in trainer.model.modules() if isinstance(m, Dropout)]
         twins = [m for m in self.model.modules() if isinstance(m, nn.Dropout)]
+        # one twin generator per minidl generator: layers sharing one keep sharing it
+        generators: dict[int, torch.Generator] = {}
         for ours, twin_dropout in zip(dropouts, twins, strict=True):
-            generator = torch.Generator()
-            if ours.generator is not None:
-                generator.set_state(ours.generator.get_state())
-            _replace_module(self.model, twin_dropout, SeededDropout(ours.p, generator))
+            source = ours.generator if ours.generator is not None else torch.default_generator
+            if id(source) not in generators:
+                generators[id(source)] = torch.Generator()
+                generators[id(source)].set_state(source.get_state())
+            _replace_module(self.model, twin_dropout, SeededDropout(ours.p, generators[id(source)]))
         self.loss = torch_loss(trainer.loss)
         self.optimizer = torch_optimizer(trainer.optimizer, self.model.parameters())
         self.scheduler = (
@@ -259,11 +262,13 @@ class TwinTrainer:
         if source.threads is not None:
             torch.set_num_threads(source.threads)
         try:
-            for _ in range(epochs):
-                event = self._train_epoch(len(self.history.epochs) + 1)
-                self.history.epochs.append(event)
-                if on_event is not None:
-                    on_event(event)
+            # autograd must record even when called from minidl's inference-mode loop
+            with torch.inference_mode(False):
+                for _ in range(epochs):
+                    event = self._train_epoch(len(self.history.epochs) + 1)
+                    self.history.epochs.append(event)
+                    if on_event is not None:
+                        on_event(event)
         finally:
             torch.set_num_threads(previous_threads)
         self.history.status = "completed"

@@ -24,6 +24,7 @@ from textual.widgets import (
     Label,
     ProgressBar,
     Select,
+    Switch,
 )
 
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
@@ -50,6 +51,7 @@ from tui.widgets.settings_panel import SettingsPanel
 # redraw a few times per second, not at every epoch.
 CHART_REFRESH_SECONDS = 0.5
 TEST_POINTS_SHOWN = 300
+SERIES = ("train", "test", "torch train", "torch test")
 METRIC_COLUMNS = ("epoch", "train loss", "test loss", "train acc", "test acc", "F1", "samples/s")
 
 
@@ -94,9 +96,15 @@ class MinidlLab(App):
                     yield Button("Step", id="step")
                     yield Button("Stop", id="stop", variant="error")
                     yield Button("Reset", id="reset")
+                    yield Label("vs PyTorch", id="compare-label")
+                    yield Switch(
+                        value=False,
+                        id="compare",
+                        tooltip="train the torch.nn twin alongside (from the next reset)",
+                    )
                 with Horizontal(id="charts"):
-                    yield MetricChart("loss", ("train", "test"), id="loss-chart")
-                    yield MetricChart("accuracy", ("train", "test"), id="accuracy-chart")
+                    yield MetricChart("loss", SERIES, id="loss-chart")
+                    yield MetricChart("accuracy", SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
                     yield DataTable(id="metrics", zebra_stripes=True)
@@ -164,7 +172,11 @@ class MinidlLab(App):
         boundary = self.query_one(BoundaryMap)
         columns = max(8, boundary.size.width - 2 or 48)
         rows = max(4, boundary.size.height - 2 or 16)
-        self.session = TrainingSession(self.scenario, grid_size=(columns, rows))
+        self.session = TrainingSession(
+            self.scenario,
+            grid_size=(columns, rows),
+            compare_with_torch=self.query_one("#compare", Switch).value,
+        )
         data = self.session.experiment.data
         shown = data.x_test[:TEST_POINTS_SHOWN].tolist()
         labels = data.y_test[:TEST_POINTS_SHOWN].tolist()
@@ -237,7 +249,9 @@ class MinidlLab(App):
 
         def emit(event: object) -> None:
             if isinstance(event, EpochsBatch):
-                self.post_message(EpochsTrained(event.events))
+                self.post_message(
+                    EpochsTrained(event.events, event.twin_events, event.max_loss_difference)
+                )
             elif isinstance(event, BoundaryUpdate):
                 self.post_message(BoundaryComputed(event))
             elif isinstance(event, TrainingDiverged):
@@ -250,7 +264,12 @@ class MinidlLab(App):
             elif isinstance(event, TrainingFinished):
                 self.post_message(TrainingEnded(event, self.last_detail))
 
-        session.run(epochs, emit)
+        try:
+            session.run(epochs, emit)
+        except Exception as error:  # shown to the user, and the lab stays usable
+            self.last_detail = f"training failed: {type(error).__name__}: {error}"
+            finished = TrainingFinished("stopped", session.epochs_completed)
+            self.post_message(TrainingEnded(finished, self.last_detail))
 
     # --- worker reports -----------------------------------------------------
     def on_epochs_trained(self, message: EpochsTrained) -> None:
@@ -275,15 +294,25 @@ class MinidlLab(App):
                 )
             )
         table.add_rows(rows)
+        for e in message.twin_events:
+            loss_chart.add("torch train", e.epoch, e.train_loss)
+            loss_chart.add("torch test", e.epoch, e.test_loss)
+            accuracy_chart.add("torch train", e.epoch, e.train_accuracy)
+            accuracy_chart.add("torch test", e.epoch, e.test_accuracy)
         table.scroll_end(animate=False)
         e = message.events[-1]
         self.query_one(ProgressBar).update(progress=e.epoch)
         total = self.scenario.training.epochs if self.scenario else e.epoch
         elapsed = time.perf_counter() - self.started_at
         state = " · paused" if self.session is not None and self.session.paused else ""
+        twin = (
+            ""
+            if message.max_loss_difference is None
+            else f" · largest loss gap vs torch {message.max_loss_difference:.1e}"
+        )
         self.set_status(
             f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
-            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{state}"
+            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{twin}{state}"
         )
 
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
@@ -300,6 +329,8 @@ class MinidlLab(App):
             else f" · test acc {final.test_accuracy:.3f}, precision {final.precision:.3f}, "
             f"recall {final.recall:.3f}, F1 {final.f1:.3f}"
         )
+        if session is not None and session.twin is not None:
+            summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
         status = message.finished.status
         line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
         if message.detail:
@@ -316,6 +347,14 @@ class MinidlLab(App):
         label.set_class(error, "error")
 
     # --- buttons ------------------------------------------------------------
+    @on(Switch.Changed, "#compare")
+    def _compare_switched(self, event: Switch.Changed) -> None:
+        if self.session is not None and self.session.history.epochs:
+            state = "on" if event.value else "off"
+            self.set_status(f"comparison with PyTorch {state} from the next reset (r)")
+        else:
+            self.session = None  # not trained yet: the next run builds with or without the twin
+
     @on(Button.Pressed, "#train")
     def _train_pressed(self) -> None:
         self.action_train()

@@ -11,9 +11,16 @@ from tui.session import BoundaryUpdate
 class EpochsTrained(Message):
     """Epochs completed since the last report, oldest first."""
 
-    def __init__(self, events: tuple[EpochCompleted, ...]) -> None:
+    def __init__(
+        self,
+        events: tuple[EpochCompleted, ...],
+        twin_events: tuple[EpochCompleted, ...] = (),
+        max_loss_difference: float | None = None,
+    ) -> None:
         super().__init__()
         self.events = events
+        self.twin_events = twin_events
+        self.max_loss_difference = max_loss_difference
 
 
 class BoundaryComputed(Message):

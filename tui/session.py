@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import decision_grid
 from scenarios.build import Experiment, build_experiment
@@ -21,9 +22,16 @@ from scenarios.schema import Scenario
 
 @dataclass(frozen=True)
 class EpochsTrained:
-    """The epochs completed since the last report (a batch of trainer events)."""
+    """The epochs completed since the last report (a batch of trainer events).
+
+    With the PyTorch comparison on, ``twin_events`` holds the twin's epochs
+    (same batches, same starting weights) and ``max_loss_difference`` the
+    largest relative gap between the two loss curves so far.
+    """
 
     events: tuple[EpochCompleted, ...]
+    twin_events: tuple[EpochCompleted, ...] = ()
+    max_loss_difference: float | None = None
 
 
 @dataclass(frozen=True)
@@ -37,10 +45,18 @@ class BoundaryUpdate:
 class TrainingSession:
     """One experiment built from a scenario, trained in pieces on request."""
 
-    def __init__(self, scenario: Scenario, grid_size: tuple[int, int] = (48, 16)) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        grid_size: tuple[int, int] = (48, 16),
+        compare_with_torch: bool = False,
+    ) -> None:
         self.scenario = scenario
         self.experiment: Experiment = build_experiment(scenario)
         self.grid_size = grid_size
+        # the twin is built before any training, so both start identical
+        self.twin = TwinTrainer(self.experiment.trainer) if compare_with_torch else None
+        self.max_loss_difference = 0.0
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()  # set = not paused
@@ -95,14 +111,17 @@ class TrainingSession:
         """
         self._stop.clear()
         pending: list[EpochCompleted] = []
+        twin_pending: list[EpochCompleted] = []
         last_report = last_boundary = time.perf_counter()
 
         def report(final: bool = False) -> None:
             nonlocal last_report, last_boundary
             now = time.perf_counter()
             if pending:
-                emit(EpochsTrained(tuple(pending)))
+                difference = None if self.twin is None else self.max_loss_difference
+                emit(EpochsTrained(tuple(pending), tuple(twin_pending), difference))
                 pending.clear()
+                twin_pending.clear()
                 if final or now - last_boundary >= boundary_every:
                     emit(self.boundary())
                     last_boundary = now
@@ -111,6 +130,10 @@ class TrainingSession:
         def on_event(event: Event) -> None:
             if isinstance(event, EpochCompleted):
                 pending.append(event)
+                if self.twin is not None:
+                    theirs = self.twin.run(1).epochs[-1]
+                    twin_pending.append(theirs)
+                    self._track_difference(event, theirs)
                 if time.perf_counter() - last_report >= report_every:
                     report()
                 return
@@ -118,6 +141,11 @@ class TrainingSession:
             emit(event)
 
         return self.experiment.trainer.run(epochs, on_event, self._should_stop)
+
+    def _track_difference(self, ours: EpochCompleted, theirs: EpochCompleted) -> None:
+        for a, b in ((ours.train_loss, theirs.train_loss), (ours.test_loss, theirs.test_loss)):
+            gap = abs(a - b) / abs(b) if b else abs(a - b)
+            self.max_loss_difference = max(self.max_loss_difference, gap)
 
     def boundary(self) -> BoundaryUpdate:
         columns, rows = self.grid_size

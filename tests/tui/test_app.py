@@ -163,3 +163,19 @@ async def test_layout_fits_small_and_large_terminals(size):
             region = app.query_one(widget_id).region
             assert region.width > 0 and region.height > 0, widget_id
             assert region.right <= size[0] and region.bottom <= size[1], widget_id
+
+
+async def test_compare_with_pytorch_draws_both_series_and_the_gap():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "6")
+        app.query_one("#compare").value = True
+        await pilot.pause()
+        await train_to_end(pilot)
+        assert app.session.twin is not None
+        for chart_id in ("#loss-chart", "#accuracy-chart"):
+            chart = app.query_one(chart_id, MetricChart)
+            assert chart.point_count("train") == chart.point_count("torch train") == 6
+            assert chart.point_count("torch test") == 6
+        assert "largest loss gap vs torch" in status(app)
+        assert app.session.max_loss_difference < 1e-5  # float32: rounding only

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
+# minidl's series in blue and cyan, the PyTorch twin's in orange and red
+SERIES_COLOURS = ("blue+", "cyan+", "orange+", "red+")
+
 
 class MetricChart(PlotextPlot):
     """A line chart of named series; ``redraw`` draws what ``add`` collected.
