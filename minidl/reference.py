@@ -17,10 +17,12 @@ from torch import nn
 
 from minidl.layers import (
     ELU,
+    FEATURES,
     GELU,
     BatchNorm1d,
     Conv1d,
     Dropout,
+    FeatureMap,
     Flatten,
     Identity,
     LeakyReLU,
@@ -90,6 +92,7 @@ _MODULE_TWINS: dict[type, Callable[[Any], nn.Module]] = {
     GELU: lambda m: nn.GELU(approximate=m.approximate),
     Softmax: lambda m: nn.Softmax(dim=m.dim),
     Identity: lambda m: nn.Identity(),
+    FeatureMap: lambda m: TorchFeatureMap(m.features),
     Flatten: lambda m: nn.Flatten(m.start_dim, m.end_dim),
     Unflatten: lambda m: nn.Unflatten(m.dim, m.unflattened_size),
 }
@@ -184,6 +187,17 @@ def torch_train_step(
         value.backward()
         optimizer.step()
     return result
+
+
+class TorchFeatureMap(nn.Module):
+    """The features of minidl.FeatureMap, computed with torch ops (autograd differentiates)."""
+
+    def __init__(self, features: tuple[str, ...]) -> None:
+        super().__init__()
+        self.features = features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([FEATURES[name][0](x[:, 0], x[:, 1]) for name in self.features], dim=1)
 
 
 class SeededDropout(nn.Module):

@@ -43,7 +43,10 @@ def build_model(
     """
     problems: list[str] = []
     model = minidl.Sequential()
-    probe = torch.zeros(2, in_features)  # two rows: BatchNorm needs more than one in training
+    probe = torch.zeros(2, in_features)
+    if spec.features:
+        model.append(minidl.FeatureMap(spec.features))
+        probe = model[0].forward(probe)  # two rows: BatchNorm needs more than one in training
     dropout_generator = torch.Generator().manual_seed(
         0 if generator is None else generator.initial_seed() + 2
     )

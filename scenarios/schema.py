@@ -69,6 +69,7 @@ class ComponentSpec:
 class ModelSpec:
     layers: tuple[ComponentSpec, ...]
     init: str = "default"
+    features: tuple[str, ...] = ()  # input features computed in front of the layers
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,19 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _features(value: Any) -> tuple[str, ...]:
+    from minidl.layers.features import FEATURES
+
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(v not in FEATURES for v in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValueError(f"must be a list of distinct names among {', '.join(FEATURES)}")
+    return tuple(value)
+
+
 def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
@@ -295,7 +309,8 @@ def parse_document(
     )
 
     model_table = reader.table(document, "model", "model")
-    reader.unknown_keys(model_table, ["layers", "init"], "model")
+    reader.unknown_keys(model_table, ["layers", "init", "features"], "model")
+    features = reader.field(model_table, "features", "model", _features, ())
     init = reader.field(
         model_table, "init", "model", registry.choice(*registry.INIT_SCHEMES), "default"
     )
@@ -310,7 +325,7 @@ def parse_document(
             spec = _component(reader, raw, f"model.layers[{index}]", registry.LAYERS, "layer")
             if spec is not None:
                 layers.append(spec)
-    model = ModelSpec(tuple(layers), init)
+    model = ModelSpec(tuple(layers), init, features or ())
 
     training_table = reader.table(document, "training", "training")
     reader.unknown_keys(
@@ -433,6 +448,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
         "seed": scenario.data.seed,
     }
     document["model"] = {
+        **({"features": list(scenario.model.features)} if scenario.model.features else {}),
         "init": scenario.model.init,
         "layers": [{"type": layer.type, **_arguments(layer)} for layer in scenario.model.layers],
     }

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
+    Checkbox,
     DataTable,
     Footer,
     Header,
@@ -27,8 +28,10 @@ from textual.widgets import (
     Switch,
 )
 
+import minidl
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
 from scenarios.build import build_model
+from scenarios.datasets import DATASETS
 from scenarios.schema import (
     Scenario,
     ScenarioError,
@@ -69,6 +72,8 @@ class MinidlLab(App):
         Binding("ctrl+s", "save", "Save scenario"),
         Binding("ctrl+o", "load", "Load scenario"),
         Binding("ctrl+e", "export", "Export history"),
+        Binding("ctrl+w", "save_weights", "Save weights"),
+        Binding("ctrl+l", "load_weights", "Load weights"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -121,9 +126,16 @@ class MinidlLab(App):
     # --- form -> scenario ----------------------------------------------------
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(Checkbox.Changed)
     @on(ModelPanel.Changed)
     def form_changed(self) -> None:
         self.revalidate()
+
+    @on(Select.Changed, "#data-kind")
+    def data_set_chosen(self, event: Select.Changed) -> None:
+        """One output per class: the model's last width follows the data set."""
+        if event.value in DATASETS:
+            self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
 
     def revalidate(self) -> None:
         """Rebuild the scenario from the form; mark problems and disable Train until fixed."""
@@ -139,6 +151,7 @@ class MinidlLab(App):
                 "model": {
                     "init": self.document["model"].get("init", "default"),
                     "layers": model.specs,
+                    **({"features": features} if (features := settings.features()) else {}),
                 },
             }
             if "expect" in self.document:
@@ -442,6 +455,58 @@ class MinidlLab(App):
             self.set_status(f"cannot write {path}: {error}", error=True)
             return
         self.set_status(f"wrote {path} and {Path(path).with_suffix('.csv')}")
+
+    # --- weights --------------------------------------------------------------
+    def action_save_weights(self) -> None:
+        if self.session is None:
+            self.set_status("no model yet: train or reset first", error=True)
+            return
+        self.push_screen(
+            PathPrompt("Save the model weights as", "weights.pt"), self.save_weights_to
+        )
+
+    def save_weights_to(self, path: str | None) -> None:
+        if path and self.session is not None:
+            try:
+                minidl.save(self.session.experiment.model.state_dict(), path)
+            except OSError as error:
+                self.set_status(f"cannot save {path}: {error}", error=True)
+                return
+            self.set_status(f"saved the weights to {path}")
+
+    def action_load_weights(self) -> None:
+        if self.running:
+            self.set_status("stop the run first (x), then load weights", error=True)
+            return
+        self.push_screen(
+            PathPrompt("Load model weights from", "weights.pt"), self.load_weights_from
+        )
+
+    def load_weights_from(self, path: str | None) -> None:
+        if not path:
+            return
+        session = self._session_for_run()
+        if session is None:
+            return
+        try:
+            session.experiment.model.load_state_dict(minidl.load(path))
+        except minidl.MinidlError as error:
+            self.set_status(str(error), error=True)  # names the file, key or shapes
+            return
+        self.query_one(BoundaryMap).show(session.boundary().grid, self.test_points)
+        self.set_status(f"loaded the weights from {path}")
+
+    # --- command palette ------------------------------------------------------
+    def get_system_commands(self, screen):
+        """The lab's actions in the command palette, beside Textual's own."""
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.action != "quit":
+                yield SystemCommand(
+                    binding.description,
+                    f"{binding.description} ({binding.key})",
+                    getattr(self, f"action_{binding.action}"),
+                )
 
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:

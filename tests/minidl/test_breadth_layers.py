@@ -204,3 +204,25 @@ def test_dropout_is_reproducible_from_its_generator_and_p_bounds_are_checked():
     assert torch.count_nonzero(minidl.Dropout(1.0)(x)) == 0
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\], got 1.5"):
         minidl.Dropout(1.5)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    features=st.lists(
+        st.sampled_from(["x1", "x2", "x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"]),
+        min_size=1,
+        max_size=7,
+        unique=True,
+    ),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_feature_map_equals_autograd(features, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(9, 2, dtype=torch.float64, generator=generator) * 4 - 2
+    g = torch.randn(9, len(features), dtype=torch.float64, generator=generator)
+    check_against_torch(minidl.FeatureMap(features), x, g)
+
+
+def test_feature_map_refuses_unknown_names():
+    with pytest.raises(ValueError, match="features must be a non-empty list"):
+        minidl.FeatureMap(["x3"])

@@ -60,3 +60,35 @@ def test_invalid_sizes_and_noise_are_refused():
         centered_disk(noise=1.5)
     with pytest.raises(ValueError, match="need n_train > 0"):
         quarter_circle(n_train=0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "classes"),
+    [
+        ("xor", 2),
+        ("two_gaussians", 2),
+        ("two_spirals", 2),
+        ("three_gaussians", 3),
+        ("three_spirals", 3),
+    ],
+)
+def test_playground_data_sets_are_seeded_and_balanced(kind, classes):
+    from scenarios.datasets import DATASETS
+
+    factory, declared = DATASETS[kind]
+    assert declared == classes
+    data = factory(n_train=600, n_test=300, seed=2)
+    assert data.num_classes == classes and data.x_train.shape == (600, 2)
+    assert torch.equal(data.x_train, factory(n_train=600, n_test=300, seed=2).x_train)
+    counts = data.y_train.bincount(minlength=classes)
+    assert counts.min() >= 600 // classes - (10 if kind == "xor" else 0) - 40
+    noisy = factory(n_train=600, n_test=300, noise=0.1, seed=2)
+    assert int((noisy.y_train != data.y_train).sum()) == 60
+
+
+def test_xor_labels_follow_the_quadrants():
+    from scenarios.datasets import xor
+
+    data = xor(n_train=500, n_test=1, seed=0)
+    expected = ((data.x_train[:, 0] > 0.5) ^ (data.x_train[:, 1] > 0.5)).long()
+    assert torch.equal(data.y_train, expected)

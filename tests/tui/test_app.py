@@ -55,6 +55,7 @@ async def test_assemble_three_hidden_layers_choose_quarter_circle_and_train():
         layer_type = app.query_one("#layer-type", Select)
         for kind, width in [("Linear", 16), ("Tanh", None)] * 3 + [("Linear", 2)]:
             layer_type.value = kind
+            await pilot.pause()
             if width is not None:
                 await set_input(pilot, "#layer-width", str(width))
             app.query_one("#layer-add", Button).press()  # the button may be scrolled out of view
@@ -179,3 +180,62 @@ async def test_compare_with_pytorch_draws_both_series_and_the_gap():
             assert chart.point_count("torch test") == 6
         assert "largest loss gap vs torch" in status(app)
         assert app.session.max_loss_difference < 1e-5  # float32: rounding only
+
+
+async def test_multiclass_data_set_moves_the_output_width_and_features_reach_the_model():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "three_gaussians"
+        await pilot.pause()
+        await pilot.pause()
+        assert app.query_one(ModelPanel).specs[-1]["out_features"] == 3
+        app.query_one("#feature-f2").value = True  # x1^2
+        await set_input(pilot, "#epochs", "5")
+        await pilot.pause()
+        assert app.scenario is not None
+        assert app.scenario.data.num_classes == 3
+        assert app.scenario.model.features == ("x1", "x2", "x1^2")
+        await train_to_end(pilot)
+        assert app.session.experiment.model[0].features == ("x1", "x2", "x1^2")
+        assert app.session.history.final.test_accuracy > 0.6  # chance is 1/3
+
+
+async def test_layer_arguments_dropout_and_edit(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        panel.query_one("#layer-list").index = 1
+        app.query_one("#layer-type", Select).value = "Dropout"
+        await pilot.pause()
+        await set_input(pilot, "#layer-width", "0.2")
+        app.query_one("#layer-add", Button).press()
+        await pilot.pause()
+        assert panel.specs[2] == {"type": "Dropout", "p": 0.2}
+        await set_input(pilot, "#layer-width", "1.5")
+        app.query_one("#layer-edit", Button).press()
+        await pilot.pause()
+        assert panel.specs[2] == {"type": "Dropout", "p": 1.5}
+        assert app.query_one("#train", Button).disabled
+        assert "p = 1.5: Dropout: must be a number in [0, 1]" in str(
+            app.query_one("#settings-errors").content
+        )
+
+
+async def test_weights_save_and_load_round_trip(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "3")
+        await train_to_end(pilot)
+        path = tmp_path / "w.pt"
+        app.save_weights_to(str(path))
+        saved = {k: v.clone() for k, v in app.session.experiment.model.state_dict().items()}
+        app.action_reset()
+        await pilot.pause()
+        app.load_weights_from(str(path))
+        await pilot.pause()
+        loaded = app.session.experiment.model.state_dict()
+        assert all((loaded[k] == v).all() for k, v in saved.items())
+        (tmp_path / "bad.pt").write_text("junk")
+        app.load_weights_from(str(tmp_path / "bad.pt"))
+        await pilot.pause()
+        assert "corrupt" in status(app)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.validation import Integer
 from textual.widgets import Button, Input, Label, ListItem, ListView, Select
 
 from scenarios.registry import LAYERS
@@ -41,6 +41,56 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# what a bare number typed in the arguments box means for each layer type
+MAIN_ARGUMENT = {
+    "Linear": "out_features",
+    "Dropout": "p",
+    "LeakyReLU": "negative_slope",
+    "ELU": "alpha",
+    "Conv1d": "out_channels",
+    "Softmax": "dim",
+    "BatchNorm1d": "momentum",
+    "GELU": "approximate",
+}
+
+
+def parse_arguments(kind: str, text: str) -> dict[str, Any]:
+    """'25' or 'out_channels=8, kernel_size=3' -> arguments; ValueError says what is wrong.
+
+    Values are read as TOML values, so the scenario schema checks them
+    exactly as it checks a file.
+    """
+    text = text.strip()
+    if not text:
+        return {}
+    if "=" not in text:
+        main = MAIN_ARGUMENT.get(kind)
+        if main is None:
+            raise ValueError(f"{kind} takes no main argument; write name=value pairs")
+        text = f"{main}={text}"
+    lines = []
+    for part in text.split(","):
+        if "=" not in part:
+            raise ValueError(f"{part.strip()!r} is not name=value")
+        name, value = part.split("=", 1)
+        value = value.strip()
+        if kind == "GELU" and not value.startswith('"'):
+            value = f'"{value}"'
+        lines.append(f"{name.strip()} = {value}")
+    try:
+        return tomllib.loads("\n".join(lines))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"cannot read the arguments: {error}") from None
+
+
+# input widths are derived from the layer before (or the input features) in the lab
+DERIVED = ("in_features", "num_features", "in_channels")
+
+
+def without_derived(layer: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in layer.items() if k not in DERIVED}
+
+
 def describe_layer(layer: dict[str, Any]) -> str:
     args = ", ".join(f"{k}={v}" for k, v in layer.items() if k not in ("type", "in_features"))
     return f"{layer['type']}({args})"
@@ -54,7 +104,7 @@ class ModelPanel(Vertical):
 
     def __init__(self, layers: list[dict[str, Any]], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.specs = [dict(layer) for layer in layers]
+        self.specs = [without_derived(layer) for layer in layers]
 
     def compose(self) -> ComposeResult:
         yield ListView(id="layer-list")
@@ -65,11 +115,10 @@ class ModelPanel(Vertical):
                 allow_blank=False,
                 id="layer-type",
             )
-            yield Input(
-                "25", placeholder="width", validators=[Integer(minimum=1)], id="layer-width"
-            )
+            yield Input("25", placeholder="25 or name=value, …", id="layer-width")
         with Horizontal(classes="row"):
             yield Button("Add", id="layer-add", variant="primary")
+            yield Button("Edit", id="layer-edit")
             yield Button("Remove", id="layer-remove")
             yield Button("▲", id="layer-up")
             yield Button("▼", id="layer-down")
@@ -80,7 +129,7 @@ class ModelPanel(Vertical):
         self._refill()
 
     def set_layers(self, layers: list[dict[str, Any]], select: int | None = None) -> None:
-        self.specs = [dict(layer) for layer in layers]
+        self.specs = [without_derived(layer) for layer in layers]
         self._refill(select)
         self.post_message(self.Changed())
 
@@ -102,18 +151,44 @@ class ModelPanel(Vertical):
         label.update(text)
         label.set_class(not ok, "error")
 
+    def _typed_layer(self) -> dict[str, Any] | None:
+        kind = str(self.query_one("#layer-type", Select).value)
+        try:
+            arguments = parse_arguments(kind, self.query_one("#layer-width", Input).value)
+        except ValueError as error:
+            self.show_summary(str(error), ok=False)
+            return None
+        return {"type": kind, **arguments}
+
     @on(Button.Pressed, "#layer-add")
     def add_layer(self) -> None:
-        kind = self.query_one("#layer-type", Select).value
-        layer: dict[str, Any] = {"type": kind}
-        if kind == "Linear":
-            width = self.query_one("#layer-width", Input)
-            if not width.is_valid:
-                self.show_summary("width must be an integer ≥ 1", ok=False)
-                return
-            layer["out_features"] = int(width.value)
+        layer = self._typed_layer()
+        if layer is None:
+            return
         position = len(self.specs) if self.selected is None else self.selected + 1
         self.set_layers([*self.specs[:position], layer, *self.specs[position:]], position)
+
+    @on(Button.Pressed, "#layer-edit")
+    def edit_layer(self) -> None:
+        index, layer = self.selected, self._typed_layer()
+        if index is not None and layer is not None:
+            self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)
+
+    @on(Select.Changed, "#layer-type")
+    def _suggest_arguments(self, event: Select.Changed) -> None:
+        """Clear the argument box for layers that take none, so Add just works."""
+        if event.value not in MAIN_ARGUMENT and event.value != "Unflatten":
+            self.query_one("#layer-width", Input).value = ""
+
+    def set_output_width(self, classes: int) -> None:
+        """Keep one output per class: the last Linear's width follows the data set."""
+        for index in range(len(self.specs) - 1, -1, -1):
+            if self.specs[index]["type"] == "Linear":
+                if self.specs[index].get("out_features") != classes:
+                    specs = [dict(s) for s in self.specs]
+                    specs[index]["out_features"] = classes
+                    self.set_layers(specs, self.selected)
+                return
 
     @on(Button.Pressed, "#layer-remove")
     def remove_layer(self) -> None:

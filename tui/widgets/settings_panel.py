@@ -8,10 +8,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer, Number
-from textual.widgets import Input, Label, Select
+from textual.widgets import Checkbox, Input, Label, Select
 
+from minidl.layers.features import FEATURES
 from scenarios.datasets import DATASETS
 from scenarios.registry import LOSSES, OPTIMIZERS
+
+# widget ids cannot hold ^, * or parentheses
+FEATURE_IDS = {name: f"f{index}" for index, name in enumerate(FEATURES)}
 
 
 def _positive_number(text: str) -> bool:
@@ -66,6 +70,11 @@ class SettingsPanel(Vertical):
             "data seed",
             Input(str(data.get("seed", 0)), validators=[Integer(minimum=0)], id="data-seed"),
         )
+        chosen = set(self.document["model"].get("features") or ("x1", "x2"))
+        yield Label("Input features", classes="section")
+        with Horizontal(id="features"):
+            for name in FEATURES:
+                yield Checkbox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
         yield Label("Training", classes="section")
         yield _field(
             "loss",
@@ -111,6 +120,15 @@ class SettingsPanel(Vertical):
         )
         yield Label("", id="settings-errors")
 
+    def features(self) -> list[str]:
+        """The ticked input features; [] means the raw point (x1, x2)."""
+        chosen = [
+            name
+            for name in FEATURES
+            if self.query_one(f"#feature-{FEATURE_IDS[name]}", Checkbox).value
+        ]
+        return [] if chosen == ["x1", "x2"] else chosen
+
     def invalid_inputs(self) -> list[str]:
         """One line per input whose text does not validate, naming the input and the reason."""
         problems = []
@@ -119,6 +137,8 @@ class SettingsPanel(Vertical):
             if result is not None and not result.is_valid:
                 reasons = "; ".join(result.failure_descriptions)
                 problems.append(f"{widget.id}: {widget.value!r}: {reasons}")
+        if not any(box.value for box in self.query(Checkbox)):
+            problems.append("input features: tick at least one")
         return problems
 
     def read(self) -> dict[str, Any]:
