@@ -126,6 +126,11 @@ class Experiment:
 
 
 def build_data(spec: DataSpec) -> minidl.ClassificationData:
+    if spec.kind == "csv":
+        from scenarios.datasets.csv_points import csv_split
+
+        assert spec.path is not None  # the schema read the file
+        return csv_split(spec.path, spec.test_fraction, spec.noise, spec.seed)
     factory, _ = DATASETS[spec.kind]
     return factory(n_train=spec.n_train, n_test=spec.n_test, noise=spec.noise, seed=spec.seed)
 

@@ -43,10 +43,13 @@ class DataSpec:
     n_test: int = 1000
     noise: float = 0.0
     seed: int = 0
+    path: str | None = None  # kind = "csv": the file, made absolute when read
+    test_fraction: float = 0.5  # kind = "csv": share of the rows kept for testing
+    classes: int | None = None  # kind = "csv": read from the file
 
     @property
     def num_classes(self) -> int:
-        return DATASETS[self.kind][1]
+        return self.classes if self.kind == "csv" else DATASETS[self.kind][1]
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,42 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None) -> DataSpec:
+    """[data] with kind = "csv": the file is read now, so a bad row fails at load time."""
+    from scenarios.datasets.csv_points import CsvDataError, read_points
+
+    reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed"], "data")
+    path = reader.field(table, "path", "data", _string)
+    test_fraction = reader.field(table, "test_fraction", "data", registry.fraction, 0.5)
+    spec = DataSpec(
+        kind="csv",
+        noise=reader.field(table, "noise", "data", registry.fraction, 0.0),
+        seed=reader.field(table, "seed", "data", _int_at_least(0), 0),
+        test_fraction=test_fraction,
+        classes=2,
+    )
+    if path is None:
+        return spec
+    file = Path(path)
+    if not file.is_absolute() and source is not None:
+        file = Path(source).parent / file
+    try:
+        x, y = read_points(file)
+    except CsvDataError as error:
+        reader.fail("data.path", str(error), path)
+        return spec
+    n_test = round(x.shape[0] * test_fraction)
+    if n_test == 0 or n_test == x.shape[0]:
+        reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
+    return replace(
+        spec,
+        path=str(file.resolve()),
+        n_train=max(1, x.shape[0] - n_test),
+        n_test=max(1, n_test),
+        classes=int(y.max()) + 1,
+    )
+
+
 def _features(value: Any) -> tuple[str, ...]:
     from minidl.layers.features import FEATURES
 
@@ -295,18 +334,22 @@ def parse_document(
     description = reader.field(document, "description", "", _string, default="")
 
     data_table = reader.table(document, "data", "data")
-    reader.unknown_keys(data_table, ["kind", "n_train", "n_test", "noise", "seed"], "data")
     kind = reader.field(data_table, "kind", "data", _string)
-    if kind is not None and kind not in DATASETS:
-        reader.fail("data.kind", f"unknown data set; allowed: {', '.join(DATASETS)}", kind)
+    if kind is not None and kind not in (*DATASETS, "csv"):
+        allowed = ", ".join((*DATASETS, "csv"))
+        reader.fail("data.kind", f"unknown data set; allowed: {allowed}", kind)
         kind = None
-    data = DataSpec(
-        kind=kind or "",
-        n_train=reader.field(data_table, "n_train", "data", _int_at_least(1), 1000),
-        n_test=reader.field(data_table, "n_test", "data", _int_at_least(1), 1000),
-        noise=reader.field(data_table, "noise", "data", registry.fraction, 0.0),
-        seed=reader.field(data_table, "seed", "data", _int_at_least(0), 0),
-    )
+    if kind == "csv":
+        data = _csv_data(reader, data_table, source)
+    else:
+        reader.unknown_keys(data_table, ["kind", "n_train", "n_test", "noise", "seed"], "data")
+        data = DataSpec(
+            kind=kind or "",
+            n_train=reader.field(data_table, "n_train", "data", _int_at_least(1), 1000),
+            n_test=reader.field(data_table, "n_test", "data", _int_at_least(1), 1000),
+            noise=reader.field(data_table, "noise", "data", registry.fraction, 0.0),
+            seed=reader.field(data_table, "seed", "data", _int_at_least(0), 0),
+        )
 
     model_table = reader.table(document, "model", "model")
     reader.unknown_keys(model_table, ["layers", "init", "features"], "model")
@@ -440,13 +483,23 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
     document: dict[str, Any] = {"name": scenario.name}
     if scenario.description:
         document["description"] = scenario.description
-    document["data"] = {
-        "kind": scenario.data.kind,
-        "n_train": scenario.data.n_train,
-        "n_test": scenario.data.n_test,
-        "noise": scenario.data.noise,
-        "seed": scenario.data.seed,
-    }
+    data = scenario.data
+    if data.kind == "csv":
+        document["data"] = {
+            "kind": "csv",
+            "path": data.path,
+            "test_fraction": data.test_fraction,
+            "noise": data.noise,
+            "seed": data.seed,
+        }
+    else:
+        document["data"] = {
+            "kind": data.kind,
+            "n_train": data.n_train,
+            "n_test": data.n_test,
+            "noise": data.noise,
+            "seed": data.seed,
+        }
     document["model"] = {
         **({"features": list(scenario.model.features)} if scenario.model.features else {}),
         "init": scenario.model.init,

@@ -92,3 +92,34 @@ def test_xor_labels_follow_the_quadrants():
     data = xor(n_train=500, n_test=1, seed=0)
     expected = ((data.x_train[:, 0] > 0.5) ^ (data.x_train[:, 1] > 0.5)).long()
     assert torch.equal(data.y_train, expected)
+
+
+def test_csv_rows_become_a_seeded_split(tmp_path):
+    from scenarios.datasets.csv_points import csv_split
+
+    path = tmp_path / "points.csv"
+    rows = [f"{i / 20},{1 - i / 20},{i % 3}" for i in range(20)]
+    path.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    data = csv_split(path, test_fraction=0.25, seed=1)
+    assert data.num_classes == 3
+    assert data.x_train.shape == (15, 2) and data.x_test.shape == (5, 2)
+    assert torch.equal(data.x_train, csv_split(path, 0.25, seed=1).x_train)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0.1,0.2,0\n0.3,0.4\n", "line 2: expected 3 values x1,x2,label, got 2"),
+        ("0.1,0.2,0\n0.3,abc,1\n", "line 2: x1 and x2 must be numbers"),
+        ("0.1,0.2,0\n0.3,0.4,-1\n", "line 2: label must be an integer >= 0, got '-1'"),
+        ("0.1,0.2,0\n0.3,inf,1\n", "line 2: x1 and x2 must be finite"),
+        ("0.1,0.2,0\n0.3,0.4,0\n0.5,0.5,0\n0.6,0.6,0\n", "needs at least two classes"),
+    ],
+)
+def test_bad_csv_rows_name_their_line(tmp_path, text, message):
+    from scenarios.datasets.csv_points import CsvDataError, read_points
+
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(CsvDataError, match=message.replace("(", r"\(")):
+        read_points(path)

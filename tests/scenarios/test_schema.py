@@ -328,3 +328,23 @@ def test_conv_without_a_sequence_input_is_explained():
         "model.layers[3] (Conv1d): needs input (N, channels, length) but the previous layer "
         "gives (12,); put an Unflatten before it"
     ]
+
+
+def test_csv_scenario_reads_the_file_relative_to_the_scenario(tmp_path):
+    from scenarios import load_scenario
+    from scenarios.build import run_scenario
+
+    rows = [f"{(i * 7 % 40) / 40},{(i * 13 % 40) / 40},{int(i % 40 >= 20)}" for i in range(80)]
+    (tmp_path / "mine.csv").write_text("\n".join(rows) + "\n")
+    text = VALID.replace(
+        'kind = "centered_disk"\nn_train = 100\nn_test = 50',
+        'kind = "csv"\npath = "mine.csv"\ntest_fraction = 0.25',
+    )
+    (tmp_path / "s.toml").write_text(text)
+    scenario = load_scenario(tmp_path / "s.toml")
+    assert scenario.data.n_train == 60 and scenario.data.n_test == 20
+    assert scenario.data.num_classes == 2
+    assert run_scenario(scenario).status == "completed"
+    (tmp_path / "mine.csv").write_text("0.1,0.2,0\n0.5,oops,1\n")
+    with pytest.raises(ScenarioError, match=r"data\.path = 'mine\.csv': .*mine\.csv line 2"):
+        load_scenario(tmp_path / "s.toml")

@@ -239,3 +239,25 @@ async def test_weights_save_and_load_round_trip(tmp_path):
         app.load_weights_from(str(tmp_path / "bad.pt"))
         await pilot.pause()
         assert "corrupt" in status(app)
+
+
+async def test_own_csv_data_trains_and_bad_rows_are_named(tmp_path):
+    rows = [f"{(i * 7 % 50) / 50},{(i * 11 % 50) / 50},{int(i % 50 >= 25)}" for i in range(100)]
+    good = tmp_path / "mine.csv"
+    good.write_text("x1,x2,label\n" + "\n".join(rows) + "\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "csv"
+        await set_input(pilot, "#csv-path", str(good))
+        await set_input(pilot, "#batch-size", "10")
+        await set_input(pilot, "#epochs", "3")
+        assert app.scenario is not None and app.scenario.data.n_train == 50
+        await train_to_end(pilot)
+        assert len(app.session.history.epochs) == 3
+        bad = tmp_path / "bad.csv"
+        bad.write_text("0.1,0.2,0\n0.3,0.4,x\n")
+        await set_input(pilot, "#csv-path", str(bad))
+        assert app.query_one("#train", Button).disabled
+        assert "bad.csv line 2: label must be an integer" in str(
+            app.query_one("#settings-errors").content
+        )

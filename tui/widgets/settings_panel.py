@@ -47,7 +47,16 @@ class SettingsPanel(Vertical):
         yield _field(
             "data set",
             Select(
-                [(k, k) for k in DATASETS], value=data["kind"], allow_blank=False, id="data-kind"
+                [(k, k) for k in (*DATASETS, "csv")],
+                value=data["kind"],
+                allow_blank=False,
+                id="data-kind",
+            ),
+        )
+        yield _field(
+            "CSV file",
+            Input(
+                data.get("path") or "", placeholder="x1,x2,label rows (data set csv)", id="csv-path"
             ),
         )
         yield _field(
@@ -153,9 +162,7 @@ class SettingsPanel(Vertical):
             optimizer["momentum"] = momentum
         return {
             "data": {
-                "kind": self.query_one("#data-kind", Select).value,
-                "n_train": int(text("n-train")),
-                "n_test": int(text("n-test")),
+                **self._data_source(text),
                 "noise": float(text("noise")),
                 "seed": int(text("data-seed")),
             },
@@ -169,6 +176,17 @@ class SettingsPanel(Vertical):
                 "seed": int(text("seed")),
             },
         }
+
+    def _data_source(self, text) -> dict[str, Any]:
+        kind = self.query_one("#data-kind", Select).value
+        if kind == "csv":
+            n_train, n_test = int(text("n-train")), int(text("n-test"))
+            return {
+                "kind": "csv",
+                "path": text("csv-path"),
+                "test_fraction": n_test / (n_train + n_test),
+            }
+        return {"kind": kind, "n_train": int(text("n-train")), "n_test": int(text("n-test"))}
 
     def show_errors(self, problems: list[str]) -> None:
         label = self.query_one("#settings-errors", Label)
