@@ -211,6 +211,8 @@ def list_scenarios() -> int:
     from scenarios.shipped import shipped_scenarios
 
     out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=120)
     table = Table("name", "data", "layers", "epochs", "description")
     for name, path in shipped_scenarios().items():
         try:
@@ -223,7 +225,7 @@ def list_scenarios() -> int:
             scenario.data.kind,
             str(len(scenario.model.layers)),
             str(scenario.training.epochs),
-            " ".join(scenario.description.split()),
+            " ".join(scenario.description.split()).split(". ")[0].split(": ")[0],
         )
     out.print(table)
     return EXIT_OK
