@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
+MAX_DRAWN_POINTS = 150
+
 # minidl's series in blue and cyan, the PyTorch twin's in orange and red
 SERIES_COLOURS = ("blue+", "cyan+", "orange+", "red+")
 
@@ -46,6 +48,9 @@ class MetricChart(PlotextPlot):
         plt.xlabel("epoch")
         for name in self.series_names:
             values = self.points[name]
+            if len(values) > MAX_DRAWN_POINTS:  # a terminal cannot show more; drawing costs
+                step = -(-len(values) // MAX_DRAWN_POINTS)
+                values = values[::step] + ([values[-1]] if (len(values) - 1) % step else [])
             if values:
                 plt.plot(
                     [e for e, _ in values], [v for _, v in values], label=name, marker="braille"
