@@ -315,18 +315,7 @@ class TwinTrainer:
             self.scheduler.step()
         _, train = self._evaluate(source._x_train, source._t_train, source.data.y_train)
         test_loss, test = self._evaluate(source._x_test, source._t_test, source.data.y_test)
-        return EpochCompleted(
-            epoch=epoch,
-            train_loss=total / n,
-            train_accuracy=train.accuracy,
-            test_loss=test_loss,
-            test_accuracy=test.accuracy,
-            precision=test.precision,
-            recall=test.recall,
-            f1=test.f1,
-            seconds=seconds,
-            samples_per_second=n / seconds if seconds > 0 else float("inf"),
-        )
+        return EpochCompleted.report(epoch, total, n, seconds, train, test_loss, test)
 
     def _evaluate(
         self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor

@@ -59,6 +59,31 @@ class EpochCompleted:
 
     TIMING_FIELDS = ("seconds", "samples_per_second")
 
+    @classmethod
+    def report(
+        cls,
+        epoch: int,
+        loss_sum: float,
+        samples: int,
+        seconds: float,
+        train: ClassificationMetrics,
+        test_loss: float,
+        test: ClassificationMetrics,
+    ) -> EpochCompleted:
+        """The event of an epoch from its summed batch losses, timing and evaluations."""
+        return cls(
+            epoch=epoch,
+            train_loss=loss_sum / samples,
+            train_accuracy=train.accuracy,
+            test_loss=test_loss,
+            test_accuracy=test.accuracy,
+            precision=test.precision,
+            recall=test.recall,
+            f1=test.f1,
+            seconds=seconds,
+            samples_per_second=samples / seconds if seconds > 0 else math.inf,
+        )
+
     def metrics(self) -> dict[str, float]:
         """The deterministic numbers (everything but timings)."""
         return {k: v for k, v in asdict(self).items() if k not in self.TIMING_FIELDS}
@@ -353,18 +378,7 @@ class Trainer:
             self.scheduler.step()
         _, train = self.evaluate(self._x_train, self._t_train, self.data.y_train)
         test_loss, test = self.evaluate(self._x_test, self._t_test, self.data.y_test)
-        return EpochCompleted(
-            epoch=epoch,
-            train_loss=total / n,
-            train_accuracy=train.accuracy,
-            test_loss=test_loss,
-            test_accuracy=test.accuracy,
-            precision=test.precision,
-            recall=test.recall,
-            f1=test.f1,
-            seconds=seconds,
-            samples_per_second=n / seconds if seconds > 0 else math.inf,
-        )
+        return EpochCompleted.report(epoch, total, n, seconds, train, test_loss, test)
 
     def evaluate(
         self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
