@@ -1,7 +1,7 @@
 """Weight initialisation with PyTorch's formulas (fan modes, gains), seedable.
 
 Each function fills a tensor in place and draws from ``generator`` when one
-is given, else from torch's global generator, exactly as ``torch.nn.init``
+is given, else from torch's global generator, exactly as PyTorch's ``nn.init``
 does, so the same seed gives the same weights in minidl and in PyTorch.
 """
 
@@ -15,7 +15,7 @@ NONLINEARITIES = ("linear", "conv1d", "sigmoid", "tanh", "relu", "leaky_relu", "
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended gain for a nonlinearity (same table as torch.nn.init)."""
+    """The recommended gain for a nonlinearity (same table as PyTorch's nn.init)."""
     if nonlinearity in ("linear", "conv1d", "sigmoid"):
         return 1.0
     if nonlinearity == "tanh":
@@ -132,7 +132,7 @@ def init_weight_and_bias(
 ) -> None:
     """Fill a layer's weight and bias by a named scheme.
 
-    ``default`` is ``torch.nn.Linear``/``Conv1d``'s own: Kaiming-uniform with
+    ``default`` is PyTorch's ``nn.Linear``/``Conv1d``'s own: Kaiming-uniform with
     a = √5 (so U(±1/√fan_in)) and a bias U(±1/√fan_in), drawn in the same
     order, so equal seeds give equal weights. ``kaiming_*`` use the ReLU gain,
     ``xavier_*`` gain 1, ``normal`` is N(0, 1/fan_in) (LeCun); all but

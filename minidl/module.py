@@ -219,7 +219,7 @@ class Module:
 
     # --- printing ----------------------------------------------------------
     def extra_repr(self) -> str:
-        """Arguments shown inside the parentheses of ``repr``, as in torch.nn."""
+        """Arguments shown inside the parentheses of ``repr``, as in PyTorch's nn."""
         return ""
 
     def describe(self) -> str:

@@ -17,7 +17,9 @@ def _positive(name: str, value: object, minimum: int = 1) -> int:
 
 
 class Conv1d(Module):
-    """out[n, o, l] = b[o] + Σ_c Σ_j W[o, c, j] · x_padded[n, c, l·stride + j], as torch.nn.Conv1d.
+    """A 1-D convolution (cross-correlation), as PyTorch's nn.Conv1d.
+
+    out[n, o, l] = b[o] + Σ_c Σ_j W[o, c, j] · x_padded[n, c, l·stride + j].
 
     Forward unfolds the padded input into windows (N, L_out, C_in·k) and
     multiplies them by the weight viewed as (C_out, C_in·k). Backward gives
@@ -30,7 +32,7 @@ class Conv1d(Module):
         stride: step between windows.
         padding: zeros added at both ends.
         bias: learn a bias per output channel.
-        init: as for Linear; "default" draws like torch.nn.Conv1d.
+        init: as for Linear; "default" draws like PyTorch's nn.Conv1d.
 
     Shape: (N, C_in, L) -> (N, C_out, L_out), L_out = (L + 2·padding − k) // stride + 1.
     """

@@ -25,14 +25,14 @@ class Linear(Module):
         out_features: size of each output sample.
         bias: learn an additive bias.
         init: one of ``minidl.init.INIT_SCHEMES``; ``"default"`` draws like
-            ``torch.nn.Linear`` (Kaiming-uniform, a=√5; bias U(±1/√in)).
+            PyTorch's ``nn.Linear`` (Kaiming-uniform, a=√5; bias U(±1/√in)).
         generator: source of the initial weights (torch's global one if None).
 
     Shape:
         (*, in_features) -> (*, out_features)
 
     Attributes:
-        weight: (out_features, in_features), as in torch.nn.Linear.
+        weight: (out_features, in_features), as in PyTorch's nn.Linear.
         bias: (out_features,) or None.
     """
 

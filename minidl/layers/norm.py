@@ -10,7 +10,7 @@ from minidl.parameter import Parameter
 
 
 class BatchNorm1d(Module):
-    """y = γ·(x − μ)/√(σ² + ε) + β per feature, as torch.nn.BatchNorm1d.
+    """y = γ·(x − μ)/√(σ² + ε) + β per feature, as PyTorch's nn.BatchNorm1d.
 
     In training μ and σ² are the batch's (σ² biased) and the running
     statistics move by ``momentum`` towards them, the running variance

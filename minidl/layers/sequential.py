@@ -14,7 +14,7 @@ class Sequential(Module):
     """Modules applied one after the other.
 
     Children are named ``"0"``, ``"1"``, …, so ``state_dict`` keys are those
-    of ``torch.nn.Sequential`` (``"0.weight"``, ``"0.bias"``, …). A shape
+    of PyTorch's ``nn.Sequential`` (``"0.weight"``, ``"0.bias"``, …). A shape
     error inside a child is re-raised naming the layer's index and kind.
     """
 

@@ -18,7 +18,7 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Merges dimensions start_dim..end_dim, as torch.nn.Flatten (default: all but the batch).
+    """Merges dimensions start_dim..end_dim, as PyTorch's nn.Flatten (default: all but the batch).
 
     Shape: (N, *dims) -> (N, prod(dims))
     """
@@ -42,7 +42,7 @@ class Flatten(Module):
 
 
 class Unflatten(Module):
-    """Splits dimension ``dim`` into ``unflattened_size``, as torch.nn.Unflatten.
+    """Splits dimension ``dim`` into ``unflattened_size``, as PyTorch's nn.Unflatten.
 
     Turns 2-D points (N, features) into sequences (N, channels, length) for Conv1d.
 

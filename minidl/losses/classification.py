@@ -11,7 +11,7 @@ from minidl.losses.loss import Loss
 
 
 class CrossEntropyLoss(Loss):
-    """ℓ = logsumexp(z) − z[y] per row, mean (or sum) over rows, as torch.nn.CrossEntropyLoss.
+    """ℓ = logsumexp(z) − z[y] per row, mean (or sum) over rows, as PyTorch's nn.CrossEntropyLoss.
 
     Takes logits (N, C) and class indices (N,). logsumexp is shifted by the
     row maximum, so large logits never overflow. d/dz = softmax(z) − onehot(y).
@@ -49,7 +49,7 @@ class CrossEntropyLoss(Loss):
 
 
 class BCEWithLogitsLoss(Loss):
-    """ℓ = max(z, 0) − z·t + log(1 + e^(−|z|)) element-wise, as torch.nn.BCEWithLogitsLoss.
+    """ℓ = max(z, 0) − z·t + log(1 + e^(−|z|)) element-wise, as PyTorch's nn.BCEWithLogitsLoss.
 
     Stable for any logit z; d/dz = σ(z) − t. Targets are probabilities of
     the same shape (one column per class for the lab's one-hot labels).

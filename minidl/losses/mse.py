@@ -1,4 +1,4 @@
-"""`MSELoss`: mean (or sum) of squared errors over all elements, as torch.nn.MSELoss."""
+"""`MSELoss`: mean (or sum) of squared errors over all elements, as PyTorch's nn.MSELoss."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`Adam` and `AdamW`, step for step the maths of torch.optim.Adam / AdamW (single-tensor)."""
+"""`Adam` and `AdamW`, step for step the maths of PyTorch's optim.Adam / AdamW (single-tensor)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def adam_update(
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba), as torch.optim.Adam.
+    """Adam (Kingma & Ba), as PyTorch's optim.Adam.
 
     Args:
         params: the parameters to update.
@@ -106,7 +106,7 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's optim.AdamW."""
 
     decoupled_weight_decay = True
 

@@ -1,4 +1,4 @@
-"""`RMSprop`, the maths of torch.optim.RMSprop (single-tensor)."""
+"""`RMSprop`, the maths of PyTorch's optim.RMSprop (single-tensor)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def rmsprop_update(
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton), as torch.optim.RMSprop.
+    """RMSprop (Hinton), as PyTorch's optim.RMSprop.
 
     Args:
         params: the parameters to update.

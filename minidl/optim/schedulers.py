@@ -1,4 +1,4 @@
-"""Learning-rate schedulers (the formulas of torch.optim.lr_scheduler) and gradient clipping."""
+"""Learning-rate schedulers (the formulas of PyTorch's lr_scheduler) and gradient clipping."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def clip_grad_norm_(
 ) -> torch.Tensor:
     """Scale all gradients together so their global norm is at most ``max_norm``.
 
-    Returns the norm before clipping, as torch.nn.utils.clip_grad_norm_.
+    Returns the norm before clipping, as PyTorch's nn.utils.clip_grad_norm_.
     """
     grads = [p.grad for p in parameters]
     if not grads:

@@ -1,4 +1,4 @@
-"""`SGD`, with momentum, dampening, Nesterov and weight decay exactly as torch.optim.SGD."""
+"""`SGD`, with momentum, dampening, Nesterov and weight decay exactly as PyTorch's optim.SGD."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def sgd_update(
     nesterov: bool,
     weight_decay: float,
 ) -> None:
-    """One SGD step on a flat group, in place: the maths of torch.optim.SGD.
+    """One SGD step on a flat group, in place: the maths of PyTorch's optim.SGD.
 
     d = g + weight_decay·p; with momentum, b = d at the first step, else
     b = momentum·b + (1 − dampening)·d, and d = d + momentum·b (Nesterov)
