@@ -16,7 +16,7 @@ import torch
 
 from minidl.errors import StateDictError
 from minidl.parameter import Parameter
-from minidl.scratch import constant, scratch
+from minidl.scratch import constant
 
 
 class Module:
@@ -46,7 +46,6 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
-        self._scratch: dict[str, torch.Tensor] = {}
         self._constants: dict[str, tuple[float, torch.Tensor]] = {}
 
     # --- the recipe --------------------------------------------------------
@@ -63,15 +62,6 @@ class Module:
         """Like ``forward``, allowed to overwrite ``x`` (which nobody else reads)."""
         return self.forward(x)
 
-    def _buffer(
-        self, name: str, shape: torch.Size | tuple[int, ...], like: torch.Tensor
-    ) -> torch.Tensor:
-        """A scratch tensor in training mode, a fresh one in eval mode."""
-        if not self.training:
-            return torch.empty(shape, dtype=like.dtype, device=like.device)
-        return scratch(self._scratch, name, shape, like)
-
-    # --- structure ---------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, value in vars(self).items():
             if isinstance(value, Module):
@@ -157,7 +147,6 @@ class Module:
 
     def _on_moved(self) -> None:
         """Drop tensors cached for the old dtype or device."""
-        self._scratch.clear()
         self._constants.clear()
 
     # --- state dicts -------------------------------------------------------

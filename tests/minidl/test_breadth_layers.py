@@ -48,7 +48,11 @@ def test_activations_equal_autograd(make, shape, scale, seed):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(*shape, dtype=torch.float64, generator=generator) * scale
     g = torch.randn(*shape, dtype=torch.float64, generator=generator)
-    check_against_torch(make(), x, g)
+    module = make()
+    # softmax's gradient y·(g − Σ g·y) cancels to ~0 where y is near one-hot:
+    # measure its error against the size of the terms, |g|·max y
+    terms = g.abs().max().item() if isinstance(module, minidl.Softmax) else 0.0
+    check_against_torch(module, x, g, input_grad_scale=terms)
 
 
 def test_softmax_does_not_overflow():
