@@ -22,7 +22,7 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from minidl import reference
-from minidl.layers import Linear, ReLU, Sequential
+from minidl.layers import BatchNorm1d, Conv1d, Flatten, Linear, ReLU, Sequential, Unflatten
 from minidl.losses import MSELoss
 from minidl.module import Module
 from minidl.optim import SGD
@@ -37,12 +37,28 @@ class BenchCase:
     batch_size: int
     samples: int
     dtype: str = "float32"
+    kind: str = "mlp"  # "mlp", "batchnorm" (BatchNorm1d after each hidden Linear) or "conv"
 
     def build_model(self, generator: torch.Generator) -> Module:
         layers: list[Module] = []
+        if self.kind == "conv":
+            # points embedded as a sequence of 16, two Conv1d layers, a classifier
+            layers = [
+                Linear(2, 16, generator=generator),
+                Unflatten(1, (1, 16)),
+                Conv1d(1, 8, 3, padding=1, generator=generator),
+                ReLU(),
+                Conv1d(8, 8, 3, stride=2, generator=generator),
+                ReLU(),
+                Flatten(),
+                Linear(56, 2, generator=generator),
+            ]
+            return Sequential(*layers).to(dtype=getattr(torch, self.dtype))
         for index, (n_in, n_out) in enumerate(zip(self.widths, self.widths[1:], strict=False)):
             layers.append(Linear(n_in, n_out, generator=generator))
             if index < len(self.widths) - 2:
+                if self.kind == "batchnorm":
+                    layers.append(BatchNorm1d(n_out))
                 layers.append(ReLU())
         return Sequential(*layers).to(dtype=getattr(torch, self.dtype))
 
@@ -58,10 +74,12 @@ def default_cases(quick: bool) -> list[BenchCase]:
         BenchCase("classic MLP, full batch", CLASSIC, 1000, 1000),
         BenchCase("classic MLP, batch 32, float64", CLASSIC, 32, 1000, "float64"),
         BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 2048),
+        BenchCase("BatchNorm MLP, batch 32", CLASSIC, 32, 1000, kind="batchnorm"),
+        BenchCase("Conv1d stack, batch 32", CLASSIC, 32, 1000, kind="conv"),
     ]
     if quick:
         cases[0] = BenchCase("classic MLP, batch 1", CLASSIC, 1, 300)
-        cases[-1] = BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 1024)
+        cases[4] = BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 1024)
     return cases
 
 

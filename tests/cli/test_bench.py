@@ -11,12 +11,19 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["bench", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
-    for case in ("classic MLP, batch 1", "classic MLP, batch 32", "full batch", "wide MLP 1024"):
+    for case in (
+        "classic MLP, batch 1",
+        "classic MLP, batch 32",
+        "full batch",
+        "wide MLP 1024",
+        "BatchNorm MLP",
+        "Conv1d stack",
+    ):
         assert case in out
     assert "tensor ops per training step" in out
     report = json.loads(path.read_text())
     assert report["threads"] == 1 and report["repeats"] == 5
-    assert len(report["cases"]) == 5
+    assert len(report["cases"]) == 7
     for case in report["cases"]:
         assert len(case["minidl_ms"]) == len(case["torch_ms"]) == 5
         assert case["ratio"] > 0 and case["minidl_peak_bytes"] > 0 and case["torch_peak_bytes"] > 0
