@@ -5,15 +5,10 @@ from __future__ import annotations
 import torch
 
 from minidl.errors import ShapeError
-from minidl.init import INIT_SCHEMES, init_weight_and_bias
+from minidl.init import init_weight_and_bias
+from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-
-
-def _positive(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class Conv1d(Module):
@@ -51,14 +46,12 @@ class Conv1d(Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        self.in_channels = _positive("in_channels", in_channels)
-        self.out_channels = _positive("out_channels", out_channels)
-        self.kernel_size = _positive("kernel_size", kernel_size)
-        self.stride = _positive("stride", stride)
-        self.padding = _positive("padding", padding, minimum=0)
-        if init not in INIT_SCHEMES:
-            raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INIT_SCHEMES)}")
-        self.init = init
+        self.in_channels = integer_argument("in_channels", in_channels)
+        self.out_channels = integer_argument("out_channels", out_channels)
+        self.kernel_size = integer_argument("kernel_size", kernel_size)
+        self.stride = integer_argument("stride", stride)
+        self.padding = integer_argument("padding", padding, minimum=0)
+        self.init = init_scheme(init)
         options = {"dtype": dtype, "device": device}
         self.weight = Parameter(torch.empty(out_channels, in_channels, kernel_size, **options))
         self.bias = Parameter(torch.empty(out_channels, **options)) if bias else None

@@ -5,16 +5,11 @@ from __future__ import annotations
 import torch
 
 from minidl.errors import ShapeError
-from minidl.init import INIT_SCHEMES, init_weight_and_bias
+from minidl.init import init_weight_and_bias
+from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
 from minidl.scratch import persistent
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 class Linear(Module):
@@ -49,11 +44,9 @@ class Linear(Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
-        if init not in INIT_SCHEMES:
-            raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INIT_SCHEMES)}")
-        self.init = init
+        self.in_features = integer_argument("in_features", in_features)
+        self.out_features = integer_argument("out_features", out_features)
+        self.init = init_scheme(init)
         self.weight = Parameter(torch.empty(out_features, in_features, dtype=dtype, device=device))
         self.bias = (
             Parameter(torch.empty(out_features, dtype=dtype, device=device)) if bias else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from minidl.errors import ShapeError
+from minidl.layers.arguments import integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
 
@@ -39,8 +40,7 @@ class BatchNorm1d(Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features <= 0:
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
+        integer_argument("num_features", num_features)
         if not 0 <= momentum <= 1:
             raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
         if eps <= 0:
