@@ -355,7 +355,7 @@ class MinidlLab(App):
 
     def set_status(self, text: str, error: bool = False) -> None:
         label = self.query_one("#status", Label)
-        label.update(text)
+        label.update(text, layout=False)  # one line of fixed size: no reflow of the screen
         label.set_class(error, "error")
 
     # --- buttons ------------------------------------------------------------

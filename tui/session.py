@@ -97,8 +97,8 @@ class TrainingSession:
         self,
         epochs: int,
         emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None],
-        report_every: float = 0.25,
-        boundary_every: float = 0.5,
+        report_every: float = 0.5,
+        boundary_every: float = 1.0,
     ) -> History:
         """Train ``epochs`` more epochs in the calling thread, reporting at most every
         ``report_every`` seconds.

@@ -19,7 +19,8 @@ class BoundaryMap(Static):
 
     def show(self, grid: list[list[int]], points: list[tuple[float, float, int]]) -> None:
         self.grid, self.points = grid, points
-        self.update(self.render_grid())
+        # the widget's size is set by the layout, not by its content: skip a reflow
+        self.update(self.render_grid(), layout=False)
 
     def render_grid(self) -> Text:
         rows = len(self.grid)
