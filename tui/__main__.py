@@ -4,4 +4,5 @@ import sys
 
 from tui.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # the training process imports the main module again
+    sys.exit(main())

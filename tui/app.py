@@ -2,7 +2,8 @@
 
 The app holds no maths: it turns its form into a scenario document,
 validates it with ``scenarios.schema``, trains through ``tui.session`` (the
-shared trainer) in a thread worker, and draws what the worker reports.
+shared trainer) in a child process that a thread worker drives
+(``tui.training_process``), and draws what the worker reports.
 """
 
 from __future__ import annotations
@@ -42,16 +43,17 @@ from scenarios.schema import (
 )
 from scenarios.shipped import shipped_scenarios
 from tui.messages import BoundaryComputed, EpochsTrained, TrainingEnded
-from tui.session import BoundaryUpdate, TrainingSession
+from tui.session import BoundaryUpdate
 from tui.session import EpochsTrained as EpochsBatch
+from tui.training_process import RemoteSession, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
 from tui.widgets.settings_panel import SettingsPanel
 
-# Drawing holds the GIL that the training thread needs for every tensor op:
-# redraw a few times per second, not at every epoch.
+# Charts are redrawn from a timer, not at every epoch: a terminal shows a few
+# frames per second, and drawing 600 epochs one by one would flood the UI thread.
 CHART_REFRESH_SECONDS = 0.5
 TEST_POINTS_SHOWN = 300
 SERIES = ("train", "test", "torch train", "torch test")
@@ -80,10 +82,12 @@ class MinidlLab(App):
         super().__init__()
         self.document = scenario_to_document(scenario)
         self.scenario: Scenario | None = scenario
-        self.session: TrainingSession | None = None
+        self.session: RemoteSession | None = None
         self.running = False
         self.started_at = 0.0
         self.last_detail = ""
+        # before Textual takes over stdout and stderr, which the fork server inherits
+        warm_up()
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -171,7 +175,15 @@ class MinidlLab(App):
         self.query_one("#step", Button).disabled = scenario is None
 
     # --- training control -----------------------------------------------------
-    def _session_for_run(self) -> TrainingSession | None:
+    def on_unmount(self) -> None:
+        self._close_session()
+
+    def _close_session(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def _session_for_run(self) -> RemoteSession | None:
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)
             return None
@@ -184,21 +196,25 @@ class MinidlLab(App):
         boundary = self.query_one(BoundaryMap)
         columns = max(8, boundary.size.width - 2 or 48)
         rows = max(4, boundary.size.height - 2 or 16)
-        self.session = TrainingSession(
-            self.scenario,
-            grid_size=(columns, rows),
-            compare_with_torch=self.query_one("#compare", Switch).value,
-        )
-        data = self.session.experiment.data
-        shown = data.x_test[:TEST_POINTS_SHOWN].tolist()
-        labels = data.y_test[:TEST_POINTS_SHOWN].tolist()
+        self._close_session()
+        try:
+            self.session = RemoteSession(
+                self.scenario,
+                grid_size=(columns, rows),
+                compare_with_torch=self.query_one("#compare", Switch).value,
+            )
+        except TrainingProcessError as error:
+            self.set_status(str(error), error=True)
+            return
+        shown = self.session.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = self.session.y_test[:TEST_POINTS_SHOWN].tolist()
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
         for chart in self.query(MetricChart):
             chart.clear()
         self.query_one("#metrics", RichLog).clear()
         self._write_metrics_header()
         self.query_one(ProgressBar).update(total=self.scenario.training.epochs, progress=0)
-        self.query_one(BoundaryMap).show(self.session.boundary().grid, self.test_points)
+        self.query_one(BoundaryMap).show(self.session.initial_boundary.grid, self.test_points)
 
     def action_train(self) -> None:
         if self.running:
@@ -279,6 +295,12 @@ class MinidlLab(App):
 
         try:
             session.run(epochs, emit)
+        except TrainingProcessError as error:  # the child is gone: the next run starts anew
+            self.last_detail = f"training failed: {error}"
+            session.close()
+            self.session = None
+            finished = TrainingFinished("stopped", session.epochs_completed)
+            self.post_message(TrainingEnded(finished, self.last_detail))
         except Exception as error:  # shown to the user, and the lab stays usable
             self.last_detail = f"training failed: {type(error).__name__}: {error}"
             finished = TrainingFinished("stopped", session.epochs_completed)
@@ -341,7 +363,7 @@ class MinidlLab(App):
             else f" · test acc {final.test_accuracy:.3f}, precision {final.precision:.3f}, "
             f"recall {final.recall:.3f}, F1 {final.f1:.3f}"
         )
-        if session is not None and session.twin is not None:
+        if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
         status = message.finished.status
         line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
@@ -361,11 +383,11 @@ class MinidlLab(App):
     # --- buttons ------------------------------------------------------------
     @on(Switch.Changed, "#compare")
     def _compare_switched(self, event: Switch.Changed) -> None:
-        if self.session is not None and self.session.history.epochs:
+        if self.session is not None and self.session.epochs_completed:
             state = "on" if event.value else "off"
             self.set_status(f"comparison with PyTorch {state} from the next reset (r)")
-        else:
-            self.session = None  # not trained yet: the next run builds with or without the twin
+        else:  # not trained yet: the next run builds with or without the twin
+            self._close_session()
 
     @on(Button.Pressed, "#train")
     def _train_pressed(self) -> None:
@@ -431,7 +453,7 @@ class MinidlLab(App):
             Label("Model", classes="section"),
             ModelPanel(self.document["model"]["layers"], id="model"),
         )
-        self.session = None
+        self._close_session()
         self.revalidate()
 
     def action_export(self) -> None:
@@ -467,8 +489,8 @@ class MinidlLab(App):
     def save_weights_to(self, path: str | None) -> None:
         if path and self.session is not None:
             try:
-                minidl.save(self.session.experiment.model.state_dict(), path)
-            except OSError as error:
+                minidl.save(self.session.state_dict(), path)
+            except (OSError, TrainingProcessError) as error:
                 self.set_status(f"cannot save {path}: {error}", error=True)
                 return
             self.set_status(f"saved the weights to {path}")
@@ -488,11 +510,11 @@ class MinidlLab(App):
         if session is None:
             return
         try:
-            session.experiment.model.load_state_dict(minidl.load(path))
-        except minidl.MinidlError as error:
+            boundary = session.load_state_dict(minidl.load(path))
+        except (minidl.MinidlError, TrainingProcessError) as error:
             self.set_status(str(error), error=True)  # names the file, key or shapes
             return
-        self.query_one(BoundaryMap).show(session.boundary().grid, self.test_points)
+        self.query_one(BoundaryMap).show(boundary.grid, self.test_points)
         self.set_status(f"loaded the weights from {path}")
 
     # --- command palette ------------------------------------------------------

@@ -22,9 +22,70 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
+def _write_json(json_path: str, data: object) -> int:
+    from minidl.serialization import atomic_write_text
+
+    try:
+        atomic_write_text(json_path, json.dumps(data, indent=2) + "\n")
+    except OSError as error:
+        Console(stderr=True).print(f"minidl-lab bench: error: cannot write {json_path}: {error}")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) -> int:
+    """Samples/s of a scenario headless and in the lab, and how the lab answers meanwhile."""
+    from dataclasses import asdict
+
+    from scenarios.schema import ScenarioError, load_scenario
+    from scenarios.shipped import resolve_scenario_path
+    from tui.lab_cost import LAB_SIZE, measure_lab_cost
+
+    try:
+        scenario = load_scenario(resolve_scenario_path(name_or_path))
+    except (ScenarioError, OSError) as error:
+        Console(stderr=True).print(f"minidl-lab bench: error: {error}", markup=False)
+        return EXIT_USAGE
+    if rounds < 1:
+        Console(stderr=True).print("minidl-lab bench: error: --rounds must be at least 1")
+        return EXIT_USAGE
+    out = Console(highlight=False)
+    out.print(
+        f"{scenario.name}: {scenario.training.epochs} epochs, headless and in the lab "
+        f"({LAB_SIZE[0]}×{LAB_SIZE[1]}, live charts), alternately, {rounds} round(s)",
+        markup=False,
+    )
+    cost = measure_lab_cost(scenario, rounds)
+    table = Table(title="training time, median (min–max)")
+    for column in ("run", "seconds", "samples/s"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    table.add_row(
+        "headless (trainer only)",
+        _s(cost.headless_seconds),
+        f"{cost.headless_rate:,.0f}",
+    )
+    table.add_row("in the lab", _s(cost.lab_seconds), f"{cost.lab_rate:,.0f}")
+    out.print(table)
+    lags = sorted(cost.timer_lag_ms)
+    out.print(
+        f"lab / headless samples/s: {cost.lab_rate / cost.headless_rate:.3f}; "
+        f"while training, a {1000 * 0.02:.0f} ms UI timer fired late by median "
+        f"{statistics.median(lags):.1f} ms, 99th percentile "
+        f"{lags[int(0.99 * (len(lags) - 1))]:.1f} ms, max {lags[-1]:.1f} ms; "
+        f"key press to status line: " + ", ".join(f"{ms:.0f} ms" for ms in cost.key_to_screen_ms),
+        markup=False,
+    )
+    if json_path:
+        return _write_json(json_path, asdict(cost))
+    return EXIT_OK
+
+
+def _s(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
 def bench(quick: bool = False, json_path: str | None = None) -> int:
     from minidl.benchmark import CaseResult, run_benchmark
-    from minidl.serialization import atomic_write_text
 
     out = Console(highlight=False)
     if not out.is_terminal:
@@ -71,11 +132,5 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
             markup=False,
         )
     if json_path:
-        try:
-            atomic_write_text(json_path, json.dumps(report.to_dict(), indent=2) + "\n")
-        except OSError as error:
-            Console(stderr=True).print(
-                f"minidl-lab bench: error: cannot write {json_path}: {error}"
-            )
-            return EXIT_USAGE
+        return _write_json(json_path, report.to_dict())
     return EXIT_OK

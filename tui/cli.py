@@ -103,6 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--quick", action="store_true", help="fewer repeats, under a minute")
     bench.add_argument("--json", metavar="PATH", help="write every measurement as JSON to PATH")
+    bench.add_argument(
+        "--lab",
+        metavar="SCENARIO",
+        help=(
+            "measure the lab instead: train SCENARIO (a shipped name or a file) headless and in "
+            "the lab with live charts, alternately, and print samples/s of each and how fast "
+            "the interface answers"
+        ),
+    )
+    bench.add_argument(
+        "--rounds", type=int, default=3, help="lab runs and headless runs with --lab (default 3)"
+    )
 
     commands.add_parser(
         "scenarios",
@@ -141,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bench":
         from tui.bench import bench
 
+        if args.lab:
+            from tui.bench import bench_lab
+
+            return bench_lab(args.lab, rounds=args.rounds, json_path=args.json)
         return bench(quick=args.quick, json_path=args.json)
     if args.command == "scenarios":
         from tui.replay import list_scenarios

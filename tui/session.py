@@ -12,12 +12,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import decision_grid
 from scenarios.build import Experiment, build_experiment
 from scenarios.schema import Scenario
+
+
+class EventFlag(Protocol):
+    """What a session needs of an event: threading.Event and multiprocessing's Event both fit."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class TrainingSession:
         scenario: Scenario,
         grid_size: tuple[int, int] = (48, 16),
         compare_with_torch: bool = False,
+        stop_event: EventFlag | None = None,
+        running_event: EventFlag | None = None,
     ) -> None:
         self.scenario = scenario
         self.experiment: Experiment = build_experiment(scenario)
@@ -57,8 +69,10 @@ class TrainingSession:
         # the twin is built before any training, so both start identical
         self.twin = TwinTrainer(self.experiment.trainer) if compare_with_torch else None
         self.max_loss_difference = 0.0
-        self._stop = threading.Event()
-        self._running = threading.Event()
+        # events of threading or multiprocessing: the lab pauses and stops a
+        # session that runs in another process (tui.training_process)
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
 
     @property

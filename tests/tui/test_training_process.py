@@ -1,0 +1,116 @@
+"""The lab's training process: the same numbers as training in this process, and clean failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+
+import pytest
+import torch
+
+from minidl.errors import StateDictError
+from minidl.train import EpochCompleted, TrainingFinished
+from scenarios import load_scenario
+from scenarios.shipped import resolve_scenario_path
+from tui.cli import main
+from tui.session import BoundaryUpdate, EpochsTrained, TrainingSession
+from tui.training_process import RemoteSession, TrainingProcessError
+
+
+def short_scenario(epochs: int = 4):
+    scenario = load_scenario(resolve_scenario_path("centered_disk"))
+    return dataclasses.replace(
+        scenario, training=dataclasses.replace(scenario.training, epochs=epochs)
+    )
+
+
+@pytest.fixture
+def remote():
+    sessions = []
+
+    def start(scenario, **options):
+        session = RemoteSession(scenario, **options)
+        sessions.append(session)
+        return session
+
+    yield start
+    for session in sessions:
+        session.close()
+
+
+def test_remote_run_gives_the_numbers_of_an_in_process_run(remote):
+    scenario = short_scenario(4)
+    local = TrainingSession(scenario)
+    expected = local.run(4, lambda event: None)
+    session = remote(scenario)
+    assert session.boundary().grid == local.__class__(scenario).boundary().grid  # fresh weights
+    events: list[object] = []
+    history = session.run(4, events.append)
+    assert [e.train_loss for e in history.epochs] == [e.train_loss for e in expected.epochs]
+    assert history.final.metrics() == expected.final.metrics()
+    relayed = [e for batch in events if isinstance(batch, EpochsTrained) for e in batch.events]
+    assert [e.epoch for e in relayed] == [1, 2, 3, 4]
+    assert all(isinstance(e, EpochCompleted) for e in relayed)
+    assert isinstance(events[-1], TrainingFinished) and events[-1].status == "completed"
+    assert any(isinstance(e, BoundaryUpdate) for e in events)
+    assert session.epochs_completed == 4 and session.epochs_left == 0
+    weights = session.state_dict()
+    for key, value in local.experiment.model.state_dict().items():
+        assert torch.equal(weights[key], value)
+
+
+def test_stop_and_pause_reach_the_child(remote):
+    session = remote(short_scenario(10_000))
+    first_report = threading.Event()
+
+    def emit(event):
+        if isinstance(event, EpochsTrained):
+            session.pause()
+            first_report.set()
+
+    worker = threading.Thread(target=lambda: session.run(10_000, emit))
+    worker.start()
+    assert first_report.wait(30)
+    assert session.paused
+    session.stop()  # also ends the pause
+    worker.join(30)
+    assert not worker.is_alive()
+    assert session.history.status == "stopped"
+    assert 0 < session.epochs_completed < 10_000
+
+
+def test_a_state_dict_that_does_not_fit_is_refused_and_changes_nothing(remote):
+    session = remote(short_scenario())
+    before = session.state_dict()
+    with pytest.raises(StateDictError, match=r"0\.weight"):
+        session.load_state_dict({**before, "0.weight": torch.zeros(3, 3)})
+    after = session.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+    doubled = {k: v * 2 for k, v in before.items()}
+    assert isinstance(session.load_state_dict(doubled), BoundaryUpdate)
+    assert torch.equal(session.state_dict()["0.weight"], doubled["0.weight"])
+
+
+def test_a_dead_child_is_reported_not_hung_on(remote):
+    session = remote(short_scenario())
+    session._process.kill()
+    session._process.join(5)
+    with pytest.raises(TrainingProcessError, match="ended unexpectedly"):
+        session.run(1, lambda event: None)
+
+
+def test_bench_lab_prints_samples_per_second_of_both(tmp_path, capsys):
+    from scenarios.schema import save_scenario
+
+    path = tmp_path / "short.toml"
+    save_scenario(short_scenario(5), path)
+    report = tmp_path / "lab.json"
+    assert main(["bench", "--lab", str(path), "--rounds", "1", "--json", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "headless (trainer only)" in out and "in the lab" in out
+    assert "key press to status line" in out
+    cost = json.loads(report.read_text())
+    assert cost["epochs"] == 5 and cost["samples_per_run"] == 5 * 1000
+    assert len(cost["headless_seconds"]) == len(cost["lab_seconds"]) == 1
+    assert cost["timer_lag_ms"] and len(cost["key_to_screen_ms"]) <= 1
