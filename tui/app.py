@@ -63,6 +63,8 @@ class MinidlLab(App):
     """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
 
     TITLE = "minidl-lab"
+    # below 110 columns the sidebar narrows and the controls shrink to one line
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     CSS_PATH = "styles/app.tcss"
     BINDINGS = [
         Binding("t", "train", "Train"),
@@ -104,7 +106,7 @@ class MinidlLab(App):
                     yield Button("Step", id="step")
                     yield Button("Stop", id="stop", variant="error")
                     yield Button("Reset", id="reset")
-                    yield Label("vs PyTorch", id="compare-label")
+                    yield Label("vs torch", id="compare-label")
                     yield Switch(
                         value=False,
                         id="compare",
@@ -214,7 +216,8 @@ class MinidlLab(App):
         self.query_one("#metrics", RichLog).clear()
         self._write_metrics_header()
         self.query_one(ProgressBar).update(total=self.scenario.training.epochs, progress=0)
-        self.query_one(BoundaryMap).show(self.session.initial_boundary.grid, self.test_points)
+        initial = self.session.initial_boundary
+        self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
 
     def action_train(self) -> None:
         if self.running:
@@ -350,7 +353,8 @@ class MinidlLab(App):
         )
 
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
-        self.query_one(BoundaryMap).show(message.update.grid, self.test_points)
+        update = message.update
+        self.query_one(BoundaryMap).show(update.grid, self.test_points, update.extent)
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.running = False
@@ -514,7 +518,7 @@ class MinidlLab(App):
         except (minidl.MinidlError, TrainingProcessError) as error:
             self.set_status(str(error), error=True)  # names the file, key or shapes
             return
-        self.query_one(BoundaryMap).show(boundary.grid, self.test_points)
+        self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
 
     # --- command palette ------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
-from scenarios.boundary import decision_grid
+from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
 from scenarios.build import Experiment, build_experiment
 from scenarios.schema import Scenario
 
@@ -46,10 +46,12 @@ class EpochsTrained:
 
 @dataclass(frozen=True)
 class BoundaryUpdate:
-    """The predicted class on a grid over [0, 1]² after an epoch."""
+    """The predicted class on a grid over ``extent`` (the unit square, or your data's) after
+    an epoch."""
 
     epoch: int
     grid: list[list[int]]
+    extent: Extent = UNIT_SQUARE
 
 
 class TrainingSession:
@@ -66,6 +68,8 @@ class TrainingSession:
         self.scenario = scenario
         self.experiment: Experiment = build_experiment(scenario)
         self.grid_size = grid_size
+        data = self.experiment.data
+        self.extent = data_extent(data.x_train, data.x_test)
         # the twin is built before any training, so both start identical
         self.twin = TwinTrainer(self.experiment.trainer) if compare_with_torch else None
         self.max_loss_difference = 0.0
@@ -163,6 +167,5 @@ class TrainingSession:
 
     def boundary(self) -> BoundaryUpdate:
         columns, rows = self.grid_size
-        return BoundaryUpdate(
-            self.epochs_completed, decision_grid(self.experiment.model, columns, rows)
-        )
+        grid = decision_grid(self.experiment.model, columns, rows, self.extent)
+        return BoundaryUpdate(self.epochs_completed, grid, self.extent)

@@ -8,6 +8,7 @@ from textual.widgets import Button, Input, RichLog, Select
 from scenarios import load_scenario
 from scenarios.build import run_scenario
 from tui.app import MinidlLab, make_app
+from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
 
@@ -263,3 +264,36 @@ async def test_own_csv_data_trains_and_bad_rows_are_named(tmp_path):
         assert "bad.csv line 2: label must be an integer" in str(
             app.query_one("#settings-errors").content
         )
+
+
+async def test_the_boundary_map_covers_data_beyond_the_unit_square(tmp_path):
+    rows = [f"{-3 + i * 0.06},{10 * (i % 7) / 7},{int(i % 2)}" for i in range(100)]
+    data = tmp_path / "wide.csv"
+    data.write_text("\n".join(rows) + "\n")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "csv"
+        await set_input(pilot, "#csv-path", str(data))
+        await set_input(pilot, "#epochs", "1")
+        await train_to_end(pilot)
+        boundary = app.query_one(BoundaryMap)
+        x1_from, x1_to, x2_from, x2_to = boundary.extent
+        assert x1_from < -3 and x1_to > 2.94 and x2_from < 0 and x2_to > 60 / 7
+        assert boundary.border_title.startswith("x1 -3.")
+        # every shown test point lands on the map: as many dots as distinct cells
+        dots = str(boundary.render_grid()).count("•")
+        cells = {(round(x1, 6), round(x2, 6)) for x1, x2, _ in boundary.points}
+        assert 0 < dots <= len(cells)
+
+
+async def test_at_80_by_24_every_control_is_on_screen_and_training_works():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.has_class("-narrow")
+        for selector in ("#train", "#pause", "#step", "#stop", "#reset", "#compare"):
+            region = app.query_one(selector).region
+            assert region.width > 0 and region.right <= 80, selector
+        await set_input(pilot, "#epochs", "2")
+        await train_to_end(pilot)
+        assert len(app.session.history.epochs) == 2
