@@ -167,7 +167,7 @@ class _Setup:
     def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
         value = self.loss(self.model(x), target).item()
         self.optimizer.zero_grad()
-        self.model.backward(self.loss.backward())
+        self.model.backward_parameters(self.loss.backward())
         self.optimizer.step()
         return value
 
@@ -234,7 +234,7 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
             for _ in range(2):
                 loss(model(x), target).item()
                 optimizer.zero_grad()
-                model.backward(loss.backward())
+                model.backward_parameters(loss.backward())
                 optimizer.step()
 
     def torch_cold() -> None:

@@ -16,7 +16,7 @@ import torch
 
 from minidl.errors import StateDictError
 from minidl.parameter import Parameter
-from minidl.scratch import constant
+from minidl.scratch import constant, scratch
 
 
 class Module:
@@ -46,7 +46,8 @@ class Module:
 
     def __init__(self) -> None:
         self.training = True
-        self._constants: dict[str, tuple[float, torch.Tensor]] = {}
+        self._constants: dict[tuple[str, float], torch.Tensor] = {}
+        self._scratch: dict[tuple[str, torch.Size], torch.Tensor] = {}
 
     # --- the recipe --------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,6 +55,17 @@ class Module:
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        """Write the parameters' gradients only; the input gradient is not wanted.
+
+        What a training step needs of a model: its input is data, and no one
+        reads the gradient with respect to it (PyTorch skips it when the input
+        does not require grad). Layers that can save work override this;
+        ``Sequential`` does not even run the layers in front of its first
+        parameter.
+        """
+        self.backward(grad_output)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
@@ -145,9 +157,14 @@ class Module:
         """``value`` as a cached 0-dim tensor (a Python scalar operand costs ~2 µs per op)."""
         return constant(self._constants, name, value, like)
 
+    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
+        """A scratch tensor shaped like ``like``, reused at every call with that shape."""
+        return scratch(self._scratch, name, like.shape, like)
+
     def _on_moved(self) -> None:
         """Drop tensors cached for the old dtype or device."""
         self._constants.clear()
+        self._scratch.clear()
 
     # --- state dicts -------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, torch.Tensor]:

@@ -23,35 +23,48 @@ def persistent() -> torch.inference_mode:
     return torch.inference_mode(False)
 
 
+MAX_CACHED = 16  # entries per cache: a few batch sizes and dtypes, never a leak
+
+
 def scratch(
-    cache: dict[str, torch.Tensor],
+    cache: dict[tuple[str, torch.Size], torch.Tensor],
     name: str,
     shape: torch.Size | tuple[int, ...],
     like: torch.Tensor,
 ) -> torch.Tensor:
     """The buffer ``name`` of ``cache`` with ``shape`` and ``like``'s dtype and device.
 
-    Only the dtype is compared (a device move clears the caches), since
-    reading ``.device`` costs as much as a small op.
+    One buffer per shape: an epoch whose last batch is smaller switches
+    between two shapes at every epoch, and must not re-allocate at each
+    switch. Only the dtype is compared (a device move clears the caches),
+    since reading ``.device`` costs as much as a small op.
     """
-    buffer = cache.get(name)
-    if buffer is None or buffer.shape != shape or buffer.dtype is not like.dtype:
+    key = (name, shape)
+    buffer = cache.get(key)
+    if buffer is None or buffer.dtype is not like.dtype:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
         with persistent():
             buffer = torch.empty(shape, dtype=like.dtype, device=like.device)
-        cache[name] = buffer
+        cache[key] = buffer
     return buffer
 
 
 def constant(
-    cache: dict[str, tuple[float, torch.Tensor]], name: str, value: float, like: torch.Tensor
+    cache: dict[tuple[str, float], torch.Tensor], name: str, value: float, like: torch.Tensor
 ) -> torch.Tensor:
-    """A 0-dim tensor holding ``value`` in ``like``'s dtype, made again only when it changes.
+    """A 0-dim tensor holding ``value`` in ``like``'s dtype, one per (name, value).
 
     Ops with a 0-dim tensor operand skip the ~2 µs that a Python scalar costs.
+    Values that depend on the batch (a mean's count) alternate between two
+    batch sizes within an epoch, so each value keeps its tensor.
     """
-    entry = cache.get(name)
-    if entry is None or entry[0] != value or entry[1].dtype is not like.dtype:
+    key = (name, value)
+    entry = cache.get(key)
+    if entry is None or entry.dtype is not like.dtype:
+        if len(cache) >= MAX_CACHED:
+            cache.clear()
         with persistent():
-            entry = (value, torch.tensor(value, dtype=like.dtype, device=like.device))
-        cache[name] = entry
-    return entry[1]
+            entry = torch.tensor(value, dtype=like.dtype, device=like.device)
+        cache[key] = entry
+    return entry

@@ -368,7 +368,7 @@ class Trainer:
             if not math.isfinite(value):
                 return TrainingDiverged(epoch, step, value)
             optimizer.zero_grad()
-            model.backward(loss.backward())
+            model.backward_parameters(loss.backward())
             if self.clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), self.clip_grad_norm)
             optimizer.step()

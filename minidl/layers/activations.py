@@ -14,7 +14,6 @@ import torch
 
 from minidl.errors import ShapeError
 from minidl.module import Module
-from minidl.scratch import persistent
 
 
 class _Elementwise(Module):
@@ -49,10 +48,7 @@ class _Elementwise(Module):
                 f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
                 f"the forward output {tuple(saved.shape)}"
             )
-        buffer = self._grad_input
-        if buffer is None or buffer.shape != saved.shape or buffer.dtype is not grad_output.dtype:
-            with persistent():
-                buffer = self._grad_input = torch.empty_like(grad_output)
+        buffer = self._grad_input = self._buffer("grad_input", grad_output)
         self._checked = (saved, grad_output)
         return saved, buffer
 

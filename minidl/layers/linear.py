@@ -97,18 +97,27 @@ class Linear(Module):
         return torch.addmm(ws.bias_rows, x, ws.weight_t, out=out)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        x, ws = self._input, self._workspace
-        if x is None or ws is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
         if grad_output.dim() != 2:
             flat = self.backward(grad_output.reshape(-1, grad_output.shape[-1]))
             return flat.reshape(*grad_output.shape[:-1], self.in_features)
-        g = grad_output
+        ws = self._parameter_gradients(grad_output)
+        return torch.mm(grad_output, ws.weight, out=ws.grad_input)
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        if grad_output.dim() != 2:
+            grad_output = grad_output.reshape(-1, grad_output.shape[-1])
+        self._parameter_gradients(grad_output)  # and no g·W: one matrix product saved
+
+    def _parameter_gradients(self, g: torch.Tensor) -> _Workspace:
+        """dW = gᵀx and db = gᵀ·1, written or added into the parameters' gradients."""
+        x, ws = self._input, self._workspace
+        if x is None or ws is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
         if g is not ws.grad_output:  # a tensor not seen before: check it, cache gᵀ
             if g.shape[0] != ws.rows or g.shape[1] != self.out_features:
                 raise ShapeError(
                     f"expects grad_output (*, {self.out_features}) matching the forward batch "
-                    f"of {ws.rows}, got {tuple(grad_output.shape)}"
+                    f"of {ws.rows}, got {tuple(g.shape)}"
                 )
             ws.grad_output, ws.grad_output_t = g, g.t()
         g_t = ws.grad_output_t
@@ -123,7 +132,7 @@ class Linear(Module):
                 grad_b.addmv_(g_t, ws.ones)
             else:
                 torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over the batch
-        return torch.mm(g, ws.weight, out=ws.grad_input)
+        return ws
 
     def _on_moved(self) -> None:
         super()._on_moved()

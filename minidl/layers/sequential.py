@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -27,41 +27,76 @@ class Sequential(Module):
                     f"{type(module).__name__}"
                 )
         self._layers: list[Module] = list(modules)
-        self._in_place: list[bool] | None = None
-
-    def _in_place_plan(self) -> list[bool]:
-        """Which layers may run in place: those after a layer whose output is free."""
-        layers = self._layers
-        return [
-            index > 0 and module.computes_in_place and layers[index - 1].frees_output
-            for index, module in enumerate(layers)
-        ]
+        # bound methods, planned at the first call: looping over them costs less
+        # per layer than deciding again at every step
+        self._forward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
+        self._backward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
+        self._parameter_steps: list[Callable[[torch.Tensor], torch.Tensor | None]] | None = None
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, module in enumerate(self._layers):
             yield str(index), module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        plan = self._in_place or self._set_plan()
-        for index, module in enumerate(self._layers):
-            try:
-                x = module.forward_in_place(x) if plan[index] else module.forward(x)
-            except ShapeError as error:
-                raise ShapeError(f"layer {index} {module.describe()} {error}") from None
+        steps = self._forward_steps or self._plan()[0]
+        index = 0
+        try:
+            for index, step in enumerate(steps):  # noqa: B007 (index names a failing layer)
+                x = step(x)
+        except ShapeError as error:
+            raise self._at_layer(index, error) from None
         return x
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        for index in range(len(self._layers) - 1, -1, -1):
-            module = self._layers[index]
-            try:
-                grad_output = module.backward(grad_output)
-            except ShapeError as error:
-                raise ShapeError(f"layer {index} {module.describe()} {error}") from None
+        steps = self._backward_steps or self._plan()[1]
+        index = 0
+        try:
+            for index, step in enumerate(steps):  # noqa: B007
+                grad_output = step(grad_output)
+        except ShapeError as error:
+            raise self._at_layer(len(steps) - 1 - index, error) from None
         return grad_output
 
-    def _set_plan(self) -> list[bool]:
-        self._in_place = self._in_place_plan()
-        return self._in_place
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        """Gradients of the parameters only: layers in front of the first parameter
+        are not run, and that layer skips its input gradient."""
+        steps = self._parameter_steps
+        if steps is None:
+            steps = self._plan()[2]
+        index = 0
+        try:
+            for index, step in enumerate(steps):  # noqa: B007
+                grad_output = step(grad_output)
+        except ShapeError as error:
+            raise self._at_layer(len(self._layers) - 1 - index, error) from None
+
+    def _plan(self) -> tuple[list, list, list]:
+        """The bound methods each pass calls, in order.
+
+        Forward runs an activation in place when the layer before it frees
+        its output; the parameters-only backward stops at the first layer
+        with parameters and calls its ``backward_parameters``.
+        """
+        layers = self._layers
+        self._forward_steps = [
+            module.forward_in_place
+            if index > 0 and module.computes_in_place and layers[index - 1].frees_output
+            else module.forward
+            for index, module in enumerate(layers)
+        ]
+        self._backward_steps = [module.backward for module in reversed(layers)]
+        first = next(
+            (i for i, m in enumerate(layers) if any(True for _ in m.named_parameters())),
+            len(layers),
+        )
+        self._parameter_steps = [
+            layers[index].backward_parameters if index == first else layers[index].backward
+            for index in range(len(layers) - 1, first - 1, -1)
+        ]
+        return self._forward_steps, self._backward_steps, self._parameter_steps
+
+    def _at_layer(self, index: int, error: ShapeError) -> ShapeError:
+        return ShapeError(f"layer {index} {self._layers[index].describe()} {error}")
 
     def append(self, module: Module) -> Sequential:
         if not isinstance(module, Module):
@@ -69,7 +104,7 @@ class Sequential(Module):
                 f"Sequential.append expects a minidl module, got {type(module).__name__}"
             )
         self._layers.append(module)
-        self._in_place = None
+        self._forward_steps = self._backward_steps = self._parameter_steps = None
         return self
 
     def __len__(self) -> int:

@@ -38,8 +38,8 @@ class Loss:
                 f"expected one of {', '.join(self.reductions)}"
             )
         self.reduction = reduction
-        self._scratch: dict[str, torch.Tensor] = {}
-        self._constants: dict[str, tuple[float, torch.Tensor]] = {}
+        self._scratch: dict[tuple[str, torch.Size], torch.Tensor] = {}
+        self._constants: dict[tuple[str, float], torch.Tensor] = {}
 
     def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
         return scratch(self._scratch, name, like.shape, like)

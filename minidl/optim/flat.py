@@ -28,7 +28,7 @@ class FlatGroup:
             start += p.numel()
         self.numel = start
         self.state: dict[str, torch.Tensor] = {}
-        self._constants: dict[str, tuple[float, torch.Tensor]] = {}
+        self._constants: dict[tuple[str, float], torch.Tensor] = {}
         self.data = torch.empty(0)
         self.grad = torch.empty(0)
         self.rehome()

@@ -126,3 +126,52 @@ def test_repr_lists_the_layers_like_torch():
     assert repr(model) == (
         "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n  (1): ReLU()\n)"
     )
+
+
+class _NoBackward(minidl.Module):
+    """A parameter-free front layer whose backward must never run."""
+
+    def forward(self, x):
+        return x * 1.0
+
+    def backward(self, grad_output):
+        raise AssertionError("backward_parameters ran a layer in front of the first parameter")
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.sampled_from([1, 3, 32]), seed=st.integers(0, 2**31 - 1))
+def test_backward_parameters_gives_the_parameter_grads_of_backward(batch, seed):
+    generator = torch.Generator().manual_seed(seed)
+    model = deep_network(minidl.Tanh, [2, 9, 7, 3], generator)
+    x = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
+    grad_output = torch.randn(batch, 3, dtype=torch.float64, generator=generator)
+    out, _, grads = autograd_grads(torch_twin(model), x, grad_output)
+    model(x)
+    model.zero_grad()
+    assert model.backward_parameters(grad_output) is None
+    for name, parameter in model.named_parameters():
+        assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
+    # no zero_grad: a second call adds, as backward does
+    model.backward_parameters(grad_output)
+    for name, parameter in model.named_parameters():
+        assert rel_error(parameter.grad, 2 * grads[name]) <= TOLERANCE, name
+
+
+def test_backward_parameters_skips_the_layers_in_front_of_the_first_parameter():
+    generator = torch.Generator().manual_seed(0)
+    model = minidl.Sequential(
+        _NoBackward(), minidl.Flatten(), minidl.Linear(4, 3, generator=generator), minidl.ReLU()
+    ).double()
+    x = torch.rand(5, 2, 2, dtype=torch.float64, generator=generator)
+    model(x)
+    model.backward_parameters(torch.ones(5, 3, dtype=torch.float64))
+    linear = model[2]
+    expected = (model[3]._saved > 0).double().t() @ x.reshape(5, 4)
+    assert torch.equal(linear.weight.grad, expected)
+    model.append(minidl.Linear(3, 1, generator=generator).double())  # the plan follows appends
+    model(x)
+    model.zero_grad()
+    model.backward_parameters(torch.ones(5, 1, dtype=torch.float64))
+    assert model[4].bias.grad.item() == 5  # the sum of the batch's output gradients
+    with pytest.raises(minidl.ShapeError, match="layer 4 Linear"):
+        model.backward_parameters(torch.ones(5, 2, dtype=torch.float64))
