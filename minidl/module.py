@@ -37,12 +37,15 @@ class Module:
     Two class flags let ``Sequential`` save work: ``frees_output`` says the
     module's backward never reads its output, so the next module may
     overwrite it in place; ``computes_in_place`` says the module offers
-    ``forward_in_place`` (activations).
+    ``forward_in_place`` (activations); ``backward_overwrites_output`` says
+    it offers ``backward_in_place``, which writes the input gradient over its
+    saved output (used by ``Sequential`` where that output is its own scratch).
     """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
     frees_output: ClassVar[bool] = False
     computes_in_place: ClassVar[bool] = False
+    backward_overwrites_output: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.training = True
@@ -55,6 +58,10 @@ class Module:
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        """Like ``backward``, allowed to overwrite the saved output (which nobody reads after)."""
+        return self.backward(grad_output)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         """Write the parameters' gradients only; the input gradient is not wanted.

@@ -52,6 +52,24 @@ class _Elementwise(Module):
         self._checked = (saved, grad_output)
         return saved, buffer
 
+    def _spend_saved(self, grad_output: torch.Tensor) -> torch.Tensor:
+        """The saved output, checked against ``grad_output`` and forgotten: the
+        caller overwrites it with the input gradient, so a second backward
+        must run forward first (as PyTorch frees its graph after backward)."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(
+                f"{self.describe()}: backward called before forward, or twice after one "
+                "forward (its saved output was overwritten in place); run forward again"
+            )
+        if saved.shape != grad_output.shape:
+            raise ShapeError(
+                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
+                f"the forward output {tuple(saved.shape)}"
+            )
+        self._saved = self._checked = None
+        return saved
+
     def _on_moved(self) -> None:
         super()._on_moved()
         self._saved = self._grad_input = self._checked = None
@@ -71,9 +89,14 @@ class ReLU(_Elementwise):
     def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
         return self._save(x.relu_())
 
+    backward_overwrites_output = True
+
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         out, buffer = self._saved_and_buffer(grad_output)
         return torch.sign(out, out=buffer).mul_(grad_output)
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        return self._spend_saved(grad_output).sign_().mul_(grad_output)
 
 
 class Tanh(_Elementwise):
@@ -94,6 +117,13 @@ class Tanh(_Elementwise):
         # matters where |y| is near 1 (1 − y*y in two ops loses up to 1e-9 there)
         torch.addcmul(self._constant("one", 1.0, out), out, out, value=-1, out=buffer)
         return buffer.mul_(grad_output)
+
+    backward_overwrites_output = True
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        out = self._spend_saved(grad_output)
+        torch.addcmul(self._constant("one", 1.0, out), out, out, value=-1, out=out)
+        return out.mul_(grad_output)
 
 
 class Sigmoid(_Elementwise):

@@ -101,7 +101,11 @@ class Linear(Module):
             flat = self.backward(grad_output.reshape(-1, grad_output.shape[-1]))
             return flat.reshape(*grad_output.shape[:-1], self.in_features)
         ws = self._parameter_gradients(grad_output)
-        return torch.mm(grad_output, ws.weight, out=ws.grad_input)
+        grad_input = ws.grad_input
+        if grad_input is None:  # made at the first use: a first layer never needs it
+            with persistent():
+                grad_input = ws.grad_input = grad_output.new_empty(ws.rows, self.in_features)
+        return torch.mm(grad_output, ws.weight, out=grad_input)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         if grad_output.dim() != 2:
@@ -179,7 +183,7 @@ class _Workspace:
         self.bias = None if layer.bias is None else layer.bias.data
         self.bias_rows = None if self.bias is None else self.bias.expand(rows, layer.out_features)
         self.out = x.new_empty(rows, layer.out_features)
-        self.grad_input = x.new_empty(rows, layer.in_features)
+        self.grad_input: torch.Tensor | None = None
         self.ones = x.new_ones(rows)
         self.grad_output: torch.Tensor | None = None
         self.grad_output_t: torch.Tensor | None = None

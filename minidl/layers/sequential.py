@@ -32,6 +32,8 @@ class Sequential(Module):
         self._forward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
         self._backward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
         self._parameter_steps: list[Callable[[torch.Tensor], torch.Tensor | None]] | None = None
+        self._overwrites_in_backward = False
+        self._spent = False  # a backward overwrote saved outputs; forward must run again
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for index, module in enumerate(self._layers):
@@ -39,6 +41,7 @@ class Sequential(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         steps = self._forward_steps or self._plan()[0]
+        self._spent = False
         index = 0
         try:
             for index, step in enumerate(steps):  # noqa: B007 (index names a failing layer)
@@ -49,11 +52,13 @@ class Sequential(Module):
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         steps = self._backward_steps or self._plan()[1]
+        self._check_not_spent()
         index = 0
         try:
             for index, step in enumerate(steps):  # noqa: B007
                 grad_output = step(grad_output)
         except ShapeError as error:
+            self._spent = self._spent and index > 0  # a refused gradient overwrote nothing
             raise self._at_layer(len(steps) - 1 - index, error) from None
         return grad_output
 
@@ -63,11 +68,13 @@ class Sequential(Module):
         steps = self._parameter_steps
         if steps is None:
             steps = self._plan()[2]
+        self._check_not_spent()
         index = 0
         try:
             for index, step in enumerate(steps):  # noqa: B007
                 grad_output = step(grad_output)
         except ShapeError as error:
+            self._spent = self._spent and index > 0
             raise self._at_layer(len(self._layers) - 1 - index, error) from None
 
     def _plan(self) -> tuple[list, list, list]:
@@ -84,16 +91,39 @@ class Sequential(Module):
             else module.forward
             for index, module in enumerate(layers)
         ]
-        self._backward_steps = [module.backward for module in reversed(layers)]
+        # an activation that ran in place on a layer's scratch output, and whose
+        # output feeds another layer of this chain (not the caller), may write
+        # its input gradient over that output: one buffer less per activation
+        backward = [
+            module.backward_in_place
+            if module.backward_overwrites_output
+            and self._forward_steps[index] == module.forward_in_place
+            and index < len(layers) - 1
+            else module.backward
+            for index, module in enumerate(layers)
+        ]
+        self._overwrites_in_backward = any(
+            step != module.backward for step, module in zip(backward, layers, strict=True)
+        )
+        self._backward_steps = backward[::-1]
         first = next(
             (i for i, m in enumerate(layers) if any(True for _ in m.named_parameters())),
             len(layers),
         )
         self._parameter_steps = [
-            layers[index].backward_parameters if index == first else layers[index].backward
+            layers[index].backward_parameters if index == first else backward[index]
             for index in range(len(layers) - 1, first - 1, -1)
         ]
         return self._forward_steps, self._backward_steps, self._parameter_steps
+
+    def _check_not_spent(self) -> None:
+        if self._spent:
+            raise RuntimeError(
+                "Sequential: backward called twice after one forward; activations wrote "
+                "their gradients over their saved outputs, so run forward again (PyTorch "
+                "likewise frees its graph after backward)"
+            )
+        self._spent = self._overwrites_in_backward
 
     def _at_layer(self, index: int, error: ShapeError) -> ShapeError:
         return ShapeError(f"layer {index} {self._layers[index].describe()} {error}")

@@ -19,17 +19,21 @@ class MSELoss(Loss):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
         self._diff: torch.Tensor | None = None
-        self._diff_flat: torch.Tensor | None = None
+        # the flat view of each diff buffer, made once (a view costs ~2 µs)
+        self._flat: dict[int, torch.Tensor] = {}
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         self._check_same_shape(prediction, target)
-        diff = self._buffer("diff", prediction)
-        if diff is not self._diff:
-            self._diff, self._diff_flat = diff, diff.view(-1)
+        diff = self._diff = self._buffer("diff", prediction)
         torch.sub(prediction, target, out=diff)
         if self.reduction == "none":
             return diff * diff
-        total = torch.dot(self._diff_flat, self._diff_flat)  # the sum of squares in one op
+        flat = self._flat.get(id(diff))
+        if flat is None or flat._base is not diff:
+            if len(self._flat) >= 16:
+                self._flat.clear()
+            flat = self._flat[id(diff)] = diff.view(-1)
+        total = torch.dot(flat, flat)  # the sum of squares in one op
         if self.reduction == "mean":
             total.div_(self._constant("count", diff.numel(), diff))
         return total

@@ -145,13 +145,14 @@ def test_backward_parameters_gives_the_parameter_grads_of_backward(batch, seed):
     model = deep_network(minidl.Tanh, [2, 9, 7, 3], generator)
     x = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
     grad_output = torch.randn(batch, 3, dtype=torch.float64, generator=generator)
-    out, _, grads = autograd_grads(torch_twin(model), x, grad_output)
+    _, _, grads = autograd_grads(torch_twin(model), x, grad_output)
     model(x)
     model.zero_grad()
     assert model.backward_parameters(grad_output) is None
     for name, parameter in model.named_parameters():
         assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
-    # no zero_grad: a second call adds, as backward does
+    # no zero_grad: a second forward and backward add, as in PyTorch
+    model(x)
     model.backward_parameters(grad_output)
     for name, parameter in model.named_parameters():
         assert rel_error(parameter.grad, 2 * grads[name]) <= TOLERANCE, name
@@ -173,5 +174,49 @@ def test_backward_parameters_skips_the_layers_in_front_of_the_first_parameter():
     model.zero_grad()
     model.backward_parameters(torch.ones(5, 1, dtype=torch.float64))
     assert model[4].bias.grad.item() == 5  # the sum of the batch's output gradients
+    model(x)
     with pytest.raises(minidl.ShapeError, match="layer 4 Linear"):
         model.backward_parameters(torch.ones(5, 2, dtype=torch.float64))
+    model.backward_parameters(torch.ones(5, 1, dtype=torch.float64))  # a refusal spent nothing
+
+
+def test_a_second_backward_after_one_forward_raises_before_touching_a_gradient():
+    generator = torch.Generator().manual_seed(0)
+    model = deep_network(minidl.ReLU, [2, 5, 5, 1], generator)
+    x = torch.rand(4, 2, dtype=torch.float64, generator=generator)
+    g = torch.ones(4, 1, dtype=torch.float64)
+    model(x)
+    model.backward(g)
+    grads = [p.grad.clone() for p in model.parameters()]
+    for call in (model.backward, model.backward_parameters):
+        with pytest.raises(RuntimeError, match="twice after one forward"):
+            call(g)
+    assert all(torch.equal(p.grad, old) for p, old in zip(model.parameters(), grads, strict=True))
+    model(x)
+    model.backward(g)  # forward again: fine, and it accumulates
+    for p, old in zip(model.parameters(), grads, strict=True):
+        assert rel_error(p.grad, 2 * old) <= TOLERANCE
+
+
+def test_activations_write_their_gradient_over_their_own_scratch_only():
+    """Inside the chain ReLU and Tanh reuse the Linear's output buffer; the last layer's
+    output, which the caller holds, is never overwritten."""
+    generator = torch.Generator().manual_seed(1)
+    model = minidl.Sequential(
+        minidl.Linear(2, 6, generator=generator),
+        minidl.Tanh(),
+        minidl.Linear(6, 3, generator=generator),
+        minidl.ReLU(),
+    ).double()
+    steps = [step.__name__ for step in model._plan()[1]]
+    assert steps == ["backward", "backward", "backward_in_place", "backward"]
+    x = torch.rand(8, 2, dtype=torch.float64, generator=generator)
+    g = torch.randn(8, 3, dtype=torch.float64, generator=generator)
+    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
+    prediction = model(x)
+    assert rel_error(prediction, out) <= TOLERANCE
+    kept = prediction.clone()
+    assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+    assert torch.equal(prediction, kept)
+    for name, parameter in model.named_parameters():
+        assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
