@@ -42,10 +42,10 @@ from scenarios.schema import (
     scenario_to_document,
 )
 from scenarios.shipped import shipped_scenarios
-from tui.messages import BoundaryComputed, EpochsTrained, TrainingEnded
+from tui.messages import BoundaryComputed, EpochsTrained, SessionStarted, TrainingEnded
 from tui.session import BoundaryUpdate
 from tui.session import EpochsTrained as EpochsBatch
-from tui.training_process import RemoteSession, TrainingProcessError, warm_up
+from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
@@ -86,6 +86,7 @@ class MinidlLab(App):
         self.scenario: Scenario | None = scenario
         self.session: RemoteSession | None = None
         self.running = False
+        self._stop_requested = False
         self.started_at = 0.0
         self.last_detail = ""
         # before Textual takes over stdout and stderr, which the fork server inherits
@@ -185,38 +186,29 @@ class MinidlLab(App):
             self.session.close()
             self.session = None
 
-    def _session_for_run(self) -> RemoteSession | None:
-        if self.scenario is None:
-            self.set_status("fix the marked settings first", error=True)
-            return None
-        if self.session is None or self.session.scenario != self.scenario:
-            self._new_session()
-        return self.session
+    def _needs_new_session(self) -> bool:
+        return self.session is None or self.session.scenario != self.scenario
 
-    def _new_session(self) -> None:
+    def _session_spec(self) -> SessionSpec:
+        """What a new training process needs, read from the form on the UI thread."""
         assert self.scenario is not None
         boundary = self.query_one(BoundaryMap)
         columns = max(8, boundary.size.width - 2 or 48)
         rows = max(4, boundary.size.height - 2 or 16)
-        self._close_session()
-        try:
-            self.session = RemoteSession(
-                self.scenario,
-                grid_size=(columns, rows),
-                compare_with_torch=self.query_one("#compare", Switch).value,
-            )
-        except TrainingProcessError as error:
-            self.set_status(str(error), error=True)
-            return
-        shown = self.session.x_test[:TEST_POINTS_SHOWN].tolist()
-        labels = self.session.y_test[:TEST_POINTS_SHOWN].tolist()
+        return SessionSpec(self.scenario, (columns, rows), self.query_one("#compare", Switch).value)
+
+    def _show_new_session(self, session: RemoteSession) -> None:
+        """Empty charts and log, the new model's boundary and the test points."""
+        self.session = session
+        shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
         for chart in self.query(MetricChart):
             chart.clear()
         self.query_one("#metrics", RichLog).clear()
         self._write_metrics_header()
-        self.query_one(ProgressBar).update(total=self.scenario.training.epochs, progress=0)
-        initial = self.session.initial_boundary
+        self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
+        initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
 
     def action_train(self) -> None:
@@ -224,19 +216,25 @@ class MinidlLab(App):
             if self.session is not None and self.session.paused:
                 self.action_pause()
             return
-        session = self._session_for_run()
-        if session is None:
+        if self.scenario is None:
+            self.set_status("fix the marked settings first", error=True)
             return
-        if session.epochs_left == 0:
+        if self._needs_new_session():
+            self._start(None, fresh=True)  # every epoch of the new session
+            return
+        assert self.session is not None
+        if self.session.epochs_left == 0:
             self.set_status("all epochs done: press r to reset, or raise the epochs")
             return
-        self._start(session.epochs_left)
+        self._start(self.session.epochs_left)
 
     def action_step(self) -> None:
         if self.running:
             return
-        if self._session_for_run() is not None:
-            self._start(1)
+        if self.scenario is None:
+            self.set_status("fix the marked settings first", error=True)
+            return
+        self._start(1, fresh=self._needs_new_session())
 
     def action_pause(self) -> None:
         session = self.session
@@ -252,32 +250,55 @@ class MinidlLab(App):
             self.query_one("#pause", Button).label = "Resume"
 
     def action_stop(self) -> None:
-        if self.running and self.session is not None:
+        if not self.running:
+            return
+        if self.session is not None:
             self.session.stop()
-            self.set_status("stopping…")
+        self._stop_requested = True  # also cancels a run whose process is still starting
+        self.set_status("stopping…")
 
     def action_reset(self) -> None:
-        if self.running and self.session is not None:
-            self.session.stop()
+        if self.running:
+            self.action_stop()
             self.set_status("stop the run first (x), then reset", error=True)
             return
         if self.scenario is not None:
-            self._new_session()
-            self.set_status("reset: new weights from the seed; press t to train")
+            self._start(0, fresh=True)
 
-    def _start(self, epochs: int) -> None:
+    def _start(self, epochs: int | None, fresh: bool = False) -> None:
+        """Train ``epochs`` (None: all that are left; 0: none) in the worker, first starting
+        a new training process when ``fresh``."""
         self.running = True
+        self._stop_requested = False
         self.started_at = time.perf_counter()
         self.last_detail = ""
         self.query_one("#pause", Button).label = "Pause"
-        self.set_status(f"training {epochs} epoch(s)…")
-        self.train_in_thread(epochs)
+        spec = None
+        if fresh:
+            spec = self._session_spec()
+            self._close_session()
+            self.set_status("starting a training process…" if epochs == 0 else "training…")
+        else:
+            self.set_status(f"training {epochs} epoch(s)…")
+        self.train_in_thread(epochs, spec)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def train_in_thread(self, epochs: int) -> None:
-        """Runs the shared trainer off the event loop; reports through messages."""
+    def train_in_thread(self, epochs: int | None, spec: SessionSpec | None) -> None:
+        """Starts the training process if asked, then runs the shared trainer in it;
+        reports through messages. Nothing here blocks the UI's event loop."""
         session = self.session
+        if spec is not None:
+            try:
+                session = RemoteSession(spec.scenario, spec.grid_size, spec.compare_with_torch)
+            except TrainingProcessError as error:
+                self.post_message(TrainingEnded(TrainingFinished("stopped", 0), str(error)))
+                return
+            trains = epochs != 0 and not self._stop_requested
+            self.post_message(SessionStarted(session, trains))
+            if not trains:
+                return
         assert session is not None
+        epochs = session.epochs_left if epochs is None else epochs
 
         def emit(event: object) -> None:
             if isinstance(event, EpochsBatch):
@@ -301,13 +322,18 @@ class MinidlLab(App):
         except TrainingProcessError as error:  # the child is gone: the next run starts anew
             self.last_detail = f"training failed: {error}"
             session.close()
-            self.session = None
             finished = TrainingFinished("stopped", session.epochs_completed)
-            self.post_message(TrainingEnded(finished, self.last_detail))
+            self.post_message(TrainingEnded(finished, self.last_detail, session_lost=True))
         except Exception as error:  # shown to the user, and the lab stays usable
             self.last_detail = f"training failed: {type(error).__name__}: {error}"
             finished = TrainingFinished("stopped", session.epochs_completed)
             self.post_message(TrainingEnded(finished, self.last_detail))
+
+    def on_session_started(self, message: SessionStarted) -> None:
+        self._show_new_session(message.session)
+        if not message.trains:
+            self.running = False
+            self.set_status("reset: new weights from the seed; press t to train")
 
     def _write_metrics_header(self) -> None:
         log = self.query_one("#metrics", RichLog)
@@ -358,6 +384,8 @@ class MinidlLab(App):
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.running = False
+        if message.session_lost:
+            self._close_session()
         self.redraw_charts()
         session = self.session
         final = session.history.final if session is not None else None
@@ -510,11 +538,18 @@ class MinidlLab(App):
     def load_weights_from(self, path: str | None) -> None:
         if not path:
             return
-        session = self._session_for_run()
-        if session is None:
+        if self.scenario is None:
+            self.set_status("fix the marked settings first", error=True)
             return
         try:
-            boundary = session.load_state_dict(minidl.load(path))
+            if self._needs_new_session():  # rare, and the fork server is warm by now
+                self._close_session()
+                spec = self._session_spec()
+                self._show_new_session(
+                    RemoteSession(spec.scenario, spec.grid_size, spec.compare_with_torch)
+                )
+            assert self.session is not None
+            boundary = self.session.load_state_dict(minidl.load(path))
         except (minidl.MinidlError, TrainingProcessError) as error:
             self.set_status(str(error), error=True)  # names the file, key or shapes
             return

@@ -6,6 +6,7 @@ from textual.message import Message
 
 from minidl.train import EpochCompleted, TrainingFinished
 from tui.session import BoundaryUpdate
+from tui.training_process import RemoteSession
 
 
 class EpochsTrained(Message):
@@ -29,10 +30,24 @@ class BoundaryComputed(Message):
         self.update = update
 
 
-class TrainingEnded(Message):
-    """The worker returned: completed, stopped or diverged, with a line to show."""
+class SessionStarted(Message):
+    """A new training process is ready (its model freshly initialised); ``trains`` says
+    whether the worker goes on to train it."""
 
-    def __init__(self, finished: TrainingFinished, detail: str) -> None:
+    def __init__(self, session: RemoteSession, trains: bool) -> None:
+        super().__init__()
+        self.session = session
+        self.trains = trains
+
+
+class TrainingEnded(Message):
+    """The worker returned: completed, stopped or diverged, with a line to show.
+
+    ``session_lost``: the training process died; the next run starts a new one.
+    """
+
+    def __init__(self, finished: TrainingFinished, detail: str, session_lost: bool = False) -> None:
         super().__init__()
         self.finished = finished
         self.detail = detail
+        self.session_lost = session_lost

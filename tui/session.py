@@ -130,7 +130,8 @@ class TrainingSession:
         self._stop.clear()
         pending: list[EpochCompleted] = []
         twin_pending: list[EpochCompleted] = []
-        last_report = last_boundary = time.perf_counter()
+        # the first epoch is reported at once, so that the charts move right away
+        last_report = last_boundary = time.perf_counter() - max(report_every, boundary_every)
 
         def report(final: bool = False) -> None:
             nonlocal last_report, last_boundary

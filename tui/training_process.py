@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -34,6 +35,15 @@ START_TIMEOUT_SECONDS = 60.0
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOADED)
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """What a training process is started with."""
+
+    scenario: Scenario
+    grid_size: tuple[int, int] = (48, 16)
+    compare_with_torch: bool = False
 
 
 class TrainingProcessError(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from textual.widgets import Button, Input, RichLog, Select
 
 from scenarios import load_scenario
@@ -232,8 +233,12 @@ async def test_weights_save_and_load_round_trip(tmp_path):
         path = tmp_path / "w.pt"
         app.save_weights_to(str(path))
         saved = app.session.state_dict()
-        app.action_reset()
+        app.action_reset()  # a new training process starts in the worker
+        await app.workers.wait_for_complete()
         await pilot.pause()
+        assert not app.running and app.session is not None
+        fresh = app.session.state_dict()["0.weight"]  # the seed's weights, not the trained ones
+        assert not torch.equal(fresh, saved["0.weight"])
         app.load_weights_from(str(path))
         await pilot.pause()
         loaded = app.session.state_dict()
