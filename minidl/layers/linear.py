@@ -82,14 +82,24 @@ class Linear(Module):
         return ws
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2:
-            if x.dim() == 0:
+        shape = x.shape
+        if len(shape) != 2:
+            if not shape:
                 raise ShapeError(f"expects input (*, {self.in_features}), got ()")
-            flat = self.forward(x.reshape(-1, x.shape[-1]))
-            return flat.reshape(*x.shape[:-1], self.out_features)
-        if x.shape[1] != self.in_features:
-            raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(x.shape)}")
-        ws = self._workspace_for(x)
+            flat = self.forward(x.reshape(-1, shape[-1]))
+            return flat.reshape(*shape[:-1], self.out_features)
+        rows, columns = shape
+        if columns != self.in_features:
+            raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(shape)}")
+        ws = self._workspace
+        if (  # the common case, checked inline: same batch size, dtype and parameters
+            ws is None
+            or rows != ws.rows
+            or x.dtype is not ws.dtype
+            or self.weight.data is not ws.weight
+            or (ws.bias is not None and self.bias.data is not ws.bias)  # type: ignore[union-attr]
+        ):
+            ws = self._workspace_for(x)
         self._input = x
         out = ws.out if self.training else x.new_empty(x.shape[0], self.out_features)
         if ws.bias_rows is None:
@@ -125,17 +135,29 @@ class Linear(Module):
                 )
             ws.grad_output, ws.grad_output_t = g, g.t()
         g_t = ws.grad_output_t
-        grad_w, accumulate = self.weight.grad_buffer()
-        if accumulate:
-            grad_w.addmm_(g_t, x)
-        else:
+        # Parameter.grad_buffer, inlined: a method call per parameter and step costs
+        # as much as the checks themselves
+        weight = self.weight
+        grad_w = weight._grad
+        if grad_w is None:
+            grad_w, _ = weight.grad_buffer()
             torch.mm(g_t, x, out=grad_w)
-        if self.bias is not None:
-            grad_b, accumulate = self.bias.grad_buffer()
-            if accumulate:
-                grad_b.addmv_(g_t, ws.ones)
-            else:
+        elif weight._grad_stale:  # after zero_grad: overwrite, no zeros to add to
+            weight._grad_stale = False
+            torch.mm(g_t, x, out=grad_w)
+        else:
+            grad_w.addmm_(g_t, x)
+        bias = self.bias
+        if bias is not None:
+            grad_b = bias._grad
+            if grad_b is None:
+                grad_b, _ = bias.grad_buffer()
                 torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over the batch
+            elif bias._grad_stale:
+                bias._grad_stale = False
+                torch.mv(g_t, ws.ones, out=grad_b)
+            else:
+                grad_b.addmv_(g_t, ws.ones)
         return ws
 
     def _on_moved(self) -> None:

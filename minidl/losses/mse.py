@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from minidl.losses.loss import Loss
+from minidl.scratch import persistent
 
 
 class MSELoss(Loss):
@@ -18,30 +19,50 @@ class MSELoss(Loss):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self._diff: torch.Tensor | None = None
-        # the flat view of each diff buffer, made once (a view costs ~2 µs)
-        self._flat: dict[int, torch.Tensor] = {}
+        self._current: _Workspace | None = None
+        # one workspace per prediction shape: an epoch's last batch is smaller
+        self._workspaces: dict[torch.Size, _Workspace] = {}
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        self._check_same_shape(prediction, target)
-        diff = self._diff = self._buffer("diff", prediction)
-        torch.sub(prediction, target, out=diff)
+        shape = prediction.shape
+        if target.shape != shape:
+            self._check_same_shape(prediction, target)
+        ws = self._workspaces.get(shape)
+        if ws is None or ws.diff.dtype is not prediction.dtype:
+            if len(self._workspaces) >= 4:
+                self._workspaces.clear()
+            with persistent():
+                ws = self._workspaces[shape] = _Workspace(prediction, self.reduction)
+        self._current = ws
+        diff = torch.sub(prediction, target, out=ws.diff)
         if self.reduction == "none":
             return diff * diff
-        flat = self._flat.get(id(diff))
-        if flat is None or flat._base is not diff:
-            if len(self._flat) >= 16:
-                self._flat.clear()
-            flat = self._flat[id(diff)] = diff.view(-1)
-        total = torch.dot(flat, flat)  # the sum of squares in one op
-        if self.reduction == "mean":
-            total.div_(self._constant("count", diff.numel(), diff))
+        total = torch.dot(ws.diff_flat, ws.diff_flat)  # the sum of squares in one op
+        if ws.count is not None:
+            total.div_(ws.count)
         return total
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
-        diff = self._diff
-        if diff is None:
+        ws = self._current
+        if ws is None:
             raise RuntimeError("MSELoss: backward called before forward")
-        scale = 2.0 / diff.numel() if self.reduction == "mean" else 2.0
-        grad = torch.mul(diff, self._constant("scale", scale, diff), out=self._buffer("grad", diff))
+        grad = torch.mul(ws.diff, ws.scale, out=ws.grad)
         return grad if grad_output is None else grad.mul_(grad_output)  # "none": element-wise
+
+
+class _Workspace:
+    """Buffers and constants for one prediction shape: made once, not looked up per step.
+
+    Constants are 0-dim tensors (a Python scalar operand costs ~2 µs per op).
+    """
+
+    __slots__ = ("count", "diff", "diff_flat", "grad", "scale")
+
+    def __init__(self, prediction: torch.Tensor, reduction: str) -> None:
+        self.diff = torch.empty_like(prediction, memory_format=torch.contiguous_format)
+        self.diff_flat = self.diff.view(-1)
+        self.grad = torch.empty_like(self.diff)
+        numel = prediction.numel()
+        mean = reduction == "mean"
+        self.count = prediction.new_tensor(float(numel)) if mean else None
+        self.scale = prediction.new_tensor(2.0 / numel if mean and numel else 2.0)
