@@ -117,6 +117,7 @@ class OpCount:
     torch_ops: list[str]
     minidl_step_us: float
     floor_us: float
+    sequence_us: float  # the same ops replayed back to back: op cost without minidl's Python
 
     def to_dict(self) -> dict:
         return {
@@ -124,6 +125,7 @@ class OpCount:
             "torch_ops": len(self.torch_ops),
             "minidl_step_us": self.minidl_step_us,
             "floor_us": self.floor_us,
+            "sequence_us": self.sequence_us,
             "minidl_op_names": self.minidl_ops,
         }
 
@@ -285,7 +287,13 @@ def _median_us(fn: Callable[[], object], calls: int = 2000) -> float:
 
 
 def count_ops(case: BenchCase | None = None) -> OpCount:
-    """Ops per step of each framework, minidl's step time and the floor its ops imply."""
+    """Ops per step of each framework, minidl's step time and the floor its ops imply.
+
+    The floor times each op alone, repeated; ``sequence_us`` replays the step's
+    ops back to back with the same arguments, which is what they cost in a
+    step without minidl's own Python around them (caches and branch
+    predictors see a mix of ops there, so it exceeds the floor).
+    """
     case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
     setup = _Setup(case)
     setup.minidl_epoch()
@@ -296,10 +304,16 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
         with _OpRecorder() as ours:
             setup.minidl_step(x, target)
         step_us = _median_us(lambda: setup.minidl_step(x, target))
+        calls = [(_python_callable(func), args, kwargs) for func, args, kwargs in ours.calls]
         floor = 0.0
-        for func, args, kwargs in ours.calls:
-            call = _python_callable(func)
+        for call, args, kwargs in calls:
             floor += _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
+
+        def replay() -> None:
+            for call, args, kwargs in calls:
+                call(*args, **kwargs)
+
+        sequence = _median_us(replay)
     with _OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
@@ -307,6 +321,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
         torch_ops=[str(func) for func, _, _ in theirs.calls],
         minidl_step_us=step_us,
         floor_us=floor,
+        sequence_us=sequence,
     )
 
 

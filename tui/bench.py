@@ -128,7 +128,9 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
             f"tensor ops per training step, classic MLP, batch 32: minidl {len(ops.minidl_ops)}, "
             f"torch {len(ops.torch_ops)}; minidl step {ops.minidl_step_us:.1f} µs, "
             f"its ops timed one by one {ops.floor_us:.1f} µs "
-            f"(step / floor = {ops.minidl_step_us / ops.floor_us:.2f})",
+            f"(step / floor = {ops.minidl_step_us / ops.floor_us:.2f}), the same ops replayed "
+            f"back to back {ops.sequence_us:.1f} µs (step / replay = "
+            f"{ops.minidl_step_us / ops.sequence_us:.2f})",
             markup=False,
         )
     if json_path:

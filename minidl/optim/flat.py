@@ -66,10 +66,16 @@ class FlatGroup:
         ran and no backward wrote it since (an unused layer): it must count
         as zero, not as its old value.
         """
-        for p in self.params:
+        for p in self.params:  # one pass in the common case: all home, none stale
             if p._home is not self:
                 self.rehome()
-                break
+                self._zero_stale()
+                return
+            if p._grad_stale:
+                p._grad.zero_()
+                p._grad_stale = False
+
+    def _zero_stale(self) -> None:
         for p in self.params:
             if p._grad_stale:
                 p._grad.zero_()

@@ -30,4 +30,5 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     ops = report["ops"]
     assert ops["minidl_ops"] < ops["torch_ops"]
     assert "aten.addmm.out" in ops["minidl_op_names"]
-    assert ops["floor_us"] > 0
+    assert ops["floor_us"] > 0 and ops["sequence_us"] > 0
+    assert "replayed back to back" in out
