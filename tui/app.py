@@ -155,7 +155,7 @@ class MinidlLab(App):
                 "description": self.document.get("description", ""),
                 **settings.read(),
                 "model": {
-                    "init": self.document["model"].get("init", "default"),
+                    "init": settings.init(),
                     "layers": model.specs,
                     **({"features": features} if (features := settings.features()) else {}),
                 },

@@ -302,3 +302,65 @@ async def test_at_80_by_24_every_control_is_on_screen_and_training_works():
         await set_input(pilot, "#epochs", "2")
         await train_to_end(pilot)
         assert len(app.session.history.epochs) == 2
+
+
+def errors(app: MinidlLab) -> str:
+    return str(app.query_one("#settings-errors").content)
+
+
+async def test_optimizer_arguments_follow_the_optimizer_and_are_checked():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.query_one("#optimizer-args", Input).value == "momentum=0.9"
+        await set_input(pilot, "#optimizer-args", "momentum=0.9, weight_decay=0.01")
+        app.query_one("#optimizer", Select).value = "Adam"
+        await pilot.pause()
+        await pilot.pause()
+        # Adam has no momentum: dropped; weight_decay kept
+        assert app.query_one("#optimizer-args", Input).value == "weight_decay=0.01"
+        assert "betas=…" in app.query_one("#optimizer-args", Input).placeholder
+        await set_input(pilot, "#optimizer-args", "betas=[0.8, 0.99], weight_decay=0.01")
+        assert app.scenario is not None
+        assert app.scenario.training.optimizer.type == "Adam"
+        assert app.scenario.training.optimizer.kwargs == {
+            "betas": (0.8, 0.99),
+            "weight_decay": 0.01,
+        }
+        await set_input(pilot, "#optimizer-args", "betas=[0.8, 1.5]")
+        assert app.scenario is None and app.query_one("#train", Button).disabled
+        assert "training.optimizer.betas" in errors(app)
+        await set_input(pilot, "#optimizer-args", "eps")
+        assert "optimizer-args: 'eps'" in errors(app)
+
+
+async def test_init_scheduler_and_clipping_reach_the_scenario_and_replay_the_same(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#init", Select).value = "xavier_uniform"
+        await set_input(pilot, "#scheduler", "StepLR step_size=2, gamma=0.5")
+        await set_input(pilot, "#clip", "1.0")
+        await set_input(pilot, "#epochs", "4")
+        scenario = app.scenario
+        assert scenario is not None
+        assert scenario.model.init == "xavier_uniform"
+        assert scenario.training.scheduler.type == "StepLR"
+        assert scenario.training.scheduler.kwargs == {"step_size": 2, "gamma": 0.5}
+        assert scenario.training.clip_grad_norm == 1.0
+        await train_to_end(pilot)
+        in_lab = app.session.history.final.metrics()
+        path = tmp_path / "scheduled.toml"
+        app.save_to(str(path))
+        await set_input(pilot, "#scheduler", "Nope gamma=1")
+        assert "training.scheduler" in errors(app)
+        await set_input(pilot, "#clip", "-1")
+        assert "clip: '-1': must be empty or a number > 0" in errors(app)
+    saved = load_scenario(path)
+    assert saved.training.scheduler == scenario.training.scheduler
+    assert run_scenario(saved).final.metrics() == in_lab
+    # loaded back into the lab, the form shows the same set-up
+    again = make_app(saved)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.scenario is not None
+        assert again.scenario.training == saved.training and again.scenario.model == saved.model
+        assert again.query_one("#scheduler", Input).value == "StepLR step_size=2, gamma=0.5"

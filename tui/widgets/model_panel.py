@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any
 
 from textual import on
@@ -12,6 +11,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, ListItem, ListView, Select
 
 from scenarios.registry import LAYERS
+from tui.widgets.arguments import parse_name_values
 
 PRESETS: dict[str, list[dict[str, Any]]] = {
     "classic 3×25 ReLU": [
@@ -68,19 +68,11 @@ def parse_arguments(kind: str, text: str) -> dict[str, Any]:
         if main is None:
             raise ValueError(f"{kind} takes no main argument; write name=value pairs")
         text = f"{main}={text}"
-    lines = []
-    for part in text.split(","):
-        if "=" not in part:
-            raise ValueError(f"{part.strip()!r} is not name=value")
-        name, value = part.split("=", 1)
+    if kind == "GELU":  # its one argument is a word: quote it for TOML
+        name, value = text.split("=", 1)
         value = value.strip()
-        if kind == "GELU" and not value.startswith('"'):
-            value = f'"{value}"'
-        lines.append(f"{name.strip()} = {value}")
-    try:
-        return tomllib.loads("\n".join(lines))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"cannot read the arguments: {error}") from None
+        text = f'{name}="{value}"' if not value.startswith('"') else text
+    return parse_name_values(text)
 
 
 # input widths are derived from the layer before (or the input features) in the lab

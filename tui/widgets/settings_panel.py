@@ -5,14 +5,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.validation import Function, Integer, Number
 from textual.widgets import Checkbox, Input, Label, Select
 
+from minidl.init import INIT_SCHEMES
 from minidl.layers.features import FEATURES
 from scenarios.datasets import DATASETS
 from scenarios.registry import LOSSES, OPTIMIZERS
+from tui.widgets.arguments import (
+    format_component,
+    format_name_values,
+    parse_component,
+    parse_name_values,
+)
 
 # widget ids cannot hold ^, * or parentheses
 FEATURE_IDS = {name: f"f{index}" for index, name in enumerate(FEATURES)}
@@ -24,6 +32,32 @@ def _positive_number(text: str) -> bool:
     except ValueError:
         return False
     return math.isfinite(value) and value > 0
+
+
+def _blank_or_positive(text: str) -> bool:
+    return not text.strip() or _positive_number(text)
+
+
+def _reads(text: str) -> bool:
+    try:
+        parse_name_values(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _reads_component(text: str) -> bool:
+    try:
+        parse_component(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _arguments_hint(optimizer: str) -> str:
+    component = OPTIMIZERS.get(optimizer.lower())
+    names = list(component.args) if component is not None else []
+    return ", ".join(f"{name}=…" for name in names) or "no arguments"
 
 
 def _field(label: str, widget) -> Horizontal:
@@ -104,9 +138,12 @@ class SettingsPanel(Vertical):
             ),
         )
         yield _field(
-            "momentum",
+            "optimizer args",
             Input(
-                str(optimizer.get("momentum", 0.0)), validators=[Number(minimum=0)], id="momentum"
+                format_name_values({k: v for k, v in optimizer.items() if k != "type"}),
+                placeholder=_arguments_hint(optimizer["type"]),
+                validators=[Function(_reads, "write name=value pairs, e.g. momentum=0.9")],
+                id="optimizer-args",
             ),
         )
         yield _field(
@@ -123,6 +160,33 @@ class SettingsPanel(Vertical):
         )
         yield _field(
             "epochs", Input(str(training["epochs"]), validators=[Integer(minimum=1)], id="epochs")
+        )
+        yield _field(
+            "scheduler",
+            Input(
+                format_component(training.get("scheduler")),
+                placeholder="none; e.g. StepLR step_size=50, gamma=0.5",
+                validators=[Function(_reads_component, "write a name, then name=value pairs")],
+                id="scheduler",
+            ),
+        )
+        yield _field(
+            "clip grad norm",
+            Input(
+                "" if training.get("clip_grad_norm") is None else str(training["clip_grad_norm"]),
+                placeholder="none; e.g. 1.0",
+                validators=[Function(_blank_or_positive, "must be empty or a number > 0")],
+                id="clip",
+            ),
+        )
+        yield _field(
+            "init",
+            Select(
+                [(name, name) for name in INIT_SCHEMES],
+                value=self.document["model"].get("init", "default"),
+                allow_blank=False,
+                id="init",
+            ),
         )
         yield _field(
             "seed", Input(str(training.get("seed", 0)), validators=[Integer(minimum=0)], id="seed")
@@ -156,10 +220,15 @@ class SettingsPanel(Vertical):
         def text(widget_id: str) -> str:
             return self.query_one(f"#{widget_id}", Input).value
 
-        momentum = float(text("momentum"))
-        optimizer: dict[str, Any] = {"type": self.query_one("#optimizer", Select).value}
-        if momentum:
-            optimizer["momentum"] = momentum
+        optimizer: dict[str, Any] = {
+            "type": self.query_one("#optimizer", Select).value,
+            **parse_name_values(text("optimizer-args")),
+        }
+        extra: dict[str, Any] = {}
+        if (scheduler := parse_component(text("scheduler"))) is not None:
+            extra["scheduler"] = scheduler
+        if text("clip").strip():
+            extra["clip_grad_norm"] = float(text("clip"))
         return {
             "data": {
                 **self._data_source(text),
@@ -167,6 +236,7 @@ class SettingsPanel(Vertical):
                 "seed": int(text("data-seed")),
             },
             "training": {
+                # not in the form: kept as the scenario had them
                 **{k: v for k, v in self.document["training"].items() if k in ("dtype", "shuffle")},
                 "loss": self.query_one("#loss", Select).value,
                 "optimizer": optimizer,
@@ -174,8 +244,29 @@ class SettingsPanel(Vertical):
                 "batch_size": int(text("batch-size")),
                 "epochs": int(text("epochs")),
                 "seed": int(text("seed")),
+                **extra,
             },
         }
+
+    def init(self) -> str:
+        """The initialisation scheme chosen for every layer."""
+        return str(self.query_one("#init", Select).value)
+
+    @on(Select.Changed, "#optimizer")
+    def _optimizer_chosen(self, event: Select.Changed) -> None:
+        """Keep the arguments the new optimizer also takes (weight_decay), drop the others."""
+        component = OPTIMIZERS.get(str(event.value).lower())
+        field = self.query_one("#optimizer-args", Input)
+        field.placeholder = _arguments_hint(str(event.value))
+        if component is None:
+            return
+        try:
+            current = parse_name_values(field.value)
+        except ValueError:
+            return  # the field shows its own error
+        kept = {k: v for k, v in current.items() if k in component.args}
+        if kept != current:
+            field.value = format_name_values(kept)
 
     def _data_source(self, text) -> dict[str, Any]:
         kind = self.query_one("#data-kind", Select).value

@@ -1,0 +1,76 @@
+"""Arguments typed as ``name=value, name=value``, read as TOML values.
+
+Reading values as TOML means the scenario schema checks what was typed
+exactly as it checks a file, and the form writes values back the same way.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+
+def parse_name_values(text: str) -> dict[str, Any]:
+    """'momentum=0.9, nesterov=true' -> {'momentum': 0.9, 'nesterov': True}.
+
+    A value may be a TOML list (``betas=[0.9, 0.99]``), so commas inside
+    brackets do not split. Raises ValueError saying what is wrong.
+    """
+    text = text.strip()
+    if not text:
+        return {}
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    lines = []
+    for part in parts:
+        if "=" not in part:
+            raise ValueError(f"{part.strip()!r} is not name=value")
+        name, value = part.split("=", 1)
+        lines.append(f"{name.strip()} = {value.strip()}")
+    try:
+        return tomllib.loads("\n".join(lines))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"cannot read {text!r}: {error}") from None
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def format_name_values(values: dict[str, Any]) -> str:
+    """The inverse of ``parse_name_values``."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in values.items())
+
+
+def parse_component(text: str) -> dict[str, Any] | None:
+    """'StepLR step_size=30, gamma=0.5' -> {'type': 'StepLR', 'step_size': 30, 'gamma': 0.5};
+    '' -> None."""
+    text = text.strip()
+    if not text:
+        return None
+    name, _, rest = text.partition(" ")
+    if "=" in name:
+        raise ValueError(f"start with the name, as in 'StepLR step_size=30', not {name!r}")
+    return {"type": name, **parse_name_values(rest)}
+
+
+def format_component(component: dict[str, Any] | str | None) -> str:
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    rest = {k: v for k, v in component.items() if k != "type"}
+    return f"{component['type']} {format_name_values(rest)}".strip()
