@@ -415,7 +415,7 @@ class MinidlLab(App):
     # --- buttons ------------------------------------------------------------
     @on(Switch.Changed, "#compare")
     def _compare_switched(self, event: Switch.Changed) -> None:
-        if self.session is not None and self.session.epochs_completed:
+        if self.running or (self.session is not None and self.session.epochs_completed):
             state = "on" if event.value else "off"
             self.set_status(f"comparison with PyTorch {state} from the next reset (r)")
         else:  # not trained yet: the next run builds with or without the twin
@@ -511,6 +511,9 @@ class MinidlLab(App):
 
     # --- weights --------------------------------------------------------------
     def action_save_weights(self) -> None:
+        if self.running:  # the weights live in the training process, busy with the run
+            self.set_status("stop the run first (x), then save the weights", error=True)
+            return
         if self.session is None:
             self.set_status("no model yet: train or reset first", error=True)
             return
@@ -519,7 +522,7 @@ class MinidlLab(App):
         )
 
     def save_weights_to(self, path: str | None) -> None:
-        if path and self.session is not None:
+        if path and self.session is not None and not self.running:
             try:
                 minidl.save(self.session.state_dict(), path)
             except (OSError, TrainingProcessError) as error:
@@ -536,7 +539,7 @@ class MinidlLab(App):
         )
 
     def load_weights_from(self, path: str | None) -> None:
-        if not path:
+        if not path or self.running:  # a run may have started while the prompt was open
             return
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import torch
 from textual.widgets import Button, Input, RichLog, Select
@@ -26,6 +28,19 @@ async def train_to_end(pilot) -> None:
     await pilot.press("t")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
+    """Process messages until ``condition()`` holds: the training process reports through
+    messages, so this waits on them, not on a clock."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause()
+
+
+async def wait_for_first_epochs(pilot) -> None:
+    app = pilot.app
+    await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed > 0)
 
 
 def status(app: MinidlLab) -> str:
@@ -109,7 +124,7 @@ async def test_pause_resume_and_stop_keep_the_app_usable():
     async with app.run_test(size=SIZE) as pilot:
         await set_input(pilot, "#epochs", "100000")
         await pilot.press("t")
-        await pilot.pause()
+        await wait_for_first_epochs(pilot)
         assert app.running
         await pilot.press("p")
         assert app.session.paused
@@ -364,3 +379,23 @@ async def test_init_scheduler_and_clipping_reach_the_scenario_and_replay_the_sam
         assert again.scenario is not None
         assert again.scenario.training == saved.training and again.scenario.model == saved.model
         assert again.query_one("#scheduler", Input).value == "StepLR step_size=2, gamma=0.5"
+
+
+async def test_weights_wait_for_the_run_to_stop_and_the_switch_never_kills_a_run():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "100000")
+        await pilot.press("t")
+        await wait_for_first_epochs(pilot)
+        await pilot.press("p")  # paused: the training process still holds the run
+        app.action_save_weights()
+        await pilot.pause()
+        assert "stop the run first" in status(app)
+        app.query_one("#compare").value = True
+        await pilot.pause()
+        assert app.running and app.session is not None and app.session.paused
+        assert "from the next reset" in status(app)
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.running and app.session.history.status == "stopped"
