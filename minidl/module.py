@@ -39,13 +39,16 @@ class Module:
     overwrite it in place; ``computes_in_place`` says the module offers
     ``forward_in_place`` (activations); ``backward_overwrites_output`` says
     it offers ``backward_in_place``, which writes the input gradient over its
-    saved output (used by ``Sequential`` where that output is its own scratch).
+    saved output (used by ``Sequential`` where that output is its own scratch);
+    ``can_share_grad_input`` says it can write its input gradient into a
+    buffer that ``Sequential`` shares between layers (``use_grad_input_pool``).
     """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
     frees_output: ClassVar[bool] = False
     computes_in_place: ClassVar[bool] = False
     backward_overwrites_output: ClassVar[bool] = False
+    can_share_grad_input: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.training = True
@@ -62,6 +65,9 @@ class Module:
     def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
         """Like ``backward``, allowed to overwrite the saved output (which nobody reads after)."""
         return self.backward(grad_output)
+
+    def use_grad_input_pool(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        """Write input gradients into ``pool``'s buffer of their shape (None: own buffers)."""
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         """Write the parameters' gradients only; the input gradient is not wanted.

@@ -32,6 +32,7 @@ class Linear(Module):
     """
 
     frees_output = True  # backward reads the input and the weight, never the output
+    can_share_grad_input = True
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class Linear(Module):
         # one workspace per batch size seen: an epoch's last, smaller batch
         # must not throw away the workspace of the full ones
         self._workspaces: dict[int, _Workspace] = {}
+        self._grad_input_pool: dict[tuple[int, ...], torch.Tensor] | None = None
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -113,9 +115,24 @@ class Linear(Module):
         ws = self._parameter_gradients(grad_output)
         grad_input = ws.grad_input
         if grad_input is None:  # made at the first use: a first layer never needs it
-            with persistent():
-                grad_input = ws.grad_input = grad_output.new_empty(ws.rows, self.in_features)
+            grad_input = ws.grad_input = self._grad_input_buffer(grad_output, ws.rows)
         return torch.mm(grad_output, ws.weight, out=grad_input)
+
+    def _grad_input_buffer(self, like: torch.Tensor, rows: int) -> torch.Tensor:
+        pool, shape = self._grad_input_pool, (rows, self.in_features)
+        buffer = None if pool is None else pool.get(shape)
+        if buffer is None or buffer.dtype is not like.dtype:
+            with persistent():
+                buffer = like.new_empty(shape)
+            if pool is not None:
+                pool[shape] = buffer
+        return buffer
+
+    def use_grad_input_pool(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        if pool is not self._grad_input_pool:
+            self._grad_input_pool = pool
+            for ws in self._workspaces.values():
+                ws.grad_input = None  # taken from the pool (or made) at the next backward
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         if grad_output.dim() != 2:

@@ -33,6 +33,7 @@ class Sequential(Module):
         self._backward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
         self._parameter_steps: list[Callable[[torch.Tensor], torch.Tensor | None]] | None = None
         self._overwrites_in_backward = False
+        self._grad_input_pool: dict[tuple[int, ...], torch.Tensor] = {}
         self._spent = False  # a backward overwrote saved outputs; forward must run again
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -105,6 +106,17 @@ class Sequential(Module):
         self._overwrites_in_backward = any(
             step != module.backward for step, module in zip(backward, layers, strict=True)
         )
+        # a layer whose input gradient only feeds such an activation (which reads it and
+        # writes its own result elsewhere) may write it into a buffer shared with every
+        # other such layer: at most one of them is alive at a time
+        self._grad_input_pool.clear()
+        for index, module in enumerate(layers):
+            shares = (
+                module.can_share_grad_input
+                and index > 0
+                and backward[index - 1] == layers[index - 1].backward_in_place
+            )
+            module.use_grad_input_pool(self._grad_input_pool if shares else None)
         self._backward_steps = backward[::-1]
         first = next(
             (i for i, m in enumerate(layers) if any(True for _ in m.named_parameters())),
@@ -124,6 +136,10 @@ class Sequential(Module):
                 "likewise frees its graph after backward)"
             )
         self._spent = self._overwrites_in_backward
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._grad_input_pool.clear()  # buffers of the old dtype or device
 
     def _at_layer(self, index: int, error: ShapeError) -> ShapeError:
         return ShapeError(f"layer {index} {self._layers[index].describe()} {error}")

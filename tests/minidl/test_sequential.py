@@ -220,3 +220,25 @@ def test_activations_write_their_gradient_over_their_own_scratch_only():
     assert torch.equal(prediction, kept)
     for name, parameter in model.named_parameters():
         assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
+
+
+def test_hidden_layers_share_one_input_gradient_buffer_and_stay_exact():
+    """Each Linear's input gradient is read only by the activation in front of it,
+    which writes its result into its own buffer: one buffer serves every such layer."""
+    generator = torch.Generator().manual_seed(2)
+    model = deep_network(minidl.ReLU, [2, 6, 6, 6, 6, 2], generator)
+    x = torch.rand(9, 2, dtype=torch.float64, generator=generator)
+    g = torch.randn(9, 2, dtype=torch.float64, generator=generator)
+    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
+    for _ in range(2):  # the second pass reuses every buffer
+        model.zero_grad()
+        assert rel_error(model(x), out) <= TOLERANCE
+        assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+        for name, parameter in model.named_parameters():
+            assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
+    linears = [layer for layer in model if isinstance(layer, minidl.Linear)]
+    shared = {id(layer._workspace.grad_input) for layer in linears[1:]}
+    assert len(shared) == 1  # every layer after the first: one (9, 6) buffer
+    assert linears[0]._workspace.grad_input is not linears[1]._workspace.grad_input
+    model.double()  # a move drops the shared buffers with the rest
+    assert not model._grad_input_pool
