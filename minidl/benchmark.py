@@ -26,6 +26,7 @@ from minidl.layers import BatchNorm1d, Conv1d, Flatten, Linear, ReLU, Sequential
 from minidl.losses import MSELoss
 from minidl.module import Module
 from minidl.optim import SGD
+from minidl.scratch import clear_shared
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
 
     # memory of a whole fresh run: model, optimizer and two steps, all observed
     def minidl_cold() -> None:
+        clear_shared()  # a fresh process has no shared ones vector yet: count it
         model = case.build_model(torch.Generator().manual_seed(1))
         loss, optimizer = MSELoss(), SGD(model.parameters(), lr=1e-3)
         with torch.inference_mode():

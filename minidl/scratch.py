@@ -68,3 +68,24 @@ def constant(
             entry = torch.tensor(value, dtype=like.dtype, device=like.device)
         cache[key] = entry
     return entry
+
+
+_ONES: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+
+
+def ones(length: int, like: torch.Tensor) -> torch.Tensor:
+    """A vector of ones, shared by every layer that needs one of this length, dtype and
+    device (a bias gradient is gᵀ·1). Nobody writes into it."""
+    key = (length, like.dtype, like.device)
+    vector = _ONES.get(key)
+    if vector is None:
+        if len(_ONES) >= MAX_CACHED:
+            _ONES.clear()
+        with persistent():
+            vector = _ONES[key] = torch.ones(length, dtype=like.dtype, device=like.device)
+    return vector
+
+
+def clear_shared() -> None:
+    """Forget the process-wide tensors (the benchmark's fresh runs count them again)."""
+    _ONES.clear()

@@ -9,7 +9,7 @@ from minidl.init import init_weight_and_bias
 from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-from minidl.scratch import persistent
+from minidl.scratch import ones, persistent
 
 
 class Linear(Module):
@@ -223,6 +223,6 @@ class _Workspace:
         self.bias_rows = None if self.bias is None else self.bias.expand(rows, layer.out_features)
         self.out = x.new_empty(rows, layer.out_features)
         self.grad_input: torch.Tensor | None = None
-        self.ones = x.new_ones(rows)
+        self.ones = ones(rows, x)  # shared with the other layers
         self.grad_output: torch.Tensor | None = None
         self.grad_output_t: torch.Tensor | None = None
