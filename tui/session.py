@@ -54,7 +54,39 @@ class BoundaryUpdate:
     extent: Extent = UNIT_SQUARE
 
 
-class TrainingSession:
+class RunControls:
+    """Pause, resume and stop through two events that the training loop checks between
+    batches; shared by a session in this process and one in a training process."""
+
+    scenario: Scenario
+    _stop: EventFlag
+    _running: EventFlag  # set = not paused
+
+    @property
+    def epochs_completed(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def epochs_left(self) -> int:
+        return max(0, self.scenario.training.epochs - self.epochs_completed)
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        """Ask the training loop to stop before its next batch (also ends a pause)."""
+        self._stop.set()
+        self._running.set()
+
+
+class TrainingSession(RunControls):
     """One experiment built from a scenario, trained in pieces on request."""
 
     def __init__(
@@ -86,25 +118,6 @@ class TrainingSession:
     @property
     def epochs_completed(self) -> int:
         return self.experiment.trainer.epochs_completed
-
-    @property
-    def epochs_left(self) -> int:
-        return max(0, self.scenario.training.epochs - self.epochs_completed)
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        """Ask the training thread to stop before its next batch (also ends a pause)."""
-        self._stop.set()
-        self._running.set()
 
     def _should_stop(self) -> bool:
         while not self._running.wait(0.05):

@@ -28,7 +28,7 @@ import torch
 from minidl.errors import MinidlError
 from minidl.train import Event, History
 from scenarios.schema import Scenario
-from tui.session import BoundaryUpdate, EpochsTrained, TrainingSession
+from tui.session import BoundaryUpdate, EpochsTrained, RunControls, TrainingSession
 
 PRELOADED = ["torch", "minidl", "scenarios.build", "tui.session", "tui.training_process"]
 START_TIMEOUT_SECONDS = 60.0
@@ -62,7 +62,7 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-class RemoteSession:
+class RemoteSession(RunControls):
     """A ``TrainingSession`` living in a child process, driven from this one.
 
     Only one thread may talk to the child at a time: ``run`` from the lab's
@@ -79,7 +79,7 @@ class RemoteSession:
         self.compares_with_torch = compare_with_torch
         self.max_loss_difference = 0.0
         self.history = History()
-        self.epochs_completed = 0
+        self._epochs_completed = 0
         self._stop = _context.Event()
         self._running = _context.Event()
         self._running.set()
@@ -103,23 +103,8 @@ class RemoteSession:
 
     # --- as TrainingSession ---------------------------------------------------
     @property
-    def epochs_left(self) -> int:
-        return max(0, self.scenario.training.epochs - self.epochs_completed)
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    def stop(self) -> None:
-        """Ask the child to stop before its next batch (also ends a pause)."""
-        self._stop.set()
-        self._running.set()
+    def epochs_completed(self) -> int:
+        return self._epochs_completed
 
     def run(
         self, epochs: int, emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None]
@@ -132,13 +117,13 @@ class RemoteSession:
                 kind, payload = self._receive_raw()
                 if kind == "event":
                     if isinstance(payload, EpochsTrained):
-                        self.epochs_completed = payload.events[-1].epoch
+                        self._epochs_completed = payload.events[-1].epoch
                         if payload.max_loss_difference is not None:
                             self.max_loss_difference = payload.max_loss_difference
                     emit(payload)
                 elif kind == "done":
                     self.history = payload["history"]
-                    self.epochs_completed = len(self.history.epochs)
+                    self._epochs_completed = len(self.history.epochs)
                     self.max_loss_difference = payload["max_loss_difference"]
                     return self.history
                 else:

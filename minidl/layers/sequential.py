@@ -52,31 +52,25 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        steps = self._backward_steps or self._plan()[1]
-        self._check_not_spent()
-        index = 0
-        try:
-            for index, step in enumerate(steps):  # noqa: B007
-                grad_output = step(grad_output)
-        except ShapeError as error:
-            self._spent = self._spent and index > 0  # a refused gradient overwrote nothing
-            raise self._at_layer(len(steps) - 1 - index, error) from None
-        return grad_output
+        return self._run_backward(self._backward_steps or self._plan()[1], grad_output)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         """Gradients of the parameters only: layers in front of the first parameter
         are not run, and that layer skips its input gradient."""
         steps = self._parameter_steps
-        if steps is None:
-            steps = self._plan()[2]
+        self._run_backward(self._plan()[2] if steps is None else steps, grad_output)
+
+    def _run_backward(self, steps: list, grad_output: torch.Tensor) -> torch.Tensor:
+        """Call ``steps`` (last layer first); a shape error names the layer."""
         self._check_not_spent()
         index = 0
         try:
-            for index, step in enumerate(steps):  # noqa: B007
+            for index, step in enumerate(steps):  # noqa: B007 (index names a failing layer)
                 grad_output = step(grad_output)
         except ShapeError as error:
-            self._spent = self._spent and index > 0
+            self._spent = self._spent and index > 0  # a refused gradient overwrote nothing
             raise self._at_layer(len(self._layers) - 1 - index, error) from None
+        return grad_output
 
     def _plan(self) -> tuple[list, list, list]:
         """The bound methods each pass calls, in order.
