@@ -62,8 +62,11 @@ async def train_in_lab(scenario: Scenario, cost: LabCost, probe_key: bool) -> fl
 
     app = MinidlLab(scenario)
     async with app.run_test(size=LAB_SIZE) as pilot:
-        await pilot.press("r")
+        await pilot.press("r")  # the worker starts the training process
+        await app.workers.wait_for_complete()
         await pilot.pause()
+        if app.session is None:
+            raise RuntimeError(f"the lab could not start a training process: {app.last_detail}")
         lags: list[float] = []
         expected = [time.perf_counter() + TIMER_SECONDS]
 
@@ -77,6 +80,8 @@ async def train_in_lab(scenario: Scenario, cost: LabCost, probe_key: bool) -> fl
         paused_for = 0.0
         await pilot.press("t")
         probed = not probe_key
+        if not app.running:
+            raise RuntimeError("the lab did not start training")
         while app.running:
             await asyncio.sleep(0.01)
             if not probed and app.session is not None and app.session.epochs_completed > 0:
