@@ -80,8 +80,6 @@ async def train_in_lab(scenario: Scenario, cost: LabCost, probe_key: bool) -> fl
         paused_for = 0.0
         await pilot.press("t")
         probed = not probe_key
-        if not app.running:
-            raise RuntimeError("the lab did not start training")
         while app.running:
             await asyncio.sleep(0.01)
             if not probed and app.session is not None and app.session.epochs_completed > 0:
@@ -96,6 +94,8 @@ async def train_in_lab(scenario: Scenario, cost: LabCost, probe_key: bool) -> fl
                     await asyncio.sleep(0.001)
                 paused_for = time.perf_counter() - pressed
         elapsed = time.perf_counter() - started - paused_for
+        if app.session is None or len(app.session.history.epochs) != scenario.training.epochs:
+            raise RuntimeError(f"the lab did not train every epoch: {app.last_detail}")
         timer.stop()
         cost.timer_lag_ms.extend(lags)
     return elapsed
