@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from minidl.errors import MinidlError
-from minidl.train import Event, History
+from minidl.train import Event, History, TrainingFinished
 from scenarios.schema import Scenario
 from tui.session import BoundaryUpdate, EpochsTrained, RunControls, TrainingSession
 
@@ -109,13 +109,21 @@ class RemoteSession(RunControls):
     def run(
         self, epochs: int, emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None]
     ) -> History:
-        """Train ``epochs`` more epochs in the child, passing its events to ``emit``."""
+        """Train ``epochs`` more epochs in the child, passing its events to ``emit``.
+
+        The final ``TrainingFinished`` is passed on only once the child's history
+        has arrived, so whoever reacts to it reads the finished history.
+        """
+        finished: list[Event] = []
         with self._lock:
             self._stop.clear()
             self._send("run", epochs)
             while True:
                 kind, payload = self._receive_raw()
                 if kind == "event":
+                    if isinstance(payload, TrainingFinished):
+                        finished.append(payload)
+                        continue
                     if isinstance(payload, EpochsTrained):
                         self._epochs_completed = payload.events[-1].epoch
                         if payload.max_loss_difference is not None:
@@ -125,9 +133,12 @@ class RemoteSession(RunControls):
                     self.history = payload["history"]
                     self._epochs_completed = len(self.history.epochs)
                     self.max_loss_difference = payload["max_loss_difference"]
-                    return self.history
+                    break
                 else:
                     raise TrainingProcessError(payload)
+        for event in finished:
+            emit(event)
+        return self.history
 
     def boundary(self) -> BoundaryUpdate:
         return self._request("boundary")

@@ -46,7 +46,15 @@ def test_remote_run_gives_the_numbers_of_an_in_process_run(remote):
     session = remote(scenario)
     assert session.boundary().grid == local.__class__(scenario).boundary().grid  # fresh weights
     events: list[object] = []
-    history = session.run(4, events.append)
+    seen_at_finish: list[int] = []
+
+    def emit(event: object) -> None:
+        events.append(event)
+        if isinstance(event, TrainingFinished):  # the history has arrived by then
+            seen_at_finish.append(len(session.history.epochs))
+
+    history = session.run(4, emit)
+    assert seen_at_finish == [4]
     assert [e.train_loss for e in history.epochs] == [e.train_loss for e in expected.epochs]
     assert history.final.metrics() == expected.final.metrics()
     relayed = [e for batch in events if isinstance(batch, EpochsTrained) for e in batch.events]
