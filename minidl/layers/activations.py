@@ -103,7 +103,12 @@ class ReLU(_Elementwise):
         return torch.sign(out, out=buffer).mul_(grad_output)
 
     def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
-        return self._spend_saved(grad_output).sign_().mul_(grad_output)
+        saved, pair = self._saved, self._spent_pair
+        if saved is not None and pair is not None and pair[0] is saved and pair[1] is grad_output:
+            self._saved = None  # the buffers of the last step: checked then (inlined fast path)
+        else:
+            saved = self._spend_saved(grad_output)
+        return saved.sign_().mul_(grad_output)
 
 
 class Tanh(_Elementwise):

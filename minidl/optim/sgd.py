@@ -80,6 +80,9 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
 
     def update(self, group: FlatGroup) -> None:
+        if not (self.momentum or self.weight_decay):  # plain SGD: p −= lr·g, one op
+            group.data.addcmul_(group.grad, group.constant("-lr", -self.lr))
+            return
         sgd_update(
             group,
             self.lr,
