@@ -43,8 +43,8 @@ from scenarios.schema import (
     scenario_to_document,
 )
 from scenarios.shipped import shipped_scenarios
-from tui.messages import BoundaryComputed, EpochsTrained, SessionStarted, TrainingEnded
-from tui.session import BoundaryUpdate
+from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
+from tui.session import BoundaryUpdate, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
@@ -251,7 +251,7 @@ class MinidlLab(App):
             self.query_one("#pause", Button).label = "Pause"
         else:
             session.pause()
-            self.set_status(f"paused after {session.epochs_completed} epochs (p resumes)")
+            self.set_status("pausing before the next batch…")
             self.query_one("#pause", Button).label = "Resume"
 
     def action_stop(self) -> None:
@@ -317,6 +317,8 @@ class MinidlLab(App):
                     f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
                     "(that step was not applied); lower the learning rate and reset"
                 )
+            elif isinstance(event, TrainingPaused):
+                self.post_message(Paused(event.epochs_completed))
             elif isinstance(event, TrainingStopped):
                 self.last_detail = f"stopped at epoch {event.epoch}, step {event.step}"
             elif isinstance(event, TrainingFinished):
@@ -333,6 +335,10 @@ class MinidlLab(App):
             self.last_detail = f"training failed: {type(error).__name__}: {error}"
             finished = TrainingFinished("stopped", session.epochs_completed)
             self.post_message(TrainingEnded(finished, self.last_detail))
+
+    def on_paused(self, message: Paused) -> None:
+        if self.session is not None and self.session.paused:
+            self.set_status(f"paused after {message.epochs_completed} epochs (p resumes)")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)

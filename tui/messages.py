@@ -30,6 +30,14 @@ class BoundaryComputed(Message):
         self.update = update
 
 
+class Paused(Message):
+    """The training process paused before its next batch, after this many epochs."""
+
+    def __init__(self, epochs_completed: int) -> None:
+        super().__init__()
+        self.epochs_completed = epochs_completed
+
+
 class SessionStarted(Message):
     """A new training process is ready (its model freshly initialised); ``trains`` says
     whether the worker goes on to train it."""

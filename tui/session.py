@@ -45,6 +45,13 @@ class EpochsTrained:
 
 
 @dataclass(frozen=True)
+class TrainingPaused:
+    """The pause took effect before the next batch; every finished epoch is reported."""
+
+    epochs_completed: int
+
+
+@dataclass(frozen=True)
 class BoundaryUpdate:
     """The predicted class on a grid over ``extent`` (the unit square, or your data's) after
     an epoch."""
@@ -119,15 +126,19 @@ class TrainingSession(RunControls):
     def epochs_completed(self) -> int:
         return self.experiment.trainer.epochs_completed
 
-    def _should_stop(self) -> bool:
-        while not self._running.wait(0.05):
-            pass
+    def _should_stop(self, on_pause: Callable[[], None] | None = None) -> bool:
+        """Asked before every batch: blocks while paused (after ``on_pause``)."""
+        if not self._running.is_set():
+            if on_pause is not None:
+                on_pause()
+            while not self._running.wait(0.05):
+                pass
         return self._stop.is_set()
 
     def run(
         self,
         epochs: int,
-        emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None],
+        emit: Callable[[Event | EpochsTrained | BoundaryUpdate | TrainingPaused], None],
         report_every: float = 0.5,
         boundary_every: float = 1.0,
     ) -> History:
@@ -172,7 +183,11 @@ class TrainingSession(RunControls):
             report(final=True)
             emit(event)
 
-        return self.experiment.trainer.run(epochs, on_event, self._should_stop)
+        def on_pause() -> None:  # report the epochs done, so a paused screen shows them
+            report(final=True)
+            emit(TrainingPaused(self.epochs_completed))
+
+        return self.experiment.trainer.run(epochs, on_event, lambda: self._should_stop(on_pause))
 
     def _track_difference(self, ours: EpochCompleted, theirs: EpochCompleted) -> None:
         for a, b in ((ours.train_loss, theirs.train_loss), (ours.test_loss, theirs.test_loss)):

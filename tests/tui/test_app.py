@@ -128,8 +128,10 @@ async def test_pause_resume_and_stop_keep_the_app_usable():
         assert app.running
         await pilot.press("p")
         assert app.session.paused
-        assert "paused" in status(app)
+        # the training process reports every finished epoch, then that it paused
+        await wait_until(pilot, lambda: status(app).startswith("paused after"))
         frozen = app.session.epochs_completed
+        assert status(app) == f"paused after {frozen} epochs (p resumes)"
         await pilot.pause()
         await pilot.pause()
         assert app.session.epochs_completed == frozen
