@@ -5,8 +5,8 @@ trainer (as ``replay`` does) and in the lab driven by Textual's pilot at
 120×36, charts, boundary map and log all live, and reports samples per
 second of each. During the lab runs it also measures how the interface
 answers: the lag of a 20 ms timer on the UI's event loop, and the time from
-a key press (pause) to the status line saying so (the terminal paints it at
-the next frame).
+a key press (pause) until the status line says the training process has
+paused, a round trip through it (the terminal paints it at the next frame).
 """
 
 from __future__ import annotations
