@@ -8,6 +8,7 @@ from minidl.errors import ShapeError
 from minidl.layers.arguments import integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
+from minidl.scratch import persistent
 
 
 class BatchNorm1d(Module):
@@ -29,6 +30,7 @@ class BatchNorm1d(Module):
     """
 
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
+    frees_output = True  # backward reads x̂, never the output
 
     def __init__(
         self,
@@ -58,42 +60,62 @@ class BatchNorm1d(Module):
         self.running_var = torch.ones(num_features, **options)
         self.num_batches_tracked = torch.tensor(0, dtype=torch.long, device=device)
         self._saved: tuple[torch.Tensor, torch.Tensor, bool] | None = None
+        self._workspace: _Workspace | None = None
+        self._workspaces: dict[torch.Size, _Workspace] = {}
 
-    def _dims(self, x: torch.Tensor) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        if x.dim() not in (2, 3) or x.shape[1] != self.num_features:
-            raise ShapeError(
-                f"expects input (N, {self.num_features}) or (N, {self.num_features}, L), "
-                f"got {tuple(x.shape)}"
-            )
-        if x.dim() == 2:
-            return (0,), (1, self.num_features)
-        return (0, 2), (1, self.num_features, 1)
+    def _workspace_for(self, x: torch.Tensor) -> _Workspace:
+        ws = self._workspace
+        if ws is None or x.shape != ws.shape or x.dtype is not ws.dtype:
+            if x.dim() not in (2, 3) or x.shape[1] != self.num_features:
+                raise ShapeError(
+                    f"expects input (N, {self.num_features}) or (N, {self.num_features}, L), "
+                    f"got {tuple(x.shape)}"
+                )
+            ws = self._workspaces.get(x.shape)
+            if ws is None or x.dtype is not ws.dtype:
+                if len(self._workspaces) >= 4:
+                    self._workspaces.clear()
+                with persistent():
+                    ws = self._workspaces[x.shape] = _Workspace(self, x)
+        self._workspace = ws
+        return ws
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        dims, shape = self._dims(x)
-        count = x.numel() // self.num_features
+        ws = self._workspace_for(x)
         if self.training:
-            if count <= 1:
+            if ws.count <= 1:
                 raise ShapeError(
                     f"needs more than 1 value per feature in training, got {tuple(x.shape)}"
                 )
-            mean = x.mean(dim=dims)
-            var = x.var(dim=dims, unbiased=False)
-            m = self.momentum
-            self.running_mean.mul_(1 - m).add_(mean, alpha=m)
-            self.running_var.mul_(1 - m).add_(var * (count / (count - 1)), alpha=m)
-            self.num_batches_tracked.add_(1)
+            var, mean = torch.var_mean(x, ws.dims, correction=0)
+            # running = (1 − m)·running + m·batch, the variance unbiased, as PyTorch does;
+            # constants are 0-dim tensors (a Python scalar costs ~2 µs per op)
+            self.running_mean.mul_(ws.keep).addcmul_(mean, ws.momentum)
+            self.running_var.mul_(ws.keep).addcmul_(var, ws.momentum_unbiased)
+            self.num_batches_tracked.add_(ws.one)
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = torch.rsqrt(var + self.eps)
-        x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-        self._saved = (x_hat, inv_std, self.training)
+        # eval mode makes fresh tensors: it must not overwrite what a training
+        # forward saved for its backward, nor the output a caller keeps
+        training = self.training
+        inv_std = torch.add(var, ws.eps, out=ws.inv_std if training else None).rsqrt_()
+        x_hat = torch.sub(x, mean.view(ws.feature_shape), out=ws.x_hat if training else None)
+        x_hat.mul_(inv_std.view(ws.feature_shape))
+        self._saved = (x_hat, inv_std, training)
         if not self.affine:
-            return x_hat
-        return x_hat * self.weight.data.reshape(shape) + self.bias.data.reshape(shape)
+            return x_hat if training else x_hat.clone()
+        out = ws.out if training else torch.empty_like(x_hat)
+        assert self.weight is not None and self.bias is not None
+        return torch.addcmul(
+            self.bias.data.view(ws.feature_shape),
+            x_hat,
+            self.weight.data.view(ws.feature_shape),
+            out=out,
+        )
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        if self._saved is None:
+        ws = self._workspace
+        if self._saved is None or ws is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         x_hat, inv_std, batch_statistics = self._saved
         if grad_output.shape != x_hat.shape:
@@ -101,25 +123,32 @@ class BatchNorm1d(Module):
                 f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
                 f"the forward shape {tuple(x_hat.shape)}"
             )
-        dims, shape = self._dims(x_hat)
+        g, view = grad_output, ws.feature_shape
+        # Σ g·x̂ and Σ g: the gradients of γ and β, and what the input gradient needs
+        sum_gx = torch.sum(torch.mul(g, x_hat, out=ws.product), ws.dims, out=ws.sum_gx)
+        sum_g = torch.sum(g, ws.dims, out=ws.sum_g)
         if self.affine:
-            for parameter, value in (
-                (self.weight, (grad_output * x_hat).sum(dim=dims)),
-                (self.bias, grad_output.sum(dim=dims)),
-            ):
+            assert self.weight is not None and self.bias is not None
+            for parameter, value in ((self.weight, sum_gx), (self.bias, sum_g)):
                 buffer, accumulate = parameter.grad_buffer()
                 buffer.add_(value) if accumulate else buffer.copy_(value)
-            g_hat = grad_output * self.weight.data.reshape(shape)
+            scale = torch.mul(inv_std, self.weight.data, out=ws.scale)  # γ/√(σ² + ε)
         else:
-            g_hat = grad_output
-        scale = inv_std.reshape(shape)
-        if not batch_statistics:
-            return g_hat * scale
-        # through the batch mean and variance:
-        # dx = (1/√(σ²+ε)) · (ĝ − mean(ĝ) − x̂ · mean(ĝ·x̂))
-        mean_g = g_hat.mean(dim=dims, keepdim=True)
-        mean_gx = (g_hat * x_hat).mean(dim=dims, keepdim=True)
-        return scale * (g_hat - mean_g - x_hat * mean_gx)
+            scale = inv_std
+        grad_input = ws.grad_input
+        if not batch_statistics:  # eval: the statistics are constants
+            return torch.mul(g, scale.view(view), out=grad_input)
+        # through the batch mean and variance, with mean(g) = Σg/n and mean(g·x̂) = Σg·x̂/n:
+        # dx = γ/√(σ²+ε) · (g − mean(g) − x̂ · mean(g·x̂))
+        sum_gx.mul_(ws.minus_one_over_count)
+        torch.addcmul(g, x_hat, sum_gx.view(view), out=grad_input)
+        grad_input.sub_(sum_g.mul_(ws.one_over_count).view(view))
+        return grad_input.mul_(scale.view(view))
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._saved = self._workspace = None
+        self._workspaces.clear()
 
     def extra_repr(self) -> str:
         return (
@@ -128,3 +157,55 @@ class BatchNorm1d(Module):
 
     def describe(self) -> str:
         return f"BatchNorm1d({self.num_features})"
+
+
+class _Workspace:
+    """Buffers, views and 0-dim constants for one input shape, made once.
+
+    In training mode the output and the input gradient live here and are
+    overwritten at the next call (as every minidl layer's scratch outputs).
+    """
+
+    __slots__ = (
+        "count",
+        "dims",
+        "dtype",
+        "eps",
+        "feature_shape",
+        "grad_input",
+        "inv_std",
+        "keep",
+        "minus_one_over_count",
+        "momentum",
+        "momentum_unbiased",
+        "one",
+        "one_over_count",
+        "out",
+        "product",
+        "scale",
+        "shape",
+        "sum_g",
+        "sum_gx",
+        "x_hat",
+    )
+
+    def __init__(self, layer: BatchNorm1d, x: torch.Tensor) -> None:
+        self.shape, self.dtype = x.shape, x.dtype
+        features = layer.num_features
+        self.dims = (0,) if x.dim() == 2 else (0, 2)
+        self.feature_shape = (features,) if x.dim() == 2 else (features, 1)
+        self.count = x.numel() // features
+        for name in ("x_hat", "out", "product", "grad_input"):
+            setattr(self, name, torch.empty_like(x, memory_format=torch.contiguous_format))
+        for name in ("inv_std", "scale", "sum_g", "sum_gx"):
+            setattr(self, name, x.new_empty(features))
+        m, n = layer.momentum, self.count
+
+        def constant(value: float) -> torch.Tensor:
+            return x.new_tensor(value)
+
+        self.keep, self.momentum = constant(1 - m), constant(m)
+        self.momentum_unbiased = constant(m * n / (n - 1) if n > 1 else m)
+        self.eps = constant(layer.eps)
+        self.one_over_count, self.minus_one_over_count = constant(1 / n), constant(-1 / n)
+        self.one = torch.ones((), dtype=torch.long, device=x.device)

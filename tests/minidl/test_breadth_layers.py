@@ -230,3 +230,21 @@ def test_feature_map_equals_autograd(features, seed):
 def test_feature_map_refuses_unknown_names():
     with pytest.raises(ValueError, match="features must be a non-empty list"):
         minidl.FeatureMap(["x3"])
+
+
+def test_batchnorm_training_outputs_reuse_scratch_while_eval_outputs_are_fresh():
+    layer = minidl.BatchNorm1d(3).double()
+    x = torch.randn(8, 3, dtype=torch.float64)
+    first, second = layer(x), layer(x * 2)
+    assert first.data_ptr() == second.data_ptr()  # training: one scratch output per shape
+    layer.eval()
+    kept = layer(x)
+    again = layer(x)
+    assert kept.data_ptr() != again.data_ptr() and torch.equal(kept, again)
+    layer.train()
+    layer(x)
+    saved = layer._workspace.x_hat.clone(), layer._workspace.inv_std.clone()
+    layer.eval()
+    layer(x * 5)  # an eval forward in between writes none of the training buffers
+    assert torch.equal(layer._workspace.x_hat, saved[0])
+    assert torch.equal(layer._workspace.inv_std, saved[1])
