@@ -40,6 +40,9 @@ class Module:
     ``forward_in_place`` (activations); ``backward_overwrites_output`` says
     it offers ``backward_in_place``, which writes the input gradient over its
     saved output (used by ``Sequential`` where that output is its own scratch);
+    ``backward_overwrites_saved`` says its ``backward_in_place`` may overwrite
+    tensors forward saved for backward that no one else sees (``Sequential``
+    uses it always, and refuses a second backward after one forward);
     ``can_share_grad_input`` says it can write its input gradient into a
     buffer that ``Sequential`` shares between layers (``use_grad_input_pool``).
     """
@@ -48,6 +51,7 @@ class Module:
     frees_output: ClassVar[bool] = False
     computes_in_place: ClassVar[bool] = False
     backward_overwrites_output: ClassVar[bool] = False
+    backward_overwrites_saved: ClassVar[bool] = False
     can_share_grad_input: ClassVar[bool] = False
 
     def __init__(self) -> None:

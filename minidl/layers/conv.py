@@ -9,6 +9,7 @@ from minidl.init import init_weight_and_bias
 from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
+from minidl.scratch import ones, persistent
 
 
 class Conv1d(Module):
@@ -16,10 +17,13 @@ class Conv1d(Module):
 
     out[n, o, l] = b[o] + Σ_c Σ_j W[o, c, j] · x_padded[n, c, l·stride + j].
 
-    Forward unfolds the padded input into windows (N, L_out, C_in·k) and
-    multiplies them by the weight viewed as (C_out, C_in·k). Backward gives
-    the weight gradient as one product, and the input gradient by adding
-    each kernel offset's contribution back at its stride.
+    Forward copies the padded input's windows into rows (N·L_out, C_in·k)
+    and multiplies them by the weight viewed as (C_out, C_in·k); the output
+    is (N, C_out, L_out), a view of those (N·L_out, C_out) rows. Backward
+    gives the weight gradient as one product, and the input gradient by
+    adding each kernel offset's contribution back at its stride. Buffers
+    and views are kept per input shape (see ``Module``: in training mode the
+    output is a scratch buffer, valid until the next forward).
 
     Args:
         in_channels, out_channels: C_in and C_out.
@@ -31,6 +35,9 @@ class Conv1d(Module):
 
     Shape: (N, C_in, L) -> (N, C_out, L_out), L_out = (L + 2·padding − k) // stride + 1.
     """
+
+    frees_output = True  # backward reads the saved windows and the weight, never the output
+    backward_overwrites_saved = True  # backward_in_place: input gradient over the windows
 
     def __init__(
         self,
@@ -55,7 +62,8 @@ class Conv1d(Module):
         options = {"dtype": dtype, "device": device}
         self.weight = Parameter(torch.empty(out_channels, in_channels, kernel_size, **options))
         self.bias = Parameter(torch.empty(out_channels, **options)) if bias else None
-        self._saved: tuple[torch.Tensor, torch.Size] | None = None
+        self._workspace: _Workspace | None = None  # the last forward's: backward reads it
+        self._workspaces: dict[tuple[int, int], _Workspace] = {}  # per (batch, length)
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -67,6 +75,31 @@ class Conv1d(Module):
         return (length + 2 * self.padding - self.kernel_size) // self.stride + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ws = self._workspace
+        if (  # the common case, checked inline: same shape, dtype and parameter tensors
+            ws is None
+            or x.shape != ws.input_shape
+            or x.dtype is not ws.dtype
+            or self.weight.data is not ws.weight
+            or (ws.bias is not None and self.bias.data is not ws.bias)  # type: ignore[union-attr]
+        ):
+            ws = self._workspace_for(x)
+        self._workspace = ws
+        ws.backward_ready = True
+        if ws.padded is None:  # the windows of x itself, copied into rows
+            ws.columns_4d.copy_(x.unfold(2, self.kernel_size, self.stride).permute(0, 2, 1, 3))
+        else:
+            ws.padded_inner.copy_(x)
+            ws.columns_4d.copy_(ws.padded_windows)
+        out = ws.out_rows if self.training else ws.out_rows.new_empty(ws.out_rows.shape)
+        if ws.bias_rows is None:
+            torch.mm(ws.columns, ws.weight_t, out=out)
+        else:
+            torch.addmm(ws.bias_rows, ws.columns, ws.weight_t, out=out)
+        return ws.out if self.training else ws.channels_first(out)
+
+    def _workspace_for(self, x: torch.Tensor) -> _Workspace:
+        """Check ``x`` and find or make the workspace for its batch size and length."""
         if x.dim() != 3 or x.shape[1] != self.in_channels:
             raise ShapeError(f"expects input (N, {self.in_channels}, L), got {tuple(x.shape)}")
         if self.output_length(x.shape[2]) < 1:
@@ -74,52 +107,89 @@ class Conv1d(Module):
                 f"input length {x.shape[2]} is shorter than the kernel "
                 f"({self.kernel_size}, padding {self.padding})"
             )
-        padded = self._pad(x)
-        windows = padded.unfold(2, self.kernel_size, self.stride)  # (N, C_in, L_out, k)
-        n, _, length_out, _ = windows.shape
-        columns = windows.permute(0, 2, 1, 3).reshape(n * length_out, -1)  # (N·L_out, C_in·k)
-        self._saved = (columns, x.shape)
-        weight = self.weight.data.reshape(self.out_channels, -1)
-        out = columns @ weight.t()
-        if self.bias is not None:
-            out = out + self.bias.data
-        return out.reshape(n, length_out, self.out_channels).permute(0, 2, 1)
-
-    def _pad(self, x: torch.Tensor) -> torch.Tensor:
-        if self.padding == 0:
-            return x
-        zeros = x.new_zeros(x.shape[0], x.shape[1], self.padding)
-        return torch.cat([zeros, x, zeros], dim=2)
+        key = (x.shape[0], x.shape[2])
+        ws = self._workspaces.get(key)
+        if (
+            ws is None
+            or x.dtype is not ws.dtype
+            or self.weight.data is not ws.weight
+            or (self.bias is not None and self.bias.data is not ws.bias)
+        ):
+            if len(self._workspaces) >= 4:
+                self._workspaces.clear()
+            with persistent():
+                ws = self._workspaces[key] = _Workspace(self, x)
+        return ws
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        if self._saved is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
-        columns, input_shape = self._saved
-        n, _, length = input_shape
-        length_out = self.output_length(length)
-        if grad_output.shape != (n, self.out_channels, length_out):
-            raise ShapeError(
-                f"{self.describe()}: expects grad_output {(n, self.out_channels, length_out)}, "
-                f"got {tuple(grad_output.shape)}"
+        ws = self._parameter_gradients(grad_output)
+        if ws.grad_columns is None:  # made at the first use: a first layer never needs it
+            with persistent():
+                ws.make_input_gradient_buffers(self, in_place=False)
+        return self._input_gradient(ws, ws.grad_columns, ws.scatter_pairs)
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        """``backward``, writing the windows' gradient over the saved windows once the
+        weight gradient has read them: one buffer of N·L_out·C_in·k values less. A
+        second backward needs a new forward (``Sequential`` checks that first)."""
+        ws = self._parameter_gradients(grad_output)
+        if not ws.scatter_pairs_in_place:
+            with persistent():
+                ws.make_input_gradient_buffers(self, in_place=True)
+        ws.backward_ready = False
+        return self._input_gradient(ws, ws.columns, ws.scatter_pairs_in_place)
+
+    def _input_gradient(
+        self, ws: _Workspace, grad_columns: torch.Tensor, scatter_pairs: list
+    ) -> torch.Tensor:
+        """d/dx: the windows' gradient g·W, each kernel offset's share added back
+        at the input positions it read."""
+        torch.mm(ws.grad_rows, ws.weight_2d, out=grad_columns)
+        ws.grad_padded.zero_()
+        for target, source in scatter_pairs:
+            target.add_(source)
+        return ws.grad_input
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        self._parameter_gradients(grad_output)  # the input gradient is not wanted
+
+    def _parameter_gradients(self, grad_output: torch.Tensor) -> _Workspace:
+        """dW = gᵀ·windows and db = gᵀ·1, written or added into the parameters' gradients."""
+        ws = self._workspace
+        if ws is None or not ws.backward_ready:
+            raise RuntimeError(
+                f"{self.describe()}: backward called before forward, or again after an "
+                "in-place backward overwrote the saved windows; run forward again"
             )
-        g = grad_output.permute(0, 2, 1).reshape(n * length_out, self.out_channels)
-        grad_w = (g.t() @ columns).reshape(self.weight.shape)
-        buffer, accumulate = self.weight.grad_buffer()
-        buffer.add_(grad_w) if accumulate else buffer.copy_(grad_w)
+        if grad_output is not ws.grad_output:  # a tensor not seen before: check, lay out
+            expected = (ws.input_shape[0], self.out_channels, ws.length_out)
+            if grad_output.shape != expected:
+                raise ShapeError(
+                    f"{self.describe()}: expects grad_output {expected}, "
+                    f"got {tuple(grad_output.shape)}"
+                )
+            ws.take_grad_output(grad_output)
+        elif ws.grad_copy is not None:  # the same tensor, new values: copy them again
+            ws.grad_copy.copy_(grad_output.permute(0, 2, 1))
+        g_t = ws.grad_rows_t
+        grad_w, accumulate = self.weight.grad_buffer()
+        grad_w = grad_w.view(self.out_channels, -1)
+        if accumulate:
+            grad_w.addmm_(g_t, ws.columns)
+        else:
+            torch.mm(g_t, ws.columns, out=grad_w)
         if self.bias is not None:
-            buffer, accumulate = self.bias.grad_buffer()
-            grad_b = g.sum(0)
-            buffer.add_(grad_b) if accumulate else buffer.copy_(grad_b)
-        grad_columns = (g @ self.weight.data.reshape(self.out_channels, -1)).reshape(
-            n, length_out, self.in_channels, self.kernel_size
-        )
-        grad_padded = grad_output.new_zeros(n, self.in_channels, length + 2 * self.padding)
-        span = self.stride * (length_out - 1) + 1
-        for offset in range(self.kernel_size):
-            grad_padded[:, :, offset : offset + span : self.stride] += grad_columns[
-                :, :, :, offset
-            ].permute(0, 2, 1)
-        return grad_padded[:, :, self.padding : self.padding + length]
+            grad_b, accumulate = self.bias.grad_buffer()
+            if accumulate:
+                grad_b.addmv_(g_t, ws.ones)
+            else:
+                torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over batch and length
+        return ws
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._workspace = None
+        self._workspaces.clear()
 
     def extra_repr(self) -> str:
         return (
@@ -129,3 +199,90 @@ class Conv1d(Module):
 
     def describe(self) -> str:
         return f"Conv1d({self.in_channels}→{self.out_channels}, k={self.kernel_size})"
+
+
+class _Workspace:
+    """Buffers and views a Conv1d reuses while input shape, dtype and parameters stay.
+
+    Rows are (sample, output position) pairs: ``columns`` holds each row's
+    window (C_in·k values), the output is made as rows × C_out and returned
+    as its (N, C_out, L_out) view, and the gradients are products of those
+    same rows. Views are made once here: each costs about a microsecond.
+    """
+
+    def __init__(self, layer: Conv1d, x: torch.Tensor) -> None:
+        n, c_in, length = x.shape
+        k, stride, padding = layer.kernel_size, layer.stride, layer.padding
+        c_out, length_out = layer.out_channels, layer.output_length(length)
+        self.input_shape, self.dtype, self.length_out = x.shape, x.dtype, length_out
+        self.backward_ready = False
+        self.weight = layer.weight.data
+        self.weight_2d = self.weight.view(c_out, c_in * k)
+        self.weight_t = self.weight_2d.t()
+        self.bias = None if layer.bias is None else layer.bias.data
+        rows = n * length_out
+        self.bias_rows = None if self.bias is None else self.bias.expand(rows, c_out)
+        self.padded: torch.Tensor | None = None
+        if padding:  # zeros at both ends, written once; each forward copies x between them
+            self.padded = x.new_zeros(n, c_in, length + 2 * padding)
+            self.padded_inner = self.padded[:, :, padding : padding + length]
+            self.padded_windows = self.padded.unfold(2, k, stride).permute(0, 2, 1, 3)
+        self.columns = x.new_empty(rows, c_in * k)
+        self.columns_4d = self.columns.view(n, length_out, c_in, k)
+        self.out_rows = x.new_empty(rows, c_out)
+        self.out = self.channels_first(self.out_rows)
+        self.ones = ones(rows, x)  # shared with the other layers
+        self.grad_output: torch.Tensor | None = None
+        self.grad_copy: torch.Tensor | None = None
+        self.grad_rows = self.grad_rows_t = self.out_rows  # set by take_grad_output
+        # input-gradient buffers, made at the first backward that needs them
+        self.grad_columns = self.grad_padded = self.grad_input = None
+        self.scatter_pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.scatter_pairs_in_place: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def channels_first(self, rows: torch.Tensor) -> torch.Tensor:
+        """Rows (N·L_out, C_out) seen as (N, C_out, L_out), without a copy."""
+        n = self.input_shape[0]
+        return rows.view(n, self.length_out, -1).permute(0, 2, 1)
+
+    def take_grad_output(self, g: torch.Tensor) -> None:
+        """Lay ``g`` out as rows: a view when its memory already is (N, L_out, C_out),
+        as for the gradient an in-place activation wrote over this layer's output."""
+        self.grad_output = g
+        as_rows = g.permute(0, 2, 1)
+        if as_rows.is_contiguous():
+            self.grad_copy = None
+            self.grad_rows = as_rows.reshape(self.out_rows.shape)
+        else:
+            with persistent():
+                self.grad_copy = torch.empty_like(as_rows, memory_format=torch.contiguous_format)
+            self.grad_copy.copy_(as_rows)
+            self.grad_rows = self.grad_copy.view(self.out_rows.shape)
+        self.grad_rows_t = self.grad_rows.t()
+
+    def make_input_gradient_buffers(self, layer: Conv1d, in_place: bool) -> None:
+        """The padded input gradient and, unless ``in_place`` (the windows' own buffer
+        takes their gradient), a buffer for the windows' gradient."""
+        n, c_in, length = self.input_shape
+        k, stride, padding = layer.kernel_size, layer.stride, layer.padding
+        if self.grad_padded is None:
+            self.grad_padded = self.columns.new_empty(n, c_in, length + 2 * padding)
+            self.grad_input = self.grad_padded[:, :, padding : padding + length]
+        span = stride * (self.length_out - 1) + 1
+
+        def pairs(columns: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+            """(positions read by offset j, gradient of the windows at j), both (N, C_in, L_out)."""
+            windows = columns.view(n, self.length_out, c_in, k)
+            return [
+                (
+                    self.grad_padded[:, :, offset : offset + span : stride],
+                    windows[:, :, :, offset].permute(0, 2, 1),
+                )
+                for offset in range(k)
+            ]
+
+        if in_place:
+            self.scatter_pairs_in_place = pairs(self.columns)
+        else:
+            self.grad_columns = torch.empty_like(self.columns)
+            self.scatter_pairs = pairs(self.grad_columns)

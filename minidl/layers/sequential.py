@@ -89,11 +89,15 @@ class Sequential(Module):
         # an activation that ran in place on a layer's scratch output, and whose
         # output feeds another layer of this chain (not the caller), may write
         # its input gradient over that output: one buffer less per activation
+        # a layer may also overwrite what its own forward saved (a Conv1d's windows)
         backward = [
             module.backward_in_place
-            if module.backward_overwrites_output
-            and self._forward_steps[index] == module.forward_in_place
-            and index < len(layers) - 1
+            if module.backward_overwrites_saved
+            or (
+                module.backward_overwrites_output
+                and self._forward_steps[index] == module.forward_in_place
+                and index < len(layers) - 1
+            )
             else module.backward
             for index, module in enumerate(layers)
         ]

@@ -248,3 +248,86 @@ def test_batchnorm_training_outputs_reuse_scratch_while_eval_outputs_are_fresh()
     layer(x * 5)  # an eval forward in between writes none of the training buffers
     assert torch.equal(layer._workspace.x_hat, saved[0])
     assert torch.equal(layer._workspace.inv_std, saved[1])
+
+
+def conv_stack(generator: torch.Generator) -> minidl.Sequential:
+    """The benchmark's Conv1d stack: padding, a stride, in-place ReLUs, Flatten."""
+    return minidl.Sequential(
+        minidl.Linear(2, 16, generator=generator),
+        minidl.Unflatten(1, (1, 16)),
+        minidl.Conv1d(1, 3, 3, padding=1, generator=generator),
+        minidl.ReLU(),
+        minidl.Conv1d(3, 4, 3, stride=2, generator=generator),
+        minidl.ReLU(),
+        minidl.Flatten(),
+        minidl.Linear(28, 2, generator=generator),
+    ).double()
+
+
+def test_a_conv_stack_trains_like_its_torch_twin_across_batch_sizes():
+    """Workspaces per batch size, the in-place backward over the saved windows and
+    the flat optimizer give autograd's numbers at every step."""
+    generator = torch.Generator().manual_seed(3)
+    model = conv_stack(generator)
+    loss = minidl.MSELoss()
+    optimizer = minidl.SGD(model.parameters(), lr=0.5)
+    twin = torch_twin(model)
+    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.5)
+    for batch in (5, 3, 5, 3):  # the last batch of an epoch is often smaller
+        x = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
+        target = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
+        value = loss(model(x), target).item()
+        optimizer.zero_grad()
+        model.backward_parameters(loss.backward())
+        optimizer.step()
+        twin_optimizer.zero_grad()
+        with torch.enable_grad():
+            expected = torch.nn.functional.mse_loss(twin(x), target)
+            expected.backward()
+        twin_optimizer.step()
+        assert abs(value - expected.item()) <= TOLERANCE * expected.item()
+        theirs = dict(twin.named_parameters())
+        for name, p in model.named_parameters():
+            assert rel_error(p.data, theirs[name].detach()) <= TOLERANCE, (batch, name)
+
+
+def test_conv1d_accumulates_gradients_over_two_backward_calls():
+    generator = torch.Generator().manual_seed(4)
+    layer = minidl.Conv1d(2, 3, 3, stride=2, padding=1, generator=generator).double()
+    x = torch.randn(4, 2, 9, dtype=torch.float64, generator=generator)
+    g1, g2 = torch.randn(2, 4, 3, 5, dtype=torch.float64, generator=generator)
+    _, grad_x1, _ = autograd_grads(torch_twin(layer), x, g1)
+    _, _, expected = autograd_grads(torch_twin(layer), x, g1 + g2)
+    layer.zero_grad()
+    layer(x)
+    assert rel_error(layer.backward(g1), grad_x1) <= TOLERANCE
+    layer.backward(g2.permute(0, 2, 1).contiguous().permute(0, 2, 1))  # rows layout: a view
+    for name, p in layer.named_parameters():
+        assert rel_error(p.grad, expected[name]) <= TOLERANCE, name
+
+
+def test_a_second_backward_through_a_conv_stack_is_refused_before_any_change():
+    model = conv_stack(torch.Generator().manual_seed(5))
+    x = torch.rand(4, 2, dtype=torch.float64)
+    g = torch.randn(4, 2, dtype=torch.float64)
+    model(x)
+    model.backward(g)  # wrote the windows' gradient over the saved windows
+    grads = [p.grad.clone() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="backward called twice after one forward"):
+        model.backward(g)
+    with pytest.raises(RuntimeError, match="run forward again"):
+        model[4].backward(torch.zeros(4, 4, 7, dtype=torch.float64))
+    assert all(torch.equal(p.grad, b) for p, b in zip(model.parameters(), grads, strict=True))
+    model(x)
+    model.backward(g)  # after a new forward it works again
+    for p, before in zip(model.parameters(), grads, strict=True):
+        assert rel_error(p.grad, 2 * before) <= TOLERANCE
+
+
+def test_conv1d_reuses_its_output_in_training_and_not_in_eval():
+    layer = minidl.Conv1d(2, 3, 3)
+    x = torch.randn(4, 2, 8)
+    assert layer(x) is layer(x)
+    layer.eval()
+    first, second = layer(x), layer(x)
+    assert first is not second and torch.equal(first, second)
