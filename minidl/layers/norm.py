@@ -31,6 +31,7 @@ class BatchNorm1d(Module):
 
     buffer_names = ("running_mean", "running_var", "num_batches_tracked")
     frees_output = True  # backward reads x̂, never the output
+    computes_in_place = True  # forward_in_place: x̂ over the input
 
     def __init__(
         self,
@@ -81,6 +82,14 @@ class BatchNorm1d(Module):
         return ws
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._normalize(x, in_place=False)
+
+    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward``, writing x̂ (which backward reads) over the input: one
+        buffer of the input's size less."""
+        return self._normalize(x, in_place=True)
+
+    def _normalize(self, x: torch.Tensor, in_place: bool) -> torch.Tensor:
         ws = self._workspace_for(x)
         if self.training:
             if ws.count <= 1:
@@ -99,7 +108,10 @@ class BatchNorm1d(Module):
         # forward saved for its backward, nor the output a caller keeps
         training = self.training
         inv_std = torch.add(var, ws.eps, out=ws.inv_std if training else None).rsqrt_()
-        x_hat = torch.sub(x, mean.view(ws.feature_shape), out=ws.x_hat if training else None)
+        if in_place:
+            x_hat = x.sub_(mean.view(ws.feature_shape))
+        else:
+            x_hat = torch.sub(x, mean.view(ws.feature_shape), out=ws.x_hat if training else None)
         x_hat.mul_(inv_std.view(ws.feature_shape))
         self._saved = (x_hat, inv_std, training)
         if not self.affine:
@@ -125,7 +137,8 @@ class BatchNorm1d(Module):
             )
         g, view = grad_output, ws.feature_shape
         # Σ g·x̂ and Σ g: the gradients of γ and β, and what the input gradient needs
-        sum_gx = torch.sum(torch.mul(g, x_hat, out=ws.product), ws.dims, out=ws.sum_gx)
+        # g·x̂ goes through the input gradient's buffer, written only after its sum
+        sum_gx = torch.sum(torch.mul(g, x_hat, out=ws.grad_input), ws.dims, out=ws.sum_gx)
         sum_g = torch.sum(g, ws.dims, out=ws.sum_g)
         if self.affine:
             assert self.weight is not None and self.bias is not None
@@ -167,6 +180,7 @@ class _Workspace:
     """
 
     __slots__ = (
+        "_x_hat",
         "count",
         "dims",
         "dtype",
@@ -181,12 +195,10 @@ class _Workspace:
         "one",
         "one_over_count",
         "out",
-        "product",
         "scale",
         "shape",
         "sum_g",
         "sum_gx",
-        "x_hat",
     )
 
     def __init__(self, layer: BatchNorm1d, x: torch.Tensor) -> None:
@@ -195,8 +207,9 @@ class _Workspace:
         self.dims = (0,) if x.dim() == 2 else (0, 2)
         self.feature_shape = (features,) if x.dim() == 2 else (features, 1)
         self.count = x.numel() // features
-        for name in ("x_hat", "out", "product", "grad_input"):
+        for name in ("out", "grad_input"):
             setattr(self, name, torch.empty_like(x, memory_format=torch.contiguous_format))
+        self._x_hat: torch.Tensor | None = None  # only forward (not in place) needs one
         for name in ("inv_std", "scale", "sum_g", "sum_gx"):
             setattr(self, name, x.new_empty(features))
         m, n = layer.momentum, self.count
@@ -209,3 +222,10 @@ class _Workspace:
         self.eps = constant(layer.eps)
         self.one_over_count, self.minus_one_over_count = constant(1 / n), constant(-1 / n)
         self.one = torch.ones((), dtype=torch.long, device=x.device)
+
+    @property
+    def x_hat(self) -> torch.Tensor:
+        if self._x_hat is None:
+            with persistent():
+                self._x_hat = torch.empty_like(self.out)
+        return self._x_hat

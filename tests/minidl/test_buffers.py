@@ -129,3 +129,28 @@ def test_a_model_trained_under_inference_mode_still_works_outside_it():
     outside = [step() for _ in range(3)]  # buffers made inside are normal tensors
     assert inside[0] > outside[-1]
     assert all(not p.data.is_inference() for p in model.parameters())
+
+
+def test_batchnorm_normalizes_in_place_only_over_a_layer_output_nobody_reads():
+    generator = torch.Generator().manual_seed(1)
+    model = mlp(
+        minidl.BatchNorm1d(3),  # first: its input is the caller's, never overwritten
+        minidl.Linear(3, 4, generator=generator),
+        minidl.BatchNorm1d(4),  # x̂ over the Linear's scratch output
+        minidl.ReLU(),
+        minidl.Linear(4, 2, generator=generator),
+    )
+    assert [step.__name__ for step in model._plan()[0]] == [
+        "forward", "forward", "forward_in_place", "forward_in_place", "forward",
+    ]  # fmt: skip
+    x = torch.randn(6, 3, dtype=torch.float64, generator=generator)
+    g = torch.randn(6, 2, dtype=torch.float64, generator=generator)
+    before = x.clone()
+    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
+    model.zero_grad()
+    assert rel_error(model(x), out) <= TOLERANCE
+    assert torch.equal(x, before)
+    assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+    for name, p in model.named_parameters():
+        # the biases in front of a BatchNorm get zero by cancellation: measured against 1
+        assert rel_error(p.grad, grads[name], scale=1.0) <= TOLERANCE, name
