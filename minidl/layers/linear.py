@@ -84,6 +84,19 @@ class Linear(Module):
         return ws
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ws = self._workspace
+        if (  # the input tensor of the last forward again (the scratch output of the layer
+            # before): its shape and dtype were checked then; the parameters must be the same
+            ws is not None
+            and x is ws.input
+            and self.training
+            and self.weight.data is ws.weight
+            and (ws.bias is None or self.bias.data is ws.bias)  # type: ignore[union-attr]
+        ):
+            bias_rows = ws.bias_rows
+            if bias_rows is None:
+                return torch.mm(x, ws.weight_t, out=ws.out)
+            return torch.addmm(bias_rows, x, ws.weight_t, out=ws.out)
         shape = x.shape
         if len(shape) != 2:
             if not shape:
@@ -102,7 +115,7 @@ class Linear(Module):
             or (ws.bias is not None and self.bias.data is not ws.bias)  # type: ignore[union-attr]
         ):
             ws = self._workspace_for(x)
-        self._input = x
+        self._input = ws.input = x
         out = ws.out if self.training else x.new_empty(x.shape[0], self.out_features)
         if ws.bias_rows is None:
             return torch.mm(x, ws.weight_t, out=out)
@@ -207,6 +220,7 @@ class _Workspace:
         "grad_input",
         "grad_output",
         "grad_output_t",
+        "input",
         "ones",
         "out",
         "rows",
@@ -223,6 +237,7 @@ class _Workspace:
         self.bias_rows = None if self.bias is None else self.bias.expand(rows, layer.out_features)
         self.out = x.new_empty(rows, layer.out_features)
         self.grad_input: torch.Tensor | None = None
+        self.input: torch.Tensor | None = None  # the last forward's, when it used this workspace
         self.ones = ones(rows, x)  # shared with the other layers
         self.grad_output: torch.Tensor | None = None
         self.grad_output_t: torch.Tensor | None = None

@@ -117,3 +117,30 @@ def test_works_in_float32_and_float64():
 def test_repr_reads_like_torch():
     assert repr(minidl.Linear(2, 25)) == "Linear(in_features=2, out_features=25, bias=True)"
     assert minidl.Linear(25, 25).describe() == "Linear(25→25)"
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_same_input_tensor_again_follows_new_weights_and_modes(bias):
+    """A forward given the last forward's input skips its checks; what it must still see:
+    parameters rebound into an optimizer's flat buffer, updated values, eval mode."""
+    layer = minidl.Linear(3, 2, bias=bias).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    twin = torch.nn.Linear(3, 2, bias=bias).double()
+
+    def expected() -> torch.Tensor:
+        twin.load_state_dict(layer.state_dict())
+        with torch.no_grad():
+            return twin(x)
+
+    first = layer(x).clone()
+    assert torch.equal(first, expected())
+    optimizer = minidl.SGD(layer.parameters(), lr=0.5)  # rebinds the parameters
+    layer.weight.data.add_(1.0)
+    assert torch.equal(layer(x), expected())
+    layer.backward(torch.ones(4, 2, dtype=torch.float64))
+    optimizer.step()
+    training_out = layer(x)
+    assert torch.equal(training_out, expected())
+    layer.eval()
+    eval_out = layer(x)
+    assert eval_out is not training_out and torch.equal(eval_out, expected())
