@@ -122,7 +122,9 @@ class Linear(Module):
         return torch.addmm(ws.bias_rows, x, ws.weight_t, out=out)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        if grad_output.dim() != 2:
+        ws = self._workspace
+        # the last step's gradient tensor again is 2-D: checked then
+        if (ws is None or grad_output is not ws.grad_output) and grad_output.dim() != 2:
             flat = self.backward(grad_output.reshape(-1, grad_output.shape[-1]))
             return flat.reshape(*grad_output.shape[:-1], self.in_features)
         ws = self._parameter_gradients(grad_output)
@@ -148,7 +150,8 @@ class Linear(Module):
                 ws.grad_input = None  # taken from the pool (or made) at the next backward
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
-        if grad_output.dim() != 2:
+        ws = self._workspace
+        if (ws is None or grad_output is not ws.grad_output) and grad_output.dim() != 2:
             grad_output = grad_output.reshape(-1, grad_output.shape[-1])
         self._parameter_gradients(grad_output)  # and no g·W: one matrix product saved
 

@@ -43,12 +43,11 @@ class Sequential(Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         steps = self._forward_steps or self._plan()[0]
         self._spent = False
-        index = 0
         try:
-            for index, step in enumerate(steps):  # noqa: B007 (index names a failing layer)
+            for step in steps:
                 x = step(x)
         except ShapeError as error:
-            raise self._at_layer(index, error) from None
+            raise self._at_layer(self._failing_step(error), error) from None
         return x
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -63,14 +62,25 @@ class Sequential(Module):
     def _run_backward(self, steps: list, grad_output: torch.Tensor) -> torch.Tensor:
         """Call ``steps`` (last layer first); a shape error names the layer."""
         self._check_not_spent()
-        index = 0
         try:
-            for index, step in enumerate(steps):  # noqa: B007 (index names a failing layer)
+            for step in steps:
                 grad_output = step(grad_output)
         except ShapeError as error:
-            self._spent = self._spent and index > 0  # a refused gradient overwrote nothing
-            raise self._at_layer(len(self._layers) - 1 - index, error) from None
+            index = self._failing_step(error)
+            self._spent = self._spent and index < len(self._layers) - 1  # the first refused
+            raise self._at_layer(index, error) from None
         return grad_output
+
+    def _failing_step(self, error: ShapeError) -> int:
+        """The index of the layer whose method raised ``error``: the ``self`` of the
+        frame just below this one in its traceback (every step is a bound method).
+        Found after the fact, so the loops count nothing while all goes well."""
+        frame_below = error.__traceback__.tb_next  # type: ignore[union-attr]
+        module = frame_below.tb_frame.f_locals.get("self") if frame_below else None
+        for index, layer in enumerate(self._layers):
+            if layer is module:
+                return index
+        raise error  # not raised by a step: nothing to name
 
     def _plan(self) -> tuple[list, list, list]:
         """The bound methods each pass calls, in order.

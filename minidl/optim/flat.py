@@ -29,6 +29,7 @@ class FlatGroup:
         self.numel = start
         self.state: dict[str, torch.Tensor] = {}
         self._constants: dict[tuple[str, float], torch.Tensor] = {}
+        self._minus_lr: tuple[float, torch.Tensor] | None = None
         self.data = torch.empty(0)
         self.grad = torch.empty(0)
         self.rehome()
@@ -57,6 +58,7 @@ class FlatGroup:
             p._grad_stale = old is None or stale
             p._home = self
         self.data, self.grad = data, grad
+        self._minus_lr = None  # of the old dtype
 
     def prepare(self) -> None:
         """Before an update: re-home moved parameters and zero gradients left stale.
@@ -84,6 +86,14 @@ class FlatGroup:
     def constant(self, name: str, value: float) -> torch.Tensor:
         """``value`` as a cached 0-dim tensor of the group's dtype (no Python scalar in ops)."""
         return constant(self._constants, name, value, self.data)
+
+    def minus_lr(self, lr: float) -> torch.Tensor:
+        """−lr as a 0-dim tensor: the factor of every update, looked up once per lr
+        (a scheduler changes it between steps) rather than at every step."""
+        cached = self._minus_lr
+        if cached is None or cached[0] != lr:
+            cached = self._minus_lr = (lr, self.constant("-lr", -lr))
+        return cached[1]
 
     def view_of(self, flat: torch.Tensor, index: int) -> torch.Tensor:
         """The slice of a flat tensor that belongs to parameter ``index``, shaped like it."""

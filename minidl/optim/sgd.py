@@ -45,7 +45,7 @@ def sgd_update(
             grad = torch.addcmul(grad, buffer, group.constant("momentum", momentum))
         else:
             grad = buffer
-    param.addcmul_(grad, group.constant("-lr", -lr))
+    param.addcmul_(grad, group.minus_lr(lr))
 
 
 class SGD(Optimizer):
@@ -81,7 +81,7 @@ class SGD(Optimizer):
 
     def update(self, group: FlatGroup) -> None:
         if not (self.momentum or self.weight_decay):  # plain SGD: p −= lr·g, one op
-            group.data.addcmul_(group.grad, group.constant("-lr", -self.lr))
+            group.data.addcmul_(group.grad, group.minus_lr(self.lr))
             return
         sgd_update(
             group,

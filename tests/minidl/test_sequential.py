@@ -242,3 +242,19 @@ def test_hidden_layers_share_one_input_gradient_buffer_and_stay_exact():
     assert linears[0]._workspace.grad_input is not linears[1]._workspace.grad_input
     model.double()  # a move drops the shared buffers with the rest
     assert not model._grad_input_pool
+
+
+def test_errors_from_nested_chains_and_deep_in_a_layer_name_the_right_layers():
+    inner = minidl.Sequential(minidl.Linear(4, 4), minidl.ReLU())
+    model = minidl.Sequential(minidl.Linear(2, 3), minidl.Tanh(), inner, minidl.Linear(4, 1))
+    with pytest.raises(
+        minidl.ShapeError,
+        match=r"^layer 2 Sequential\(2 layers\) layer 0 Linear\(4→4\) expects input \(\*, 4\)",
+    ):
+        model(torch.zeros(5, 2))
+    model = minidl.Sequential(minidl.Linear(2, 3), minidl.Tanh(), minidl.Linear(3, 1))
+    model(torch.zeros(5, 2))
+    # raised by a helper the layer's backward calls, two frames below the loop
+    with pytest.raises(minidl.ShapeError, match=r"^layer 2 Linear\(3→1\) expects grad_output"):
+        model.backward(torch.zeros(5, 2))
+    model.backward(torch.zeros(5, 1))  # the refusal spent nothing
