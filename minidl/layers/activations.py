@@ -103,8 +103,9 @@ class ReLU(_Elementwise):
         return torch.sign(out, out=buffer).mul_(grad_output)
 
     def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
-        saved, pair = self._saved, self._spent_pair
-        if saved is not None and pair is not None and pair[0] is saved and pair[1] is grad_output:
+        saved = self._saved
+        pair = self._spent_pair
+        if pair is not None and saved is pair[0] and grad_output is pair[1]:
             self._saved = None  # the buffers of the last step: checked then (inlined fast path)
         else:
             saved = self._spend_saved(grad_output)

@@ -61,7 +61,9 @@ class Sequential(Module):
 
     def _run_backward(self, steps: list, grad_output: torch.Tensor) -> torch.Tensor:
         """Call ``steps`` (last layer first); a shape error names the layer."""
-        self._check_not_spent()
+        if self._spent:
+            self._refuse_spent()
+        self._spent = self._overwrites_in_backward
         try:
             for step in steps:
                 grad_output = step(grad_output)
@@ -136,14 +138,12 @@ class Sequential(Module):
         ]
         return self._forward_steps, self._backward_steps, self._parameter_steps
 
-    def _check_not_spent(self) -> None:
-        if self._spent:
-            raise RuntimeError(
-                "Sequential: backward called twice after one forward; activations wrote "
-                "their gradients over their saved outputs, so run forward again (PyTorch "
-                "likewise frees its graph after backward)"
-            )
-        self._spent = self._overwrites_in_backward
+    def _refuse_spent(self) -> None:
+        raise RuntimeError(
+            "Sequential: backward called twice after one forward; layers wrote their "
+            "gradients over what forward saved (activations' outputs, Conv1d's windows), "
+            "so run forward again (PyTorch likewise frees its graph after backward)"
+        )
 
     def _on_moved(self) -> None:
         super()._on_moved()
