@@ -29,16 +29,34 @@ class Dropout(Module):
         self.generator = generator
         self._mask: torch.Tensor | None = None
 
+    frees_output = True  # backward reads the mask, never the output
+    computes_in_place = True  # forward_in_place: the mask applied over the input
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mask = self._draw_mask(x)
+        if mask is None:
+            return x
+        # a scratch output in training, as every minidl layer's: valid until the next call
+        return torch.mul(x, mask, out=self._buffer("out", x))
+
+    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
+        mask = self._draw_mask(x)
+        return x if mask is None else x.mul_(mask)
+
+    def _draw_mask(self, x: torch.Tensor) -> torch.Tensor | None:
+        """A new mask of kept elements scaled by 1/(1 − p), in this shape's buffer;
+        None when nothing is dropped (eval mode or p = 0)."""
         if not self.training or self.p == 0:
             self._mask = None
-            return x
+            return None
+        mask = self._buffer("mask", x)
         if self.p == 1:
-            self._mask = torch.zeros_like(x)
-            return self._mask.clone()
-        mask = torch.empty_like(x).bernoulli_(1 - self.p, generator=self.generator)
-        self._mask = mask.div_(1 - self.p)
-        return x * self._mask
+            self._mask = mask.zero_()
+            return mask
+        # the draw of torch.empty_like(x).bernoulli_(1 − p): the same numbers from a generator
+        mask.bernoulli_(1 - self.p, generator=self.generator)
+        self._mask = mask.div_(self._constant("keep", 1 - self.p, mask))
+        return mask
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         mask = self._mask
@@ -49,7 +67,7 @@ class Dropout(Module):
                 f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
                 f"the forward shape {tuple(mask.shape)}"
             )
-        return grad_output * mask
+        return torch.mul(grad_output, mask, out=self._buffer("grad_input", grad_output))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -331,3 +331,30 @@ def test_conv1d_reuses_its_output_in_training_and_not_in_eval():
     layer.eval()
     first, second = layer(x), layer(x)
     assert first is not second and torch.equal(first, second)
+
+
+def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
+    """In a Sequential, Dropout after a Linear masks the Linear's scratch output in
+    place; the masks are the numbers torch draws from a generator in the same state."""
+    from minidl.reference import SeededDropout
+
+    generator = torch.Generator().manual_seed(6)
+    model = minidl.Sequential(
+        minidl.Linear(3, 8, generator=generator),
+        minidl.Dropout(0.4, generator=torch.Generator().manual_seed(11)),
+        minidl.Tanh(),
+        minidl.Linear(8, 2, generator=generator),
+    ).double()
+    steps = [step.__name__ for step in model._plan()[0]]
+    assert steps == ["forward", "forward_in_place", "forward_in_place", "forward"]
+    twin = torch_twin(model)
+    twin[1] = SeededDropout(0.4, torch.Generator().manual_seed(11))
+    for _ in range(3):  # a new mask at every step, in the same buffer
+        x = torch.randn(5, 3, dtype=torch.float64, generator=generator)
+        g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
+        out, grad_x, grads = autograd_grads(twin, x, g)
+        model.zero_grad()
+        assert rel_error(model(x), out) <= TOLERANCE
+        assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+        for name, p in model.named_parameters():
+            assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
