@@ -23,7 +23,20 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from minidl import reference
-from minidl.layers import BatchNorm1d, Conv1d, Flatten, Linear, ReLU, Sequential, Unflatten
+from minidl.layers import (
+    ELU,
+    GELU,
+    BatchNorm1d,
+    Conv1d,
+    Flatten,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    Unflatten,
+)
 from minidl.losses import MSELoss
 from minidl.module import Module
 from minidl.optim import SGD
@@ -40,6 +53,7 @@ class BenchCase:
     samples: int
     dtype: str = "float32"
     kind: str = "mlp"  # "mlp", "batchnorm" (BatchNorm1d after each hidden Linear) or "conv"
+    activation: str = "ReLU"  # of the hidden layers: a name in ACTIVATIONS
 
     def build_model(self, generator: torch.Generator) -> Module:
         layers: list[Module] = []
@@ -61,12 +75,16 @@ class BenchCase:
             if index < len(self.widths) - 2:
                 if self.kind == "batchnorm":
                     layers.append(BatchNorm1d(n_out))
-                layers.append(ReLU())
+                layers.append(ACTIVATIONS[self.activation]())
         return Sequential(*layers).to(dtype=getattr(torch, self.dtype))
 
 
+ACTIVATIONS: dict[str, type[Module]] = {
+    cls.__name__: cls for cls in (ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU)
+}
 CLASSIC = (2, 25, 25, 25, 2)
 WIDE = (2, 1024, 1024, 1024, 2)
+MEDIUM = (2, 512, 512, 512, 2)
 
 
 def default_cases(quick: bool) -> list[BenchCase]:
@@ -78,6 +96,12 @@ def default_cases(quick: bool) -> list[BenchCase]:
         BenchCase("wide MLP 1024, batch 1024", WIDE, 1024, 2048),
         BenchCase("BatchNorm MLP, batch 32", CLASSIC, 32, 1000, kind="batchnorm"),
         BenchCase("Conv1d stack, batch 32", CLASSIC, 32, 1000, kind="conv"),
+    ]
+    # every other activation on a network where the element-wise work counts
+    cases += [
+        BenchCase(f"MLP 512, {name}, batch 512", MEDIUM, 512, 1024, activation=name)
+        for name in ACTIVATIONS
+        if name != "ReLU"
     ]
     if quick:
         cases[0] = BenchCase("classic MLP, batch 1", CLASSIC, 1, 300)

@@ -1,9 +1,10 @@
-"""Element-wise activations. Each keeps only its output, which its backward needs.
+"""Element-wise activations, written with vectorised arithmetic into reused buffers.
 
+ReLU, Tanh and Sigmoid keep only their output, which their backward needs;
+LeakyReLU, ELU and GELU compute their derivative in forward and keep that.
 Inside a ``Sequential`` an activation that follows a layer whose output is
-free (a ``Linear``) runs in place on that output; its backward writes into
-a scratch buffer: ReLU and Tanh cost 1 op forward and 2 backward, Sigmoid
-1 and 3.
+free (a ``Linear``) runs in place on that output: ReLU and Tanh cost 1 op
+forward and 2 backward, Sigmoid 1 and 3, LeakyReLU 4 and 1.
 """
 
 from __future__ import annotations
@@ -160,8 +161,85 @@ class Sigmoid(_Elementwise):
         return buffer.mul_(out).mul_(grad_output)
 
 
-class LeakyReLU(Module):
-    """x where x > 0, else negative_slope·x. Backward reads the saved input's sign.
+class _SavesDerivative(Module):
+    """Shared recipe of activations whose derivative needs the input, not only the output.
+
+    Forward computes the output and dy/dx together (they share intermediate
+    values) and keeps only dy/dx; backward is one product. Everything is
+    written with vectorised arithmetic into per-shape buffers: ``torch.where``
+    and boolean masks run several times slower than arithmetic on this CPU
+    build, and fresh tensors cost an allocation each. Inside a ``Sequential``
+    after a ``Linear``, forward runs in place on its output and backward
+    writes the input gradient over the saved derivative.
+
+    In eval mode the output and the derivative are fresh tensors, so an
+    evaluation in between never changes what a training forward saved.
+    """
+
+    computes_in_place = True
+    frees_output = True  # backward reads the saved derivative, never the output
+    backward_overwrites_saved = True  # backward_in_place: the gradient over the derivative
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._derivative: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self._work("out", x)
+        self._derivative = self._evaluate(x, out)
+        return out
+
+    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
+        self._derivative = self._evaluate(x, x)
+        return x
+
+    def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Write the output into ``out`` and return dy/dx (a buffer from ``_work``).
+
+        ``out`` may be ``x`` itself: read everything needed of ``x`` first.
+        """
+        raise NotImplementedError
+
+    def _work(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """A buffer shaped like ``x``: this shape's scratch in training, fresh in eval."""
+        return self._buffer(name, x) if self.training else torch.empty_like(x)
+
+    def _checked_derivative(self, grad_output: torch.Tensor) -> torch.Tensor:
+        derivative = self._derivative
+        if derivative is None:
+            raise RuntimeError(
+                f"{self.describe()}: backward called before forward, or twice after one "
+                "forward (the input gradient overwrote the saved derivative); run forward again"
+            )
+        if derivative.shape != grad_output.shape:
+            raise ShapeError(
+                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
+                f"the forward shape {tuple(derivative.shape)}"
+            )
+        return derivative
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        derivative = self._checked_derivative(grad_output)
+        return torch.mul(grad_output, derivative, out=self._buffer("grad_input", grad_output))
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        derivative = self._checked_derivative(grad_output)
+        self._derivative = None  # spent: it now holds the input gradient
+        return derivative.mul_(grad_output)
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._derivative = None
+
+    def _positive_mask(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """1 where x > 0, else 0 (NaN: 0), as a float buffer: sign(relu(x))."""
+        mask = torch.clamp_min(x, self._constant("zero", 0.0, x), out=self._work(name, x))
+        return mask.sign_()
+
+
+class LeakyReLU(_SavesDerivative):
+    """x where x > 0, else negative_slope·x; d/dx is 1 or negative_slope (x = 0: the slope,
+    as autograd).
 
     Shape: (*) -> (*)
     """
@@ -169,22 +247,24 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
-        self._input: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._input = x
-        return torch.where(x > 0, x, x * self.negative_slope)
-
-    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        x = _saved_input(self, self._input, grad_output)
-        return torch.where(x > 0, grad_output, grad_output * self.negative_slope)
+    def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        slope = self._constant("slope", self.negative_slope, x)
+        derivative = self._positive_mask(x, "derivative")  # m: 1 where x > 0
+        if 0 <= self.negative_slope <= 1:
+            derivative.clamp_min_(slope)  # max(m, s): exactly 1 or s
+        else:  # m + (1 − m)·s, with 1 − m exactly 0 or 1
+            rest = torch.sub(self._constant("one", 1.0, x), derivative, out=self._work("rest", x))
+            torch.addcmul(derivative, rest, slope, out=derivative)
+        torch.mul(x, derivative, out=out)  # x·1 or x·s: the products torch's kernel makes
+        return derivative
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
 
-class ELU(Module):
-    """x where x > 0, else α(eˣ − 1); d/dx = 1 or α·eˣ (from the saved input, as autograd).
+class ELU(_SavesDerivative):
+    """x where x > 0, else α(eˣ − 1); d/dx = 1 or α·eˣ (x = 0: α, as autograd).
 
     Shape: (*) -> (*)
     """
@@ -192,25 +272,34 @@ class ELU(Module):
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = float(alpha)
-        self._input: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._input = x
-        return torch.where(x > 0, x, torch.expm1(x) * self.alpha)
-
-    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        x = _saved_input(self, self._input, grad_output)
-        return torch.where(x > 0, grad_output, grad_output * self.alpha * torch.exp(x))
+    def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        alpha, zero = self._constant("alpha", self.alpha, x), self._constant("zero", 0.0, x)
+        usual = 0 <= self.alpha <= 1  # then max(α·eˣ, [x > 0]) is the derivative
+        negative = torch.clamp_max(x, zero, out=self._work("negative", x))
+        # as autograd: α·exp(x) for the derivative (exact where x is very negative) and
+        # α·expm1(x) for the output (exact near 0); exp gives 1 and expm1 0 where x > 0
+        derivative = torch.exp(negative, out=self._work("derivative", x))
+        if not usual:  # 1 where x > 0, read before x may be overwritten
+            mask = torch.clamp_min(x, zero, out=self._work("mask", x)).sign_()
+        negative.expm1_()
+        torch.clamp_min(x, zero, out=out).addcmul_(negative, alpha)  # one term is 0
+        derivative.mul_(alpha)
+        if usual:  # the output is positive exactly where x > 0: the mask from it
+            mask = torch.clamp_min(out, zero, out=negative).sign_()
+            return torch.maximum(derivative, mask, out=derivative)  # max(α, 1) = 1
+        rest = torch.sub(self._constant("one", 1.0, x), mask, out=negative)  # 1 where x <= 0
+        return derivative.mul_(rest).add_(mask)  # exactly 1 where x > 0
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
 
-class GELU(Module):
+class GELU(_SavesDerivative):
     """x·Φ(x), exact (erf) by default, or the tanh approximation with approximate="tanh".
 
-    Backward: Φ(x) + x·φ(x) for the exact form; for the tanh form the
-    derivative of 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    Derivative: Φ(x) + x·φ(x) for the exact form; for the tanh form, with
+    t = tanh(√(2/π)(x + 0.044715x³)), ½(1 + t) + ½√(2/π)·x(1 − t²)(1 + 3·0.044715x²).
 
     Shape: (*) -> (*)
     """
@@ -220,26 +309,33 @@ class GELU(Module):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
-        self._input: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._input = x
+    def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         if self.approximate == "tanh":
-            inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x.pow(3))
-            return 0.5 * x * (1 + torch.tanh(inner))
-        return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+            return self._evaluate_tanh(x, out)
+        c = self._constant
+        cdf = torch.mul(x, c("1/sqrt2", 1 / math.sqrt(2), x), out=self._work("cdf", x))
+        cdf.erf_().add_(c("one", 1.0, x)).mul_(c("half", 0.5, x))  # Φ(x) = ½(1 + erf(x/√2))
+        # φ(x) = exp(−x²/2 − ln√(2π)): the constant factor folded into the exponent
+        log_sqrt_2pi = c("-log(sqrt(2pi))", -0.5 * math.log(2 * math.pi), x)
+        derivative = torch.addcmul(log_sqrt_2pi, x, x, value=-0.5, out=self._work("d", x))
+        derivative.exp_().mul_(x).add_(cdf)  # Φ(x) + x·φ(x)
+        torch.mul(x, cdf, out=out)
+        return derivative
 
-    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        x = _saved_input(self, self._input, grad_output)
-        if self.approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            t = torch.tanh(k * (x + 0.044715 * x.pow(3)))
-            derivative = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
-        else:
-            cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
-            pdf = torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-            derivative = cdf + x * pdf
-        return grad_output * derivative
+    def _evaluate_tanh(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        c, k, cubic = self._constant, math.sqrt(2 / math.pi), 0.044715
+        one = c("one", 1.0, x)
+        square = torch.mul(x, x, out=self._work("square", x))
+        t = torch.mul(square, c("cubic", cubic, x), out=self._work("t", x)).add_(one)
+        t.mul_(x).mul_(c("k", k, x)).tanh_()  # t = tanh(k(x + 0.044715x³))
+        half_one_plus_t = torch.add(t, one, out=self._work("h", x)).mul_(c("half", 0.5, x))
+        square.mul_(c("3cubic", 3 * cubic, x)).add_(one)  # 1 + 3·0.044715x²
+        # ½k·x(1 − t²)(1 + 3·0.044715x²) + ½(1 + t); 1 − t² in one rounding, as Tanh does
+        derivative = torch.addcmul(one, t, t, value=-1, out=t)
+        derivative.mul_(square).mul_(x).mul_(c("k/2", k / 2, x)).add_(half_one_plus_t)
+        torch.mul(x, half_one_plus_t, out=out)
+        return derivative
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

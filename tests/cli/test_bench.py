@@ -18,12 +18,13 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
         "wide MLP 1024",
         "BatchNorm MLP",
         "Conv1d stack",
+        "MLP 512, GELU, batch 512",
     ):
         assert case in out
     assert "tensor ops per training step" in out
     report = json.loads(path.read_text())
     assert report["threads"] == 1 and report["repeats"] == 5
-    assert len(report["cases"]) == 7
+    assert len(report["cases"]) == 12
     for case in report["cases"]:
         assert len(case["minidl_ms"]) == len(case["torch_ms"]) == 5
         assert case["ratio"] > 0 and case["minidl_peak_bytes"] > 0 and case["torch_peak_bytes"] > 0

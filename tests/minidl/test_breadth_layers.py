@@ -27,8 +27,12 @@ def check_against_torch(module, x, grad_output, input_grad_scale=0.0):
 ELEMENTWISE = [
     lambda: minidl.LeakyReLU(),
     lambda: minidl.LeakyReLU(0.3),
+    lambda: minidl.LeakyReLU(-0.2),  # slopes outside [0, 1] take the general formula
+    lambda: minidl.LeakyReLU(2.0),
     lambda: minidl.ELU(),
     lambda: minidl.ELU(0.5),
+    lambda: minidl.ELU(1.7),
+    lambda: minidl.ELU(-0.5),
     lambda: minidl.GELU(),
     lambda: minidl.GELU("tanh"),
     lambda: minidl.Softmax(dim=-1),
@@ -358,3 +362,54 @@ def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
         assert rel_error(model.backward(g), grad_x) <= TOLERANCE
         for name, p in model.named_parameters():
             assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        minidl.LeakyReLU,
+        lambda: minidl.LeakyReLU(-0.2),
+        lambda: minidl.LeakyReLU(2.0),
+        minidl.ELU,
+        lambda: minidl.ELU(-0.5),
+        lambda: minidl.ELU(1.7),
+        minidl.GELU,
+        lambda: minidl.GELU("tanh"),
+    ],
+    ids=lambda make: repr(make()),
+)
+def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
+    """After a Linear they overwrite its output, and their backward overwrites the saved
+    derivative: the numbers stay autograd's, and a second backward is refused before
+    any change."""
+    generator = torch.Generator().manual_seed(7)
+    model = minidl.Sequential(
+        minidl.Linear(3, 6, generator=generator),
+        make(),
+        minidl.Linear(6, 2, generator=generator),
+    ).double()
+    assert [step.__name__ for step in model._plan()[0]][1] == "forward_in_place"
+    x = torch.randn(5, 3, dtype=torch.float64, generator=generator) * 2
+    g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
+    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
+    model.zero_grad()
+    assert rel_error(model(x), out) <= TOLERANCE
+    assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+    for name, p in model.named_parameters():
+        assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+    kept = [p.grad.clone() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="backward called twice after one forward"):
+        model.backward(g)
+    with pytest.raises(RuntimeError, match="run forward again"):
+        model[1].backward(g[:, :1].expand(5, 6))
+    assert all(torch.equal(p.grad, k) for p, k in zip(model.parameters(), kept, strict=True))
+
+
+@pytest.mark.parametrize("make", [minidl.LeakyReLU, minidl.ELU, minidl.GELU])
+def test_activations_that_save_their_derivative_reuse_buffers_only_in_training(make):
+    layer = make().double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    assert layer(x) is layer(x)  # the scratch output of this shape
+    layer.eval()
+    first, second = layer(x), layer(x)
+    assert first is not second and torch.equal(first, second)
