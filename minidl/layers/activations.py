@@ -15,6 +15,7 @@ import torch
 
 from minidl.errors import ShapeError
 from minidl.module import Module
+from minidl.scratch import scratch
 
 
 class _Elementwise(Module):
@@ -355,18 +356,33 @@ class Softmax(Module):
         self._output: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shifted = x - x.amax(dim=self.dim, keepdim=True)
-        exp = torch.exp(shifted)
-        out = exp / exp.sum(dim=self.dim, keepdim=True)
-        self._output = out
+        if self.training:  # this shape's scratch buffers, as every minidl layer's outputs
+            out = self._buffer("out", x)
+            peak = scratch(self._scratch, "peak", _reduced(x, self.dim), x)
+        else:
+            out, peak = torch.empty_like(x), None
+        peak = torch.amax(x, dim=self.dim, keepdim=True, out=peak)
+        torch.sub(x, peak, out=out).exp_()  # shifted by the maximum: exp never overflows
+        total = torch.sum(out, dim=self.dim, keepdim=True, out=peak)
+        self._output = out.div_(total)
         return out
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         y = _saved_input(self, self._output, grad_output)
-        return y * (grad_output - (grad_output * y).sum(dim=self.dim, keepdim=True))
+        grad_input = torch.mul(grad_output, y, out=self._buffer("grad_input", grad_output))
+        weighted = scratch(self._scratch, "weighted", _reduced(grad_output, self.dim), y)
+        torch.sum(grad_input, dim=self.dim, keepdim=True, out=weighted)  # Σ g·y
+        return torch.sub(grad_output, weighted, out=grad_input).mul_(y)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+def _reduced(x: torch.Tensor, dim: int) -> torch.Size:
+    """The shape of ``x`` reduced along ``dim`` with keepdim (one value per slice)."""
+    shape = list(x.shape)
+    shape[dim] = 1
+    return torch.Size(shape)
 
 
 def _saved_input(

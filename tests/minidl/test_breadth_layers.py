@@ -405,8 +405,10 @@ def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
     assert all(torch.equal(p.grad, k) for p, k in zip(model.parameters(), kept, strict=True))
 
 
-@pytest.mark.parametrize("make", [minidl.LeakyReLU, minidl.ELU, minidl.GELU])
-def test_activations_that_save_their_derivative_reuse_buffers_only_in_training(make):
+@pytest.mark.parametrize(
+    "make", [minidl.LeakyReLU, minidl.ELU, minidl.GELU, lambda: minidl.Softmax(dim=1)]
+)
+def test_activations_reuse_their_output_buffer_only_in_training(make):
     layer = make().double()
     x = torch.randn(4, 3, dtype=torch.float64)
     assert layer(x) is layer(x)  # the scratch output of this shape
