@@ -315,13 +315,15 @@ class GELU(_SavesDerivative):
         if self.approximate == "tanh":
             return self._evaluate_tanh(x, out)
         c = self._constant
-        cdf = torch.mul(x, c("1/sqrt2", 1 / math.sqrt(2), x), out=self._work("cdf", x))
-        cdf.erf_().add_(c("one", 1.0, x)).mul_(c("half", 0.5, x))  # Φ(x) = ½(1 + erf(x/√2))
+        # 1 + erf(x/√2) = 2Φ(x); the ½ goes into the two products that use it
+        twice_cdf = torch.mul(x, c("1/sqrt2", 1 / math.sqrt(2), x), out=self._work("cdf", x))
+        twice_cdf.erf_().add_(c("one", 1.0, x))
         # φ(x) = exp(−x²/2 − ln√(2π)): the constant factor folded into the exponent
         log_sqrt_2pi = c("-log(sqrt(2pi))", -0.5 * math.log(2 * math.pi), x)
         derivative = torch.addcmul(log_sqrt_2pi, x, x, value=-0.5, out=self._work("d", x))
-        derivative.exp_().mul_(x).add_(cdf)  # Φ(x) + x·φ(x)
-        torch.mul(x, cdf, out=out)
+        derivative.exp_().mul_(x).addcmul_(twice_cdf, c("half", 0.5, x))  # x·φ(x) + Φ(x)
+        # x·½·(1 + erf(x/√2)), the products in torch's order
+        torch.addcmul(c("zero", 0.0, x), x, twice_cdf, value=0.5, out=out)
         return derivative
 
     def _evaluate_tanh(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
