@@ -173,8 +173,9 @@ class _SavesDerivative(Module):
     after a ``Linear``, forward runs in place on its output and backward
     writes the input gradient over the saved derivative.
 
-    In eval mode the output and the derivative are fresh tensors, so an
-    evaluation in between never changes what a training forward saved.
+    In eval mode the output and the derivative are fresh tensors: an
+    evaluation never writes into the buffers training reuses (backward, as
+    for every module, follows the last forward).
     """
 
     computes_in_place = True
