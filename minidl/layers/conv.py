@@ -233,7 +233,8 @@ class _Workspace:
         self.out = self.channels_first(self.out_rows)
         self.ones = ones(rows, x)  # shared with the other layers
         self.grad_output: torch.Tensor | None = None
-        self.grad_copy: torch.Tensor | None = None
+        self.grad_copy: torch.Tensor | None = None  # the rows of g, when g is laid out otherwise
+        self.copy_buffer: torch.Tensor | None = None
         self.grad_rows = self.grad_rows_t = self.out_rows  # set by take_grad_output
         # input-gradient buffers, made at the first backward that needs them
         self.grad_columns = self.grad_padded = self.grad_input = None
@@ -253,11 +254,13 @@ class _Workspace:
         if as_rows.is_contiguous():
             self.grad_copy = None
             self.grad_rows = as_rows.reshape(self.out_rows.shape)
-        else:
-            with persistent():
-                self.grad_copy = torch.empty_like(as_rows, memory_format=torch.contiguous_format)
+        else:  # copied into rows, in a buffer kept for the next such gradient
+            if self.copy_buffer is None:
+                with persistent():
+                    self.copy_buffer = torch.empty_like(self.out_rows)
+            self.grad_copy = self.copy_buffer.view(as_rows.shape)
             self.grad_copy.copy_(as_rows)
-            self.grad_rows = self.grad_copy.view(self.out_rows.shape)
+            self.grad_rows = self.copy_buffer
         self.grad_rows_t = self.grad_rows.t()
 
     def make_input_gradient_buffers(self, layer: Conv1d, in_place: bool) -> None:

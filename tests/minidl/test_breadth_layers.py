@@ -415,3 +415,20 @@ def test_activations_reuse_their_output_buffer_only_in_training(make):
     layer.eval()
     first, second = layer(x), layer(x)
     assert first is not second and torch.equal(first, second)
+
+
+def test_conv1d_lays_out_each_new_gradient_tensor_afresh():
+    """Gradients laid out as (N, C_out, L_out) go through one reused rows buffer: each
+    step's numbers are that step's, not the last one's."""
+    generator = torch.Generator().manual_seed(9)
+    layer = minidl.Conv1d(2, 3, 3, padding=1, generator=generator).double()
+    twin = torch_twin(layer)
+    x = torch.randn(4, 2, 6, dtype=torch.float64, generator=generator)
+    for _ in range(3):
+        g = torch.randn(4, 3, 6, dtype=torch.float64, generator=generator)  # a new tensor
+        _, grad_x, grads = autograd_grads(twin, x, g)
+        layer.zero_grad()
+        layer(x)
+        assert rel_error(layer.backward(g), grad_x) <= TOLERANCE
+        for name, p in layer.named_parameters():
+            assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
