@@ -9,7 +9,12 @@ shape, dtype or device changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
 import torch
+
+T = TypeVar("T")
 
 
 def persistent() -> torch.inference_mode:
@@ -24,6 +29,20 @@ def persistent() -> torch.inference_mode:
 
 
 MAX_CACHED = 16  # entries per cache: a few batch sizes and dtypes, never a leak
+MAX_WORKSPACES = 4  # per layer: training batch, last batch, evaluation sets
+
+
+def store(cache: dict, key: Hashable, make: Callable[[], T], limit: int = MAX_CACHED) -> T:
+    """Make ``cache[key]`` with ``make()`` (its tensors persistent) and return it.
+
+    A full cache is emptied first: a few shapes and dtypes in turn are
+    normal, more would be a leak.
+    """
+    if len(cache) >= limit:
+        cache.clear()
+    with persistent():
+        entry = cache[key] = make()
+    return entry
 
 
 def scratch(
@@ -42,11 +61,7 @@ def scratch(
     key = (name, shape)
     buffer = cache.get(key)
     if buffer is None or buffer.dtype is not like.dtype:
-        if len(cache) >= MAX_CACHED:
-            cache.clear()
-        with persistent():
-            buffer = torch.empty(shape, dtype=like.dtype, device=like.device)
-        cache[key] = buffer
+        buffer = store(cache, key, lambda: torch.empty(shape, dtype=like.dtype, device=like.device))
     return buffer
 
 
@@ -62,11 +77,7 @@ def constant(
     key = (name, value)
     entry = cache.get(key)
     if entry is None or entry.dtype is not like.dtype:
-        if len(cache) >= MAX_CACHED:
-            cache.clear()
-        with persistent():
-            entry = torch.tensor(value, dtype=like.dtype, device=like.device)
-        cache[key] = entry
+        entry = store(cache, key, lambda: torch.tensor(value, dtype=like.dtype, device=like.device))
     return entry
 
 
@@ -79,10 +90,7 @@ def ones(length: int, like: torch.Tensor) -> torch.Tensor:
     key = (length, like.dtype, like.device)
     vector = _ONES.get(key)
     if vector is None:
-        if len(_ONES) >= MAX_CACHED:
-            _ONES.clear()
-        with persistent():
-            vector = _ONES[key] = torch.ones(length, dtype=like.dtype, device=like.device)
+        vector = store(_ONES, key, lambda: torch.ones(length, dtype=like.dtype, device=like.device))
     return vector
 
 

@@ -9,7 +9,7 @@ from minidl.init import init_weight_and_bias
 from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-from minidl.scratch import ones, persistent
+from minidl.scratch import MAX_WORKSPACES, ones, persistent, store
 
 
 class Conv1d(Module):
@@ -115,10 +115,7 @@ class Conv1d(Module):
             or self.weight.data is not ws.weight
             or (self.bias is not None and self.bias.data is not ws.bias)
         ):
-            if len(self._workspaces) >= 4:
-                self._workspaces.clear()
-            with persistent():
-                ws = self._workspaces[key] = _Workspace(self, x)
+            ws = store(self._workspaces, key, lambda: _Workspace(self, x), MAX_WORKSPACES)
         return ws
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ from minidl.errors import ShapeError
 from minidl.layers.arguments import integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-from minidl.scratch import persistent
+from minidl.scratch import MAX_WORKSPACES, persistent, store
 
 
 class BatchNorm1d(Module):
@@ -74,10 +74,7 @@ class BatchNorm1d(Module):
                 )
             ws = self._workspaces.get(x.shape)
             if ws is None or x.dtype is not ws.dtype:
-                if len(self._workspaces) >= 4:
-                    self._workspaces.clear()
-                with persistent():
-                    ws = self._workspaces[x.shape] = _Workspace(self, x)
+                ws = store(self._workspaces, x.shape, lambda: _Workspace(self, x), MAX_WORKSPACES)
         self._workspace = ws
         return ws
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from minidl.losses.loss import Loss
-from minidl.scratch import persistent
+from minidl.scratch import MAX_WORKSPACES, store
 
 
 class MSELoss(Loss):
@@ -29,10 +29,12 @@ class MSELoss(Loss):
             self._check_same_shape(prediction, target)
         ws = self._workspaces.get(shape)
         if ws is None or ws.diff.dtype is not prediction.dtype:
-            if len(self._workspaces) >= 4:
-                self._workspaces.clear()
-            with persistent():
-                ws = self._workspaces[shape] = _Workspace(prediction, self.reduction)
+            ws = store(
+                self._workspaces,
+                shape,
+                lambda: _Workspace(prediction, self.reduction),
+                MAX_WORKSPACES,
+            )
         self._current = ws
         diff = torch.sub(prediction, target, out=ws.diff)
         if self.reduction == "none":
