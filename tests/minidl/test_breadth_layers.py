@@ -12,8 +12,8 @@ from minidl.reference import torch_twin
 from tests.conftest import TOLERANCE, autograd_grads, rel_error
 
 
-def check_against_torch(module, x, grad_output, input_grad_scale=0.0):
-    twin = torch_twin(module)
+def check_against_torch(module, x, grad_output, input_grad_scale=0.0, twin=None):
+    twin = torch_twin(module) if twin is None else twin
     out, grad_x, grads = autograd_grads(twin, x, grad_output)
     module.zero_grad()
     ours = module(x)
@@ -356,12 +356,7 @@ def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
     for _ in range(3):  # a new mask at every step, in the same buffer
         x = torch.randn(5, 3, dtype=torch.float64, generator=generator)
         g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
-        out, grad_x, grads = autograd_grads(twin, x, g)
-        model.zero_grad()
-        assert rel_error(model(x), out) <= TOLERANCE
-        assert rel_error(model.backward(g), grad_x) <= TOLERANCE
-        for name, p in model.named_parameters():
-            assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+        check_against_torch(model, x, g, twin=twin)
 
 
 @pytest.mark.parametrize(
@@ -391,12 +386,7 @@ def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
     assert [step.__name__ for step in model._plan()[0]][1] == "forward_in_place"
     x = torch.randn(5, 3, dtype=torch.float64, generator=generator) * 2
     g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
-    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
-    model.zero_grad()
-    assert rel_error(model(x), out) <= TOLERANCE
-    assert rel_error(model.backward(g), grad_x) <= TOLERANCE
-    for name, p in model.named_parameters():
-        assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+    check_against_torch(model, x, g)
     kept = [p.grad.clone() for p in model.parameters()]
     with pytest.raises(RuntimeError, match="backward called twice after one forward"):
         model.backward(g)
@@ -426,9 +416,4 @@ def test_conv1d_lays_out_each_new_gradient_tensor_afresh():
     x = torch.randn(4, 2, 6, dtype=torch.float64, generator=generator)
     for _ in range(3):
         g = torch.randn(4, 3, 6, dtype=torch.float64, generator=generator)  # a new tensor
-        _, grad_x, grads = autograd_grads(twin, x, g)
-        layer.zero_grad()
-        layer(x)
-        assert rel_error(layer.backward(g), grad_x) <= TOLERANCE
-        for name, p in layer.named_parameters():
-            assert rel_error(p.grad, grads[name]) <= TOLERANCE, name
+        check_against_torch(layer, x, g, twin=twin)
