@@ -275,7 +275,7 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
     return CaseResult(case, minidl_ms, torch_ms, peak_bytes(minidl_cold), peak_bytes(torch_cold))
 
 
-class _OpRecorder(TorchDispatchMode):
+class OpRecorder(TorchDispatchMode):
     """Records every aten op dispatched while active, with its arguments."""
 
     def __init__(self) -> None:
@@ -331,7 +331,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
     full_batches = itertools.cycle([b for b in setup.batches if len(b[0]) == case.batch_size])
     with torch.inference_mode():
         setup.minidl_step(x, target)  # steady state: buffers already fit this batch
-        with _OpRecorder() as ours:
+        with OpRecorder() as ours:
             setup.minidl_step(x, target)
         step_us = _median_us(lambda: setup.minidl_step(*next(full_batches)))
         calls = [(_python_callable(func), args, kwargs) for func, args, kwargs in ours.calls]
@@ -344,7 +344,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
                 call(*args, **kwargs)
 
         sequence = _median_us(replay)
-    with _OpRecorder() as theirs:
+    with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
         minidl_ops=[str(func) for func, _, _ in ours.calls],

@@ -151,7 +151,7 @@ class Conv1d(Module):
         self._parameter_gradients(grad_output)  # the input gradient is not wanted
 
     def _parameter_gradients(self, grad_output: torch.Tensor) -> _Workspace:
-        """dW = gᵀ·windows and db = gᵀ·1, written or added into the parameters' gradients."""
+        """dW = gᵀ·windows and db = gᵀ·1, added into the parameters' gradients."""
         ws = self._workspace
         if ws is None or not ws.backward_ready:
             raise RuntimeError(
@@ -169,18 +169,10 @@ class Conv1d(Module):
         elif ws.grad_copy is not None:  # the same tensor, new values: copy them again
             ws.grad_copy.copy_(grad_output.permute(0, 2, 1))
         g_t = ws.grad_rows_t
-        grad_w, accumulate = self.weight.grad_buffer()
-        grad_w = grad_w.view(self.out_channels, -1)
-        if accumulate:
-            grad_w.addmm_(g_t, ws.columns)
-        else:
-            torch.mm(g_t, ws.columns, out=grad_w)
+        # gradients accumulate (zero_grad zeroed them): dW += gᵀ·windows, db += gᵀ·1
+        self.weight.grad.view(self.out_channels, -1).addmm_(g_t, ws.columns)
         if self.bias is not None:
-            grad_b, accumulate = self.bias.grad_buffer()
-            if accumulate:
-                grad_b.addmv_(g_t, ws.ones)
-            else:
-                torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over batch and length
+            self.bias.grad.addmv_(g_t, ws.ones)  # the sum over batch and length
         return ws
 
     def _on_moved(self) -> None:

@@ -52,7 +52,6 @@ class Linear(Module):
         self.bias = (
             Parameter(torch.empty(out_features, dtype=dtype, device=device)) if bias else None
         )
-        self._input: torch.Tensor | None = None
         self._workspace: _Workspace | None = None
         # one workspace per batch size seen: an epoch's last, smaller batch
         # must not throw away the workspace of the full ones
@@ -82,38 +81,35 @@ class Linear(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ws = self._workspace
-        if (  # the input tensor of the last forward again (the scratch output of the layer
-            # before): its shape and dtype were checked then; the parameters must be the same
+        if (  # training with the workspace of the last forward, whose parameters are current
             ws is not None
-            and x is ws.input
             and self.training
             and self.weight.data is ws.weight
             and (ws.bias is None or self.bias.data is ws.bias)  # type: ignore[union-attr]
         ):
+            # the same input tensor (the scratch output of the layer before) was checked
+            # then; a new one (a batch of data) must have the shape and dtype of the last
+            if x is not ws.input:
+                if x.shape != ws.input_shape or x.dtype is not ws.dtype:
+                    return self._forward_checked(x)
+                ws.input = x
             bias_rows = ws.bias_rows
             if bias_rows is None:
                 return torch.mm(x, ws.weight_t, out=ws.out)
             return torch.addmm(bias_rows, x, ws.weight_t, out=ws.out)
+        return self._forward_checked(x)
+
+    def _forward_checked(self, x: torch.Tensor) -> torch.Tensor:
+        """Forward for any input: checks its shape, finds (or makes) its workspace."""
         shape = x.shape
+        if not shape or shape[-1] != self.in_features:  # named as given, before any reshape
+            raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(shape)}")
         if len(shape) != 2:
-            if not shape:
-                raise ShapeError(f"expects input (*, {self.in_features}), got ()")
             flat = self.forward(x.reshape(-1, shape[-1]))
             return flat.reshape(*shape[:-1], self.out_features)
-        rows, columns = shape
-        if columns != self.in_features:
-            raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(shape)}")
-        ws = self._workspace
-        if (  # the common case, checked inline: same batch size, dtype and parameters
-            ws is None
-            or rows != ws.rows
-            or x.dtype is not ws.dtype
-            or self.weight.data is not ws.weight
-            or (ws.bias is not None and self.bias.data is not ws.bias)  # type: ignore[union-attr]
-        ):
-            ws = self._workspace_for(x)
-        self._input = ws.input = x
-        out = ws.out if self.training else x.new_empty(x.shape[0], self.out_features)
+        ws = self._workspace_for(x)
+        ws.input = x
+        out = ws.out if self.training else x.new_empty(shape[0], self.out_features)
         if ws.bias_rows is None:
             return torch.mm(x, ws.weight_t, out=out)
         return torch.addmm(ws.bias_rows, x, ws.weight_t, out=out)
@@ -153,9 +149,10 @@ class Linear(Module):
         self._parameter_gradients(grad_output)  # and no g·W: one matrix product saved
 
     def _parameter_gradients(self, g: torch.Tensor) -> _Workspace:
-        """dW = gᵀx and db = gᵀ·1, written or added into the parameters' gradients."""
-        x, ws = self._input, self._workspace
-        if x is None or ws is None:
+        """dW = gᵀx and db = gᵀ·1, added into the parameters' gradients."""
+        ws = self._workspace
+        x = None if ws is None else ws.input
+        if x is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if g is not ws.grad_output:  # a tensor not seen before: check it, cache gᵀ
             if g.shape[0] != ws.rows or g.shape[1] != self.out_features:
@@ -165,34 +162,18 @@ class Linear(Module):
                 )
             ws.grad_output, ws.grad_output_t = g, g.t()
         g_t = ws.grad_output_t
-        # Parameter.grad_buffer, inlined: a method call per parameter and step costs
-        # as much as the checks themselves
-        weight = self.weight
-        grad_w = weight._grad
-        if grad_w is None:
-            grad_w, _ = weight.grad_buffer()
-            torch.mm(g_t, x, out=grad_w)
-        elif weight._grad_stale:  # after zero_grad: overwrite, no zeros to add to
-            weight._grad_stale = False
-            torch.mm(g_t, x, out=grad_w)
-        else:
-            grad_w.addmm_(g_t, x)
+        # gradients accumulate (zero_grad zeroed them): dW += gᵀx, db += gᵀ·1
+        grad_w = self.weight._grad
+        (self.weight.grad if grad_w is None else grad_w).addmm_(g_t, x)
         bias = self.bias
         if bias is not None:
             grad_b = bias._grad
-            if grad_b is None:
-                grad_b, _ = bias.grad_buffer()
-                torch.mv(g_t, ws.ones, out=grad_b)  # gᵀ·1: the sum over the batch
-            elif bias._grad_stale:
-                bias._grad_stale = False
-                torch.mv(g_t, ws.ones, out=grad_b)
-            else:
-                grad_b.addmv_(g_t, ws.ones)
+            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
         return ws
 
     def _on_moved(self) -> None:
         super()._on_moved()
-        self._input = self._workspace = None
+        self._workspace = None
         self._workspaces.clear()
 
     def extra_repr(self) -> str:
@@ -221,6 +202,7 @@ class _Workspace:
         "grad_output",
         "grad_output_t",
         "input",
+        "input_shape",
         "ones",
         "out",
         "rows",
@@ -231,6 +213,7 @@ class _Workspace:
     def __init__(self, layer: Linear, x: torch.Tensor) -> None:
         rows = x.shape[0]
         self.rows, self.dtype = rows, x.dtype
+        self.input_shape = torch.Size((rows, layer.in_features))
         self.weight = layer.weight.data
         self.weight_t = self.weight.t()
         self.bias = None if layer.bias is None else layer.bias.data

@@ -139,9 +139,8 @@ class BatchNorm1d(Module):
         sum_g = torch.sum(g, ws.dims, out=ws.sum_g)
         if self.affine:
             assert self.weight is not None and self.bias is not None
-            for parameter, value in ((self.weight, sum_gx), (self.bias, sum_g)):
-                buffer, accumulate = parameter.grad_buffer()
-                buffer.add_(value) if accumulate else buffer.copy_(value)
+            self.weight.grad.add_(sum_gx)
+            self.bias.grad.add_(sum_g)
             scale = torch.mul(inv_std, self.weight.data, out=ws.scale)  # γ/√(σ² + ε)
         else:
             scale = inv_std

@@ -32,6 +32,7 @@ class FlatGroup:
         self._minus_lr: tuple[float, torch.Tensor] | None = None
         self.data = torch.empty(0)
         self.grad = torch.empty(0)
+        self.left = False  # a parameter was re-bound elsewhere: rehome before using the buffers
         self.rehome()
 
     def rehome(self) -> None:
@@ -47,41 +48,18 @@ class FlatGroup:
         old_grads = []
         for p, (start, end) in zip(self.params, self.offsets, strict=True):
             data[start:end].view(p.shape).copy_(p.data)
-            old_grads.append((p._grad, p._grad_stale))
+            old_grads.append(p._grad)
             p.rebind(data[start:end].view(p.shape), None)
         grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
-        for p, (start, end), (old, stale) in zip(self.params, self.offsets, old_grads, strict=True):
+        for p, (start, end), old in zip(self.params, self.offsets, old_grads, strict=True):
             view = grad[start:end].view(p.shape)
-            if old is not None and not stale:
+            if old is not None:
                 view.copy_(old)
             p.rebind(p.data, view)
-            p._grad_stale = old is None or stale
             p._home = self
         self.data, self.grad = data, grad
+        self.left = False
         self._minus_lr = None  # of the old dtype
-
-    def prepare(self) -> None:
-        """Before an update: re-home moved parameters and zero gradients left stale.
-
-        A parameter is no longer homed here when it was moved (``Module.to``)
-        or another optimizer took it; a gradient is stale when ``zero_grad``
-        ran and no backward wrote it since (an unused layer): it must count
-        as zero, not as its old value.
-        """
-        for p in self.params:  # one pass in the common case: all home, none stale
-            if p._home is not self:
-                self.rehome()
-                self._zero_stale()
-                return
-            if p._grad_stale:
-                p._grad.zero_()
-                p._grad_stale = False
-
-    def _zero_stale(self) -> None:
-        for p in self.params:
-            if p._grad_stale:
-                p._grad.zero_()
-                p._grad_stale = False
 
     def constant(self, name: str, value: float) -> torch.Tensor:
         """``value`` as a cached 0-dim tensor of the group's dtype (no Python scalar in ops)."""

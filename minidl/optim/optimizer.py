@@ -67,14 +67,18 @@ class Optimizer:
         self.step_count = 0
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p._grad_stale = True  # Parameter.zero_grad, inlined (a call costs as much)
+        """Zero the gradients in place: one op per flat group."""
+        for group in self.groups:
+            if group.left:  # a parameter left the flat buffers (Module.to, another optimizer)
+                group.rehome()
+            group.grad.zero_()
 
     def step(self) -> None:
         """Update every parameter from its gradient (one call of ``update`` per group)."""
         self.step_count += 1
         for group in self.groups:
-            group.prepare()
+            if group.left:
+                group.rehome()
             self.update(group)
 
     def update(self, group: FlatGroup) -> None:

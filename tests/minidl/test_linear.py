@@ -144,3 +144,20 @@ def test_the_same_input_tensor_again_follows_new_weights_and_modes(bias):
     layer.eval()
     eval_out = layer(x)
     assert eval_out is not training_out and torch.equal(eval_out, expected())
+
+
+def test_a_new_input_tensor_is_checked_after_fast_steps():
+    """Steps after the first skip the shape checks for an input shaped like the last one;
+    any other new tensor is still checked, and another batch size gets its own buffers."""
+    layer = minidl.Linear(3, 2).double()
+    for _ in range(2):
+        layer(torch.zeros(4, 3, dtype=torch.float64))
+    with pytest.raises(minidl.ShapeError, match=r"got \(4, 5\)"):
+        layer(torch.zeros(4, 5, dtype=torch.float64))
+    with pytest.raises(minidl.ShapeError, match=r"got \(4, 3, 1\)"):
+        layer(torch.zeros(4, 3, 1, dtype=torch.float64))
+    x = torch.randn(6, 3, dtype=torch.float64)
+    expected = x @ layer.weight.data.T + layer.bias.data
+    assert torch.equal(layer(x), expected)
+    grad_input = layer.backward(torch.ones(6, 2, dtype=torch.float64))
+    assert torch.equal(grad_input, torch.ones(6, 2, dtype=torch.float64) @ layer.weight.data)
