@@ -58,6 +58,12 @@ class Loss:
     def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.forward(prediction, target)
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # as Module does: a subclass's forward is its __call__, one Python frame less
+        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
+            cls.__call__ = cls.forward  # type: ignore[method-assign]
+
     def _reduce(self, values: torch.Tensor) -> torch.Tensor:
         if self.reduction == "mean":
             return values.mean()

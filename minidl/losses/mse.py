@@ -24,9 +24,24 @@ class MSELoss(Loss):
         self._workspaces: dict[torch.Size, _Workspace] = {}
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        shape = prediction.shape
-        if target.shape != shape:
+        ws = self._current
+        if ws is None or prediction is not ws.prediction:  # else: checked at the last step
+            ws = self._workspace_for(prediction)
+        if target.shape != ws.shape:
             self._check_same_shape(prediction, target)
+        diff = torch.sub(prediction, target, out=ws.diff)
+        count = ws.count
+        if count is not None:  # the mean: the sum of squares in one op, then one division
+            return torch.dot(ws.diff_flat, ws.diff_flat).div_(count)
+        if self.reduction == "sum":
+            return torch.dot(ws.diff_flat, ws.diff_flat)
+        return diff * diff
+
+    def _workspace_for(self, prediction: torch.Tensor) -> _Workspace:
+        """The workspace of this prediction's shape and dtype; it remembers the tensor,
+        so the next step skips these checks when the prediction is the same one (the
+        last layer's scratch output)."""
+        shape = prediction.shape
         ws = self._workspaces.get(shape)
         if ws is None or ws.diff.dtype is not prediction.dtype:
             ws = store(
@@ -35,14 +50,9 @@ class MSELoss(Loss):
                 lambda: _Workspace(prediction, self.reduction),
                 MAX_WORKSPACES,
             )
+        ws.prediction = prediction
         self._current = ws
-        diff = torch.sub(prediction, target, out=ws.diff)
-        if self.reduction == "none":
-            return diff * diff
-        total = torch.dot(ws.diff_flat, ws.diff_flat)  # the sum of squares in one op
-        if ws.count is not None:
-            total.div_(ws.count)
-        return total
+        return ws
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         ws = self._current
@@ -58,9 +68,11 @@ class _Workspace:
     Constants are 0-dim tensors (a Python scalar operand costs ~2 µs per op).
     """
 
-    __slots__ = ("count", "diff", "diff_flat", "grad", "scale")
+    __slots__ = ("count", "diff", "diff_flat", "grad", "prediction", "scale", "shape")
 
     def __init__(self, prediction: torch.Tensor, reduction: str) -> None:
+        self.shape = prediction.shape
+        self.prediction: torch.Tensor | None = None  # the last forward's, if it used this one
         self.diff = torch.empty_like(prediction, memory_format=torch.contiguous_format)
         self.diff_flat = self.diff.view(-1)
         self.grad = torch.empty_like(self.diff)

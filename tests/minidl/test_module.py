@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import minidl
+from minidl.benchmark import OpRecorder
 
 
 def small_model():
@@ -39,15 +40,45 @@ def test_backward_accumulates_like_torch_until_zero_grad():
         torch.testing.assert_close(p.grad, first)
 
 
-def test_lazy_zero_grad_overwrites_without_reading_old_gradients():
-    layer = minidl.Linear(2, 2)
-    layer(torch.ones(1, 2))
-    layer.backward(torch.ones(1, 2))
-    layer.weight._grad.fill_(float("nan"))  # garbage that a lazy zero must never add to
-    layer.zero_grad()
-    layer(torch.ones(1, 2))
-    layer.backward(torch.ones(1, 2))
-    assert torch.equal(layer.weight.grad, torch.ones(2, 2))
+def test_zero_grad_zeros_in_place_and_an_optimizer_does_it_in_one_op():
+    model = small_model()
+    optimizer = minidl.SGD(model.parameters(), lr=0.1)
+    model(torch.ones(3, 2))
+    model.backward(torch.ones(3, 2))
+    grads = [p.grad for p in model.parameters()]
+    for grad in grads:
+        grad.fill_(float("nan"))  # garbage that must not survive a zero_grad
+    with OpRecorder() as ops:
+        optimizer.zero_grad()
+    assert [str(func) for func, _, _ in ops.calls] == ["aten.zero_.default"]  # the flat gradient, all parameters at once
+    for p, grad in zip(model.parameters(), grads, strict=True):
+        assert p.grad is grad and torch.count_nonzero(grad) == 0  # the same tensors
+    model(torch.ones(3, 2))
+    model.backward(torch.ones(3, 2))
+    grads[0].fill_(float("nan"))
+    model.zero_grad()  # the module's own zero_grad, parameter by parameter
+    assert all(torch.count_nonzero(p.grad) == 0 for p in model.parameters())
+
+
+def test_calling_a_module_or_a_loss_runs_the_forward_of_its_own_class():
+    class Double(minidl.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 2 * x
+
+    class Triple(Double):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return 3 * x
+
+    class InheritsTriple(Triple):
+        pass
+
+    class HalfMSE(minidl.MSELoss):
+        def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return super().forward(prediction, target) / 2
+
+    x = torch.ones(1)
+    assert [m(x).item() for m in (Double(), Triple(), InheritsTriple())] == [2, 3, 3]
+    assert HalfMSE()(torch.zeros(1, 2), torch.ones(1, 2)).item() == 0.5
 
 
 def test_train_and_eval_propagate_to_children():

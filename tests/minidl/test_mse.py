@@ -48,3 +48,14 @@ def test_shapes_must_match_and_reduction_must_exist():
         minidl.MSELoss()(torch.zeros(4, 2), torch.zeros(4))
     with pytest.raises(ValueError, match="unknown reduction 'avg'"):
         minidl.MSELoss(reduction="avg")
+
+
+def test_the_same_prediction_tensor_with_a_target_of_another_shape_is_refused():
+    """A prediction seen at the last step skips its checks; the target is checked always."""
+    loss = minidl.MSELoss()
+    prediction = torch.zeros(4, 2)
+    assert loss(prediction, torch.ones(4, 2)).item() == 1.0
+    with pytest.raises(minidl.ShapeError, match=r"got \(4, 2\) and \(4, 3\)"):
+        loss(prediction, torch.ones(4, 3))
+    assert loss(torch.zeros(3, 2), torch.full((3, 2), 2.0)).item() == 4.0
+    assert loss(prediction, torch.full((4, 2), 3.0)).item() == 9.0
