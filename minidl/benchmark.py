@@ -116,6 +116,7 @@ class CaseResult:
     torch_ms: list[float]
     minidl_peak_bytes: int
     torch_peak_bytes: int
+    floor_bytes: int  # memory_floor_bytes: what a design with kept gradients cannot go below
 
     @property
     def ratio(self) -> float:
@@ -132,6 +133,7 @@ class CaseResult:
             "ratio": self.ratio,
             "minidl_peak_bytes": self.minidl_peak_bytes,
             "torch_peak_bytes": self.torch_peak_bytes,
+            "floor_bytes": self.floor_bytes,
         }
 
 
@@ -244,6 +246,32 @@ def peak_bytes(fn: Callable[[], None]) -> int:
     return peak
 
 
+def memory_floor_bytes(model: Module, x: torch.Tensor) -> int:
+    """Parameters + gradients + the inputs that backward reads of every layer with
+    parameters but the first (whose input is the data, allocated before the run).
+
+    A design that keeps its gradients from one step to the next (minidl's flat
+    gradient buffer, which makes the update one op) holds all of these at the
+    end of a forward; so does one that keeps its activation buffers, at the
+    end of a backward. torch frees gradients in ``zero_grad`` and activations
+    during backward, so its peak can be lower: where this floor exceeds torch's
+    peak, no such design reaches it.
+    """
+    parameters = sum(p.numel() * p.data.element_size() for p in model.parameters())
+    saved = 0
+    with torch.inference_mode():
+        was_training = model.training
+        model.eval()  # fresh tensors: the model's training buffers stay as they were
+        try:
+            for index, layer in enumerate(model):  # type: ignore[call-overload]
+                if index > 0 and layer.parameters():
+                    saved += x.numel() * x.element_size()
+                x = layer(x)
+        finally:
+            model.train(was_training)
+    return 2 * parameters + saved
+
+
 def run_case(case: BenchCase, repeats: int) -> CaseResult:
     setup = _Setup(case)
     setup.minidl_epoch()  # warm-up: buffers, caches, lazy state
@@ -272,7 +300,14 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
         for _ in range(2):
             reference.torch_train_step(twin, setup.twin_loss, optimizer, x, target)
 
-    return CaseResult(case, minidl_ms, torch_ms, peak_bytes(minidl_cold), peak_bytes(torch_cold))
+    return CaseResult(
+        case,
+        minidl_ms,
+        torch_ms,
+        peak_bytes(minidl_cold),
+        peak_bytes(torch_cold),
+        memory_floor_bytes(setup.model, x),
+    )
 
 
 class OpRecorder(TorchDispatchMode):
@@ -302,15 +337,17 @@ def _python_callable(func) -> Callable:
     return func
 
 
-def _median_us(fn: Callable[[], object], calls: int = 2000) -> float:
+def _median_us(fn: Callable[[], object], calls: int = 2000, samples: int = 9) -> float:
+    """Microseconds per call of ``fn``: the median over ``samples`` runs of calls in a row."""
     fn()
-    samples = []
-    for _ in range(5):
+    per_sample = max(1, calls // samples)
+    times = []
+    for _ in range(samples):
         started = time.perf_counter()
-        for _ in range(calls // 5):
+        for _ in range(per_sample):
             fn()
-        samples.append((time.perf_counter() - started) / (calls // 5) * 1e6)
-    return statistics.median(samples)
+        times.append((time.perf_counter() - started) / per_sample * 1e6)
+    return statistics.median(times)
 
 
 def count_ops(case: BenchCase | None = None) -> OpCount:
@@ -333,7 +370,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
         setup.minidl_step(x, target)  # steady state: buffers already fit this batch
         with OpRecorder() as ours:
             setup.minidl_step(x, target)
-        step_us = _median_us(lambda: setup.minidl_step(*next(full_batches)))
+        step_us = _median_us(lambda: setup.minidl_step(*next(full_batches)), calls=6000)
         calls = [(_python_callable(func), args, kwargs) for func, args, kwargs in ours.calls]
         floor = 0.0
         for call, args, kwargs in calls:
@@ -343,7 +380,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
             for call, args, kwargs in calls:
                 call(*args, **kwargs)
 
-        sequence = _median_us(replay)
+        sequence = _median_us(replay, calls=6000)
     with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(

@@ -66,6 +66,11 @@ def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) 
     )
     table.add_row("in the lab", _s(cost.lab_seconds), f"{cost.lab_rate:,.0f}")
     out.print(table)
+    out.print(
+        "mem floor: parameters + gradients + the activations backward reads, all alive at "
+        "once in any design that keeps its gradient (or activation) buffers between steps",
+        markup=False,
+    )
     lags = sorted(cost.timer_lag_ms)
     out.print(
         f"lab / headless samples/s: {cost.lab_rate / cost.headless_rate:.3f}; "
@@ -89,7 +94,7 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
 
     out = Console(highlight=False)
     if not out.is_terminal:
-        out = Console(highlight=False, width=140)
+        out = Console(highlight=False, width=160)
     out.print(
         f"minidl vs torch.nn + autograd + torch.optim, interleaved, one thread"
         f"{' (quick)' if quick else ''}",
@@ -110,6 +115,7 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
         "torch/minidl",
         "peak mem minidl",
         "peak mem torch",
+        "mem floor",
     ):
         table.add_column(column, justify="left" if column == "case" else "right")
     for result in report.cases:
@@ -120,8 +126,14 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
             f"{result.ratio:.2f}",
             _size(result.minidl_peak_bytes),
             _size(result.torch_peak_bytes),
+            _size(result.floor_bytes),
         )
     out.print(table)
+    out.print(
+        "mem floor: parameters + gradients + the activations backward reads, all alive at "
+        "once in any design that keeps its gradient (or activation) buffers between steps",
+        markup=False,
+    )
     ops = report.ops
     if ops is not None:
         out.print(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import torch
+
+from minidl.benchmark import CLASSIC, BenchCase, memory_floor_bytes
 from tui.cli import main
 
 
@@ -28,8 +31,20 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     for case in report["cases"]:
         assert len(case["minidl_ms"]) == len(case["torch_ms"]) == 5
         assert case["ratio"] > 0 and case["minidl_peak_bytes"] > 0 and case["torch_peak_bytes"] > 0
+        # the floor is a lower bound of minidl's own measured peak, in every case
+        assert 0 < case["floor_bytes"] <= case["minidl_peak_bytes"]
     ops = report["ops"]
     assert ops["minidl_ops"] < ops["torch_ops"]
     assert "aten.addmm.out" in ops["minidl_op_names"]
     assert ops["floor_us"] > 0 and ops["sequence_us"] > 0
     assert "replayed back to back" in out
+    assert "mem floor" in out
+
+
+def test_memory_floor_counts_parameters_gradients_and_saved_activations():
+    case = BenchCase("classic", CLASSIC, 1, 1)
+    model = case.build_model(torch.Generator().manual_seed(0))
+    weights = 2 * 25 + 25 + 2 * (25 * 25 + 25) + 25 * 2 + 2
+    # float32: parameters and gradients, and the 25-wide inputs of the three layers after the first
+    assert memory_floor_bytes(model, torch.zeros(1, 2)) == 2 * 4 * weights + 3 * 25 * 4
+    assert memory_floor_bytes(model, torch.zeros(32, 2)) == 2 * 4 * weights + 3 * 32 * 25 * 4

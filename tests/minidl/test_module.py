@@ -50,7 +50,8 @@ def test_zero_grad_zeros_in_place_and_an_optimizer_does_it_in_one_op():
         grad.fill_(float("nan"))  # garbage that must not survive a zero_grad
     with OpRecorder() as ops:
         optimizer.zero_grad()
-    assert [str(func) for func, _, _ in ops.calls] == ["aten.zero_.default"]  # the flat gradient, all parameters at once
+    # one op on the flat gradient zeros every parameter's gradient
+    assert [str(func) for func, _, _ in ops.calls] == ["aten.zero_.default"]
     for p, grad in zip(model.parameters(), grads, strict=True):
         assert p.grad is grad and torch.count_nonzero(grad) == 0  # the same tensors
     model(torch.ones(3, 2))
