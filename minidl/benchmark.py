@@ -176,7 +176,7 @@ class BenchReport:
         }
 
 
-class _Setup:
+class BenchSetup:
     """Both frameworks, identical weights, the same data and batches."""
 
     def __init__(self, case: BenchCase, seed: int = 0) -> None:
@@ -273,7 +273,7 @@ def memory_floor_bytes(model: Module, x: torch.Tensor) -> int:
 
 
 def run_case(case: BenchCase, repeats: int) -> CaseResult:
-    setup = _Setup(case)
+    setup = BenchSetup(case)
     setup.minidl_epoch()  # warm-up: buffers, caches, lazy state
     setup.torch_epoch()
     minidl_ms, torch_ms = [], []
@@ -359,7 +359,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
     predictors see a mix of ops there, so it exceeds the floor).
     """
     case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
-    setup = _Setup(case)
+    setup = BenchSetup(case)
     setup.minidl_epoch()
     setup.torch_epoch()
     x, target = setup.batches[0]

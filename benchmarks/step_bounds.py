@@ -1,0 +1,189 @@
+"""How fast can a training step of the classic MLP be, with the very ops minidl runs?
+
+``minidl-lab bench`` reports minidl's step against the floor of its ops
+(each timed alone). This script shows what lies between, on the same
+network, weights and batches (classic 2→25→25→25→2 MLP, batch 32, MSE, SGD):
+
+- minidl's step, through its public API;
+- the same ops as straight-line Python, every tensor in a local variable:
+  no framework at all;
+- the same ops in the smallest modular framework: a class per layer, a
+  loop over bound methods, and no shape, identity or mode check.
+
+The two stand-ins are *bounds*, not alternatives: they only work for this
+network, this batch size and tensors that never change. Run it with
+``python -m benchmarks.step_bounds``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import torch
+
+from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, _median_us, count_ops
+from minidl.layers import Linear
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _layers(setup: BenchSetup) -> list[Linear]:
+    return [layer for layer in setup.model if isinstance(layer, Linear)]  # type: ignore[attr-defined]
+
+
+def straight_line_step(
+    setup: BenchSetup, rows: int
+) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """The step's ops, one after the other, on tensors prepared once (ReLU hidden layers)."""
+    linears = _layers(setup)
+    group = setup.optimizer.groups[0]
+    weights = [layer.weight.data for layer in linears]
+    weights_t = [w.t() for w in weights]
+    biases = [layer.bias.data.expand(rows, layer.out_features) for layer in linears]  # type: ignore[union-attr]
+    grad_w = [layer.weight.grad for layer in linears]
+    grad_b = [layer.bias.grad for layer in linears]  # type: ignore[union-attr]
+    h = [torch.empty(rows, layer.out_features) for layer in linears]
+    h_t = [t.t() for t in h]
+    ones = torch.ones(rows)
+    diff = torch.empty(rows, 2)
+    diff_flat, grad = diff.view(-1), torch.empty(rows, 2)
+    grad_t = grad.t()
+    count, scale = torch.tensor(float(diff.numel())), torch.tensor(2.0 / diff.numel())
+    grad_input = torch.empty(rows, linears[1].in_features)
+    minus_lr = torch.tensor(-setup.optimizer.lr)
+    data, flat_grad = group.data, group.grad
+    _, w1, w2, w3 = weights
+    t0, t1, t2, t3 = weights_t
+    b0, b1, b2, b3 = biases
+    h0, h1, h2, out = h
+    h0_t, h1_t, h2_t, _ = h_t
+
+    def step(x: torch.Tensor, target: torch.Tensor) -> float:
+        torch.addmm(b0, x, t0, out=h0).relu_()
+        torch.addmm(b1, h0, t1, out=h1).relu_()
+        torch.addmm(b2, h1, t2, out=h2).relu_()
+        torch.addmm(b3, h2, t3, out=out)
+        torch.sub(out, target, out=diff)
+        value = torch.dot(diff_flat, diff_flat).div_(count).item()
+        flat_grad.zero_()
+        torch.mul(diff, scale, out=grad)
+        grad_w[3].addmm_(grad_t, h2)
+        grad_b[3].addmv_(grad_t, ones)
+        h2.sign_().mul_(torch.mm(grad, w3, out=grad_input))
+        grad_w[2].addmm_(h2_t, h1)
+        grad_b[2].addmv_(h2_t, ones)
+        h1.sign_().mul_(torch.mm(h2, w2, out=grad_input))
+        grad_w[1].addmm_(h1_t, h0)
+        grad_b[1].addmv_(h1_t, ones)
+        h0.sign_().mul_(torch.mm(h1, w1, out=grad_input))
+        grad_w[0].addmm_(h0_t, x)
+        grad_b[0].addmv_(h0_t, ones)
+        data.addcmul_(flat_grad, minus_lr)
+        return value
+
+    return step
+
+
+class _Linear:
+    """A Linear with its buffers for one batch size, and no checks."""
+
+    def __init__(self, layer: Linear, rows: int, grad_input: torch.Tensor) -> None:
+        self.weight, self.weight_t = layer.weight.data, layer.weight.data.t()
+        self.bias = layer.bias.data.expand(rows, layer.out_features)  # type: ignore[union-attr]
+        self.grad_w, self.grad_b = layer.weight.grad, layer.bias.grad  # type: ignore[union-attr]
+        self.out, self.ones, self.grad_input = (
+            torch.empty(rows, layer.out_features),
+            torch.ones(rows),
+            grad_input,
+        )
+        self.x: torch.Tensor | None = None
+        self.g: torch.Tensor | None = None
+        self.g_t: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.x = x
+        return torch.addmm(self.bias, x, self.weight_t, out=self.out)
+
+    def backward_parameters(self, g: torch.Tensor) -> None:
+        if g is not self.g:
+            self.g, self.g_t = g, g.t()
+        self.grad_w.addmm_(self.g_t, self.x)
+        self.grad_b.addmv_(self.g_t, self.ones)
+
+    def backward(self, g: torch.Tensor) -> torch.Tensor:
+        self.backward_parameters(g)
+        return torch.mm(g, self.weight, out=self.grad_input)
+
+
+class _ReLU:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.out = x.relu_()
+        return x
+
+    def backward(self, g: torch.Tensor) -> torch.Tensor:
+        return self.out.sign_().mul_(g)
+
+
+def modular_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """The same ops from per-layer objects, called in a loop, with no checks at all."""
+    grad_input = torch.empty(rows, CLASSIC[1])
+    layers: list = []
+    for layer in _layers(setup):
+        layers += [_Linear(layer, rows, grad_input), _ReLU()]
+    layers.pop()  # no activation after the last Linear
+    forward = [layer.forward for layer in layers]
+    backward = [layer.backward for layer in reversed(layers[1:])] + [layers[0].backward_parameters]
+    group = setup.optimizer.groups[0]
+    minus_lr = torch.tensor(-setup.optimizer.lr)
+    diff, grad = torch.empty(rows, 2), torch.empty(rows, 2)
+    diff_flat = diff.view(-1)
+    count, scale = torch.tensor(float(diff.numel())), torch.tensor(2.0 / diff.numel())
+
+    def step(x: torch.Tensor, target: torch.Tensor) -> float:
+        for f in forward:
+            x = f(x)
+        torch.sub(x, target, out=diff)
+        value = torch.dot(diff_flat, diff_flat).div_(count).item()
+        group.grad.zero_()
+        g = torch.mul(diff, scale, out=grad)
+        for b in backward:
+            g = b(g)
+        group.data.addcmul_(group.grad, minus_lr)
+        return value
+
+    return step
+
+
+def new_setup() -> BenchSetup:
+    """The op count's network, batches and optimizer, with its gradients made."""
+    setup = BenchSetup(BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000))
+    setup.minidl_epoch()
+    return setup
+
+
+def full_batches(setup: BenchSetup) -> list[Batch]:
+    return [batch for batch in setup.batches if len(batch[0]) == 32]
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    ops = count_ops()
+    print(f"{len(ops.minidl_ops)} ops, timed one by one: {ops.floor_us:.1f} µs")
+    print(
+        f"  replayed back to back: {ops.sequence_us:.1f} µs ({ops.sequence_us / ops.floor_us:.2f}×)"
+    )
+    with torch.inference_mode():
+        for name, make in (
+            ("minidl's step", lambda s: s.minidl_step),
+            ("straight-line Python", lambda s: straight_line_step(s, 32)),
+            ("modular, no checks", lambda s: modular_step(s, 32)),
+        ):
+            setup = new_setup()
+            step, batches = make(setup), itertools.cycle(full_batches(setup))
+            us = _median_us(lambda step=step, batches=batches: step(*next(batches)), calls=6000)
+            print(f"  {name}: {us:.1f} µs ({us / ops.floor_us:.2f}×)")
+
+
+if __name__ == "__main__":
+    main()
