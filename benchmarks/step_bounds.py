@@ -25,11 +25,22 @@ import torch
 from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, _median_us, count_ops
 from minidl.layers import Linear
 
-Batch = tuple[torch.Tensor, torch.Tensor]
-
 
 def _layers(setup: BenchSetup) -> list[Linear]:
     return [layer for layer in setup.model if isinstance(layer, Linear)]  # type: ignore[attr-defined]
+
+
+def _mse_buffers(rows: int) -> tuple[torch.Tensor, ...]:
+    """The loss's difference (and its flat view), gradient, element count and 2/count."""
+    diff = torch.empty(rows, 2)
+    count = diff.numel()
+    return (
+        diff,
+        diff.view(-1),
+        torch.empty(rows, 2),
+        torch.tensor(float(count)),
+        torch.tensor(2.0 / count),
+    )
 
 
 def straight_line_step(
@@ -46,10 +57,8 @@ def straight_line_step(
     h = [torch.empty(rows, layer.out_features) for layer in linears]
     h_t = [t.t() for t in h]
     ones = torch.ones(rows)
-    diff = torch.empty(rows, 2)
-    diff_flat, grad = diff.view(-1), torch.empty(rows, 2)
+    diff, diff_flat, grad, count, scale = _mse_buffers(rows)
     grad_t = grad.t()
-    count, scale = torch.tensor(float(diff.numel())), torch.tensor(2.0 / diff.numel())
     grad_input = torch.empty(rows, linears[1].in_features)
     minus_lr = torch.tensor(-setup.optimizer.lr)
     data, flat_grad = group.data, group.grad
@@ -136,9 +145,7 @@ def modular_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.
     backward = [layer.backward for layer in reversed(layers[1:])] + [layers[0].backward_parameters]
     group = setup.optimizer.groups[0]
     minus_lr = torch.tensor(-setup.optimizer.lr)
-    diff, grad = torch.empty(rows, 2), torch.empty(rows, 2)
-    diff_flat = diff.view(-1)
-    count, scale = torch.tensor(float(diff.numel())), torch.tensor(2.0 / diff.numel())
+    diff, diff_flat, grad, count, scale = _mse_buffers(rows)
 
     def step(x: torch.Tensor, target: torch.Tensor) -> float:
         for f in forward:
@@ -162,10 +169,6 @@ def new_setup() -> BenchSetup:
     return setup
 
 
-def full_batches(setup: BenchSetup) -> list[Batch]:
-    return [batch for batch in setup.batches if len(batch[0]) == 32]
-
-
 def main() -> None:
     torch.set_num_threads(1)
     ops = count_ops()
@@ -180,7 +183,7 @@ def main() -> None:
             ("modular, no checks", lambda s: modular_step(s, 32)),
         ):
             setup = new_setup()
-            step, batches = make(setup), itertools.cycle(full_batches(setup))
+            step, batches = make(setup), itertools.cycle(setup.full_batches())
             us = _median_us(lambda step=step, batches=batches: step(*next(batches)), calls=6000)
             print(f"  {name}: {us:.1f} µs ({us / ops.floor_us:.2f}×)")
 

@@ -182,6 +182,7 @@ class BenchSetup:
     def __init__(self, case: BenchCase, seed: int = 0) -> None:
         generator = torch.Generator().manual_seed(seed)
         dtype = getattr(torch, case.dtype)
+        self.case = case
         self.model = case.build_model(generator)
         self.loss = MSELoss()
         self.twin = reference.torch_twin(self.model)
@@ -193,6 +194,10 @@ class BenchSetup:
         self.batches = list(
             zip(x.split(case.batch_size), target.split(case.batch_size), strict=True)
         )
+
+    def full_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The epoch's batches of the full batch size (not a smaller last one)."""
+        return [b for b in self.batches if len(b[0]) == self.case.batch_size]
 
     def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
         value = self.loss(self.model(x), target).item()
@@ -365,7 +370,7 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
     x, target = setup.batches[0]
     # the step is timed on the epoch's full batches in turn, as training sees them
     # (a new input tensor at every step), not on one batch again and again
-    full_batches = itertools.cycle([b for b in setup.batches if len(b[0]) == case.batch_size])
+    full_batches = itertools.cycle(setup.full_batches())
     with torch.inference_mode():
         setup.minidl_step(x, target)  # steady state: buffers already fit this batch
         with OpRecorder() as ours:
