@@ -40,6 +40,9 @@ class Module:
     ``forward_in_place`` (activations); ``backward_overwrites_output`` says
     it offers ``backward_in_place``, which writes the input gradient over its
     saved output (used by ``Sequential`` where that output is its own scratch);
+    ``backward_overwrites_grad_output`` says that ``backward_in_place`` also
+    writes into the gradient it is handed (``Sequential`` then uses it only
+    where that gradient is the next layer's scratch: ``can_share_grad_input``);
     ``backward_overwrites_saved`` says its ``backward_in_place`` may overwrite
     tensors forward saved for backward that no one else sees (``Sequential``
     uses it always, and refuses a second backward after one forward);
@@ -51,6 +54,7 @@ class Module:
     frees_output: ClassVar[bool] = False
     computes_in_place: ClassVar[bool] = False
     backward_overwrites_output: ClassVar[bool] = False
+    backward_overwrites_grad_output: ClassVar[bool] = False
     backward_overwrites_saved: ClassVar[bool] = False
     can_share_grad_input: ClassVar[bool] = False
 

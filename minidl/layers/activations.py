@@ -4,7 +4,10 @@ ReLU, Tanh and Sigmoid keep only their output, which their backward needs;
 LeakyReLU, ELU and GELU compute their derivative in forward and keep that.
 Inside a ``Sequential`` an activation that follows a layer whose output is
 free (a ``Linear``) runs in place on that output: ReLU and Tanh cost 1 op
-forward and 2 backward, Sigmoid 1 and 3, LeakyReLU 4 and 1.
+forward and 2 backward, Sigmoid 1 and 3, LeakyReLU 4 and 1; ReLU, Tanh and
+Sigmoid then write their input gradient over that output (Sigmoid uses the
+gradient it is handed, the next ``Linear``'s scratch, as its workspace), so
+none of the three holds a buffer of its own there.
 """
 
 from __future__ import annotations
@@ -160,6 +163,15 @@ class Sigmoid(_Elementwise):
         # (1 − σ)·σ·g: 1 − σ is exact where σ is near 1, unlike σ − σ²
         torch.sub(self._constant("one", 1.0, out), out, out=buffer)
         return buffer.mul_(out).mul_(grad_output)
+
+    backward_overwrites_output = True
+    backward_overwrites_grad_output = True  # σ and 1 − σ are both needed: g holds g·σ
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        out = self._spend_saved(grad_output)
+        grad_output.mul_(out)  # g·σ, in the next layer's scratch input gradient
+        torch.sub(self._constant("one", 1.0, out), out, out=out)  # 1 − σ, exact near σ = 1
+        return out.mul_(grad_output)
 
 
 class _SavesDerivative(Module):

@@ -101,7 +101,9 @@ class Sequential(Module):
         # an activation that ran in place on a layer's scratch output, and whose
         # output feeds another layer of this chain (not the caller), may write
         # its input gradient over that output: one buffer less per activation
-        # a layer may also overwrite what its own forward saved (a Conv1d's windows)
+        # (and, if it asks to, use the gradient it is handed as workspace where that is
+        # the scratch input gradient of the next layer); a layer may also overwrite
+        # what its own forward saved (a Conv1d's windows)
         backward = [
             module.backward_in_place
             if module.backward_overwrites_saved
@@ -109,6 +111,10 @@ class Sequential(Module):
                 module.backward_overwrites_output
                 and self._forward_steps[index] == module.forward_in_place
                 and index < len(layers) - 1
+                and (
+                    not module.backward_overwrites_grad_output
+                    or layers[index + 1].can_share_grad_input
+                )
             )
             else module.backward
             for index, module in enumerate(layers)

@@ -222,6 +222,34 @@ def test_activations_write_their_gradient_over_their_own_scratch_only():
         assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
 
 
+def test_sigmoid_uses_the_next_linears_scratch_gradient_as_workspace_and_nothing_else():
+    """In place, Sigmoid writes g·σ into the gradient it is handed: only where that is
+    a Linear's scratch input gradient, never a tensor the caller passed in."""
+    generator = torch.Generator().manual_seed(3)
+    model = minidl.Sequential(
+        minidl.Linear(2, 6, generator=generator),
+        minidl.Sigmoid(),
+        minidl.Linear(6, 4, generator=generator),
+        minidl.Sigmoid(),
+        minidl.Identity(),
+    ).double()
+    steps = [step.__name__ for step in model._plan()[1]]
+    assert steps == ["backward", "backward", "backward", "backward_in_place", "backward"]
+    x = torch.rand(8, 2, dtype=torch.float64, generator=generator)
+    g = torch.randn(8, 4, dtype=torch.float64, generator=generator)
+    kept = g.clone()
+    out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
+    for _ in range(2):  # the second pass reuses every buffer
+        model.zero_grad()
+        assert rel_error(model(x), out) <= TOLERANCE
+        assert rel_error(model.backward(g), grad_x) <= TOLERANCE
+        assert torch.equal(g, kept)  # Identity hands the caller's g to the last Sigmoid
+        for name, parameter in model.named_parameters():
+            assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
+    assert not model[1]._scratch  # in place: no input-gradient buffer of its own
+    assert model[3]._scratch  # out of place (before Identity): its own buffer
+
+
 def test_hidden_layers_share_one_input_gradient_buffer_and_stay_exact():
     """Each Linear's input gradient is read only by the activation in front of it,
     which writes its result into its own buffer: one buffer serves every such layer."""
