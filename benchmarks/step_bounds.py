@@ -8,9 +8,12 @@ network, weights and batches (classic 2→25→25→25→2 MLP, batch 32, MSE, S
 - the same ops as straight-line Python, every tensor in a local variable:
   no framework at all;
 - the same ops in the smallest modular framework: a class per layer, a
-  loop over bound methods, and no shape, identity or mode check.
+  loop over bound methods, and no shape, identity or mode check;
+- minidl's own step on minidl's own objects, with every check taken out of
+  the methods the step runs: what the public API's structure (a model, a
+  loss and an optimizer object, their calls and workspaces) costs alone.
 
-The two stand-ins are *bounds*, not alternatives: they only work for this
+The three stand-ins are *bounds*, not alternatives: they only work for this
 network, this batch size and tensors that never change. Run it with
 ``python -m benchmarks.step_bounds``.
 """
@@ -23,7 +26,9 @@ from collections.abc import Callable
 import torch
 
 from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, _median_us, count_ops
-from minidl.layers import Linear
+from minidl.layers import Linear, ReLU, Sequential
+from minidl.losses import MSELoss
+from minidl.optim import SGD
 
 
 def _layers(setup: BenchSetup) -> list[Linear]:
@@ -162,6 +167,94 @@ def modular_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.
     return step
 
 
+class _UncheckedSequential(Sequential):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for step in self._forward_steps:  # type: ignore[union-attr]
+            x = step(x)
+        return x
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        for step in self._parameter_steps:  # type: ignore[union-attr]
+            grad_output = step(grad_output)
+
+
+class _UncheckedLinear(Linear):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ws = self._workspace
+        ws.input = x  # type: ignore[union-attr]
+        return torch.addmm(ws.bias_rows, x, ws.weight_t, out=ws.out)  # type: ignore[union-attr]
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        ws = self._gradients(grad_output)
+        return torch.mm(grad_output, ws.weight, out=ws.grad_input)
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        self._gradients(grad_output)
+
+    def _gradients(self, g: torch.Tensor):  # -> the workspace
+        ws = self._workspace
+        if g is not ws.grad_output:  # type: ignore[union-attr]
+            ws.grad_output, ws.grad_output_t = g, g.t()  # type: ignore[union-attr]
+        g_t = ws.grad_output_t  # type: ignore[union-attr]
+        self.weight._grad.addmm_(g_t, ws.input)  # type: ignore[union-attr]
+        self.bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
+        return ws
+
+
+class _UncheckedReLU(ReLU):
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        return self._saved.sign_().mul_(grad_output)  # type: ignore[union-attr]
+
+
+class _UncheckedMSELoss(MSELoss):
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ws = self._current
+        torch.sub(prediction, target, out=ws.diff)  # type: ignore[union-attr]
+        return torch.dot(ws.diff_flat, ws.diff_flat).div_(ws.count)  # type: ignore[union-attr]
+
+    def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
+        ws = self._current
+        return torch.mul(ws.diff, ws.scale, out=ws.grad)  # type: ignore[union-attr]
+
+
+class _UncheckedSGD(SGD):
+    def zero_grad(self) -> None:
+        for group in self.groups:
+            group.grad.zero_()
+
+    def step(self) -> None:
+        self.step_count += 1
+        for group in self.groups:
+            group.data.addcmul_(group.grad, group.minus_lr(self.lr))
+
+
+_UNCHECKED = {
+    Sequential: _UncheckedSequential,
+    Linear: _UncheckedLinear,
+    ReLU: _UncheckedReLU,
+    MSELoss: _UncheckedMSELoss,
+    SGD: _UncheckedSGD,
+}
+
+
+def unchecked_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    """minidl's own step on minidl's own objects, whose hot methods lose every check.
+
+    A checked forward first leaves each object's workspace at this batch size;
+    then the model, its layers, the loss and the optimizer become subclasses
+    whose forward, backward, zero_grad and step skip every shape, identity,
+    mode and double-backward check. Same calls, frames and buffers as
+    minidl's step: what remains is what the public API's structure costs.
+    """
+    x, target = next(b for b in setup.full_batches() if len(b[0]) == rows)
+    with torch.inference_mode():
+        setup.loss(setup.model(x), target)
+    for item in (*setup.model, setup.model, setup.loss, setup.optimizer):  # type: ignore[misc]
+        item.__class__ = _UNCHECKED[type(item)]
+    setup.model._plan()  # type: ignore[attr-defined]
+    return setup.minidl_step
+
+
 def new_setup() -> BenchSetup:
     """The op count's network, batches and optimizer, with its gradients made."""
     setup = BenchSetup(BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000))
@@ -181,6 +274,7 @@ def main() -> None:
             ("minidl's step", lambda s: s.minidl_step),
             ("straight-line Python", lambda s: straight_line_step(s, 32)),
             ("modular, no checks", lambda s: modular_step(s, 32)),
+            ("minidl's classes, no checks", lambda s: unchecked_step(s, 32)),
         ):
             setup = new_setup()
             step, batches = make(setup), itertools.cycle(setup.full_batches())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.step_bounds import modular_step, new_setup, straight_line_step
+from benchmarks.step_bounds import modular_step, new_setup, straight_line_step, unchecked_step
 
 
-@pytest.mark.parametrize("make", [straight_line_step, modular_step])
+@pytest.mark.parametrize("make", [straight_line_step, modular_step, unchecked_step])
 def test_a_bound_makes_the_same_losses_and_parameters_as_minidls_step(make):
     reference, bound = new_setup(), new_setup()
     step = make(bound, 32)
