@@ -47,7 +47,7 @@ class Module:
     tensors forward saved for backward that no one else sees (``Sequential``
     uses it always, and refuses a second backward after one forward);
     ``can_share_grad_input`` says it can write its input gradient into a
-    buffer that ``Sequential`` shares between layers (``use_grad_input_pool``).
+    buffer that ``Sequential`` shares between layers (``use_shared_scratch``).
     """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
@@ -74,8 +74,15 @@ class Module:
         """Like ``backward``, allowed to overwrite the saved output (which nobody reads after)."""
         return self.backward(grad_output)
 
-    def use_grad_input_pool(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
-        """Write input gradients into ``pool``'s buffer of their shape (None: own buffers)."""
+    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        """Take short-lived buffers from ``pool``, one per shape (None: own buffers).
+
+        A ``Sequential`` shares one pool between its layers for values that
+        are dead once the chain's next call returns: a ``Linear``'s input
+        gradient that the in-place activation in front of it consumes, an
+        activation's temporaries within its forward. At most one such value
+        is alive at a time, so one buffer per shape serves the whole chain.
+        """
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         """Write the parameters' gradients only; the input gradient is not wanted.

@@ -81,6 +81,18 @@ def constant(
     return entry
 
 
+def shared(
+    pool: dict[tuple[int, ...], torch.Tensor], shape: tuple[int, ...], like: torch.Tensor
+) -> torch.Tensor:
+    """The buffer of ``shape`` (``like``'s dtype and device) in a pool that layers share
+    (see ``Module.use_shared_scratch``); made, persistent, at its first use."""
+    buffer = pool.get(shape)
+    if buffer is None or buffer.dtype is not like.dtype:
+        with persistent():
+            buffer = pool[shape] = torch.empty(shape, dtype=like.dtype, device=like.device)
+    return buffer
+
+
 _ONES: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
 
 

@@ -18,7 +18,7 @@ import torch
 
 from minidl.errors import ShapeError
 from minidl.module import Module
-from minidl.scratch import scratch
+from minidl.scratch import scratch, shared
 
 
 class _Elementwise(Module):
@@ -197,6 +197,10 @@ class _SavesDerivative(Module):
     def __init__(self) -> None:
         super().__init__()
         self._derivative: torch.Tensor | None = None
+        self._shared_scratch: dict[tuple[int, ...], torch.Tensor] | None = None
+
+    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        self._shared_scratch = pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self._work("out", x)
@@ -217,6 +221,14 @@ class _SavesDerivative(Module):
     def _work(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """A buffer shaped like ``x``: this shape's scratch in training, fresh in eval."""
         return self._buffer(name, x) if self.training else torch.empty_like(x)
+
+    def _temporary(self, x: torch.Tensor) -> torch.Tensor:
+        """Like ``_work``, for the one value of a forward that is dead when it returns:
+        inside a ``Sequential``, the buffer of this shape that the chain shares."""
+        pool = self._shared_scratch
+        if pool is None or not self.training:
+            return self._work("temporary", x)
+        return shared(pool, x.shape, x)
 
     def _checked_derivative(self, grad_output: torch.Tensor) -> torch.Tensor:
         derivative = self._derivative
@@ -268,7 +280,7 @@ class LeakyReLU(_SavesDerivative):
         if 0 <= self.negative_slope <= 1:
             derivative.clamp_min_(slope)  # max(m, s): exactly 1 or s
         else:  # m + (1 − m)·s, with 1 − m exactly 0 or 1
-            rest = torch.sub(self._constant("one", 1.0, x), derivative, out=self._work("rest", x))
+            rest = torch.sub(self._constant("one", 1.0, x), derivative, out=self._temporary(x))
             torch.addcmul(derivative, rest, slope, out=derivative)
         torch.mul(x, derivative, out=out)  # x·1 or x·s: the products torch's kernel makes
         return derivative
@@ -290,7 +302,7 @@ class ELU(_SavesDerivative):
     def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         alpha, zero = self._constant("alpha", self.alpha, x), self._constant("zero", 0.0, x)
         usual = 0 <= self.alpha <= 1  # then max(α·eˣ, [x > 0]) is the derivative
-        negative = torch.clamp_max(x, zero, out=self._work("negative", x))
+        negative = torch.clamp_max(x, zero, out=self._temporary(x))
         # as autograd: α·exp(x) for the derivative (exact where x is very negative) and
         # α·expm1(x) for the output (exact near 0); exp gives 1 and expm1 0 where x > 0
         derivative = torch.exp(negative, out=self._work("derivative", x))
@@ -329,7 +341,7 @@ class GELU(_SavesDerivative):
             return self._evaluate_tanh(x, out)
         c = self._constant
         # 1 + erf(x/√2) = 2Φ(x); the ½ goes into the two products that use it
-        twice_cdf = torch.mul(x, c("1/sqrt2", 1 / math.sqrt(2), x), out=self._work("cdf", x))
+        twice_cdf = torch.mul(x, c("1/sqrt2", 1 / math.sqrt(2), x), out=self._temporary(x))
         twice_cdf.erf_().add_(c("one", 1.0, x))
         # φ(x) = exp(−x²/2 − ln√(2π)): the constant factor folded into the exponent
         log_sqrt_2pi = c("-log(sqrt(2pi))", -0.5 * math.log(2 * math.pi), x)
@@ -342,7 +354,7 @@ class GELU(_SavesDerivative):
     def _evaluate_tanh(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         c, k, cubic = self._constant, math.sqrt(2 / math.pi), 0.044715
         one = c("one", 1.0, x)
-        square = torch.mul(x, x, out=self._work("square", x))
+        square = torch.mul(x, x, out=self._temporary(x))
         t = torch.mul(square, c("cubic", cubic, x), out=self._work("t", x)).add_(one)
         t.mul_(x).mul_(c("k", k, x)).tanh_()  # t = tanh(k(x + 0.044715x³))
         half_one_plus_t = torch.add(t, one, out=self._work("h", x)).mul_(c("half", 0.5, x))

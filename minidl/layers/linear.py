@@ -9,7 +9,7 @@ from minidl.init import init_weight_and_bias
 from minidl.layers.arguments import init_scheme, integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-from minidl.scratch import MAX_WORKSPACES, ones, persistent, store
+from minidl.scratch import MAX_WORKSPACES, ones, persistent, shared, store
 
 
 class Linear(Module):
@@ -56,7 +56,7 @@ class Linear(Module):
         # one workspace per batch size seen: an epoch's last, smaller batch
         # must not throw away the workspace of the full ones
         self._workspaces: dict[int, _Workspace] = {}
-        self._grad_input_pool: dict[tuple[int, ...], torch.Tensor] | None = None
+        self._shared_scratch: dict[tuple[int, ...], torch.Tensor] | None = None
         self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -127,18 +127,15 @@ class Linear(Module):
         return torch.mm(grad_output, ws.weight, out=grad_input)
 
     def _grad_input_buffer(self, like: torch.Tensor, rows: int) -> torch.Tensor:
-        pool, shape = self._grad_input_pool, (rows, self.in_features)
-        buffer = None if pool is None else pool.get(shape)
-        if buffer is None or buffer.dtype is not like.dtype:
-            with persistent():
-                buffer = like.new_empty(shape)
-            if pool is not None:
-                pool[shape] = buffer
-        return buffer
+        pool, shape = self._shared_scratch, (rows, self.in_features)
+        if pool is not None:
+            return shared(pool, shape, like)
+        with persistent():
+            return like.new_empty(shape)
 
-    def use_grad_input_pool(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
-        if pool is not self._grad_input_pool:
-            self._grad_input_pool = pool
+    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        if pool is not self._shared_scratch:
+            self._shared_scratch = pool
             for ws in self._workspaces.values():
                 ws.grad_input = None  # taken from the pool (or made) at the next backward
 

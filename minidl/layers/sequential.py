@@ -33,7 +33,7 @@ class Sequential(Module):
         self._backward_steps: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
         self._parameter_steps: list[Callable[[torch.Tensor], torch.Tensor | None]] | None = None
         self._overwrites_in_backward = False
-        self._grad_input_pool: dict[tuple[int, ...], torch.Tensor] = {}
+        self._shared_scratch: dict[tuple[int, ...], torch.Tensor] = {}
         self._spent = False  # a backward overwrote saved outputs; forward must run again
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -124,15 +124,14 @@ class Sequential(Module):
         )
         # a layer whose input gradient only feeds such an activation (which reads it and
         # writes its own result elsewhere) may write it into a buffer shared with every
-        # other such layer: at most one of them is alive at a time
-        self._grad_input_pool.clear()
+        # other such layer, and with the temporaries of every layer's forward: at most
+        # one of these values is alive at a time
+        self._shared_scratch.clear()
         for index, module in enumerate(layers):
-            shares = (
-                module.can_share_grad_input
-                and index > 0
-                and backward[index - 1] == layers[index - 1].backward_in_place
+            shares = not module.can_share_grad_input or (
+                index > 0 and backward[index - 1] == layers[index - 1].backward_in_place
             )
-            module.use_grad_input_pool(self._grad_input_pool if shares else None)
+            module.use_shared_scratch(self._shared_scratch if shares else None)
         self._backward_steps = backward[::-1]
         first = next(
             (i for i, m in enumerate(layers) if any(True for _ in m.named_parameters())),
@@ -153,7 +152,7 @@ class Sequential(Module):
 
     def _on_moved(self) -> None:
         super()._on_moved()
-        self._grad_input_pool.clear()  # buffers of the old dtype or device
+        self._shared_scratch.clear()  # buffers of the old dtype or device
 
     def _at_layer(self, index: int, error: ShapeError) -> ShapeError:
         return ShapeError(f"layer {index} {self._layers[index].describe()} {error}")

@@ -395,6 +395,27 @@ def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
     assert all(torch.equal(p.grad, k) for p, k in zip(model.parameters(), kept, strict=True))
 
 
+def test_a_chain_shares_one_buffer_per_shape_for_temporaries_and_input_gradients():
+    """The activations' forward temporaries and the Linears' input gradients live in
+    the chain's one (rows, width) buffer, in turn: step after step, the numbers stay
+    autograd's, and each activation keeps only its derivative (and, for the tanh GELU
+    and unusual ELU slopes, a second temporary) of its own."""
+    generator = torch.Generator().manual_seed(8)
+    activations = [minidl.ELU(), minidl.GELU(), minidl.GELU("tanh"), minidl.LeakyReLU(2.0)]
+    layers: list[minidl.Module] = [minidl.Linear(3, 6, generator=generator)]
+    for activation in activations:
+        layers += [activation, minidl.Linear(6, 6, generator=generator)]
+    model = minidl.Sequential(*layers, minidl.Linear(6, 2, generator=generator)).double()
+    twin = torch_twin(model)
+    for _ in range(3):  # every buffer reused, each step's numbers that step's
+        x = torch.randn(5, 3, dtype=torch.float64, generator=generator) * 2
+        g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
+        check_against_torch(model, x, g, twin=twin)
+    assert list(model._shared_scratch) == [(5, 6)]
+    own = [sorted(name for name, _ in layer._scratch) for layer in activations]
+    assert own == [["derivative"], ["d"], ["h", "t"], ["derivative"]]
+
+
 @pytest.mark.parametrize(
     "make", [minidl.LeakyReLU, minidl.ELU, minidl.GELU, lambda: minidl.Softmax(dim=1)]
 )

@@ -269,7 +269,7 @@ def test_hidden_layers_share_one_input_gradient_buffer_and_stay_exact():
     assert len(shared) == 1  # every layer after the first: one (9, 6) buffer
     assert linears[0]._workspace.grad_input is not linears[1]._workspace.grad_input
     model.double()  # a move drops the shared buffers with the rest
-    assert not model._grad_input_pool
+    assert not model._shared_scratch
 
 
 def test_errors_from_nested_chains_and_deep_in_a_layer_name_the_right_layers():
