@@ -253,28 +253,41 @@ def peak_bytes(fn: Callable[[], None]) -> int:
 
 def memory_floor_bytes(model: Module, x: torch.Tensor) -> int:
     """Parameters + gradients + the inputs that backward reads of every layer with
-    parameters but the first (whose input is the data, allocated before the run).
+    parameters but the first (whose input is the data, allocated before the run)
+    + the first matrix product of backward: the output gradient of the last layer
+    with parameters and the input gradient it writes (none if it is the only one).
 
-    A design that keeps its gradients from one step to the next (minidl's flat
-    gradient buffer, which makes the update one op) holds all of these at the
-    end of a forward; so does one that keeps its activation buffers, at the
-    end of a backward. torch frees gradients in ``zero_grad`` and activations
-    during backward, so its peak can be lower: where this floor exceeds torch's
-    peak, no such design reaches it.
+    This is the least that a design keeping both its gradients and its
+    activation buffers from one step to the next can hold: what the issue's
+    recipe (buffers cached per module and batch shape, parameters and
+    gradients in flat buffers) asks for, and what makes a step allocate
+    nothing. When that product runs, every saved input is still needed by a
+    layer further back, and the product can write over neither its operand
+    nor those inputs. torch frees gradients in ``zero_grad`` and activations
+    during backward, so its peak can be lower: where this floor exceeds
+    torch's peak, no such design reaches it.
     """
     parameters = sum(p.numel() * p.data.element_size() for p in model.parameters())
-    saved = 0
+    saved = in_flight = 0
     with torch.inference_mode():
         was_training = model.training
         model.eval()  # fresh tensors: the model's training buffers stay as they were
         try:
+            seen_parameters = False
             for index, layer in enumerate(model):  # type: ignore[call-overload]
-                if index > 0 and layer.parameters():
-                    saved += x.numel() * x.element_size()
-                x = layer(x)
+                x_bytes = x.numel() * x.element_size()
+                y = layer(x)
+                if layer.parameters():
+                    if index > 0:
+                        saved += x_bytes
+                    # the last such layer's: its output gradient, and its input gradient
+                    # unless backward stops there (the first layer with parameters)
+                    in_flight = y.numel() * y.element_size() + (x_bytes if seen_parameters else 0)
+                    seen_parameters = True
+                x = y
         finally:
             model.train(was_training)
-    return 2 * parameters + saved
+    return 2 * parameters + saved + in_flight
 
 
 def run_case(case: BenchCase, repeats: int) -> CaseResult:
@@ -289,7 +302,6 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
 
     # memory of a whole fresh run: model, optimizer and two steps, all observed
     def minidl_cold() -> None:
-        clear_shared()  # a fresh process has no shared ones vector yet: count it
         model = case.build_model(torch.Generator().manual_seed(1))
         loss, optimizer = MSELoss(), SGD(model.parameters(), lr=1e-3)
         with torch.inference_mode():
@@ -305,6 +317,9 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
         for _ in range(2):
             reference.torch_train_step(twin, setup.twin_loss, optimizer, x, target)
 
+    # a fresh process has no shared ones vector yet: count it. Forgotten before the
+    # run, not in it: freeing the last case's would count as a negative allocation
+    clear_shared()
     return CaseResult(
         case,
         minidl_ms,

@@ -6,6 +6,7 @@ import json
 
 import torch
 
+import minidl
 from minidl.benchmark import CLASSIC, BenchCase, memory_floor_bytes
 from tui.cli import main
 
@@ -45,6 +46,11 @@ def test_memory_floor_counts_parameters_gradients_and_saved_activations():
     case = BenchCase("classic", CLASSIC, 1, 1)
     model = case.build_model(torch.Generator().manual_seed(0))
     weights = 2 * 25 + 25 + 2 * (25 * 25 + 25) + 25 * 2 + 2
-    # float32: parameters and gradients, and the 25-wide inputs of the three layers after the first
-    assert memory_floor_bytes(model, torch.zeros(1, 2)) == 2 * 4 * weights + 3 * 25 * 4
-    assert memory_floor_bytes(model, torch.zeros(32, 2)) == 2 * 4 * weights + 3 * 32 * 25 * 4
+    # float32: parameters and gradients, the 25-wide inputs of the three layers after the
+    # first, and the last layer's output gradient (2 wide) and input gradient (25 wide)
+    for rows in (1, 32):
+        expected = 2 * 4 * weights + 3 * rows * 25 * 4 + rows * (2 + 25) * 4
+        assert memory_floor_bytes(model, torch.zeros(rows, 2)) == expected
+    single = minidl.Sequential(minidl.Linear(2, 3), minidl.ReLU())
+    # one layer with parameters: its output gradient, and no input gradient (backward stops)
+    assert memory_floor_bytes(single, torch.zeros(4, 2)) == 2 * 4 * 9 + 4 * 3 * 4
