@@ -37,6 +37,30 @@ def test_linear_grads_equal_autograd_in_float64(batch, in_features, out_features
         assert layer.bias is None and "bias" not in grads
 
 
+@pytest.mark.parametrize(
+    ("rows", "in_features", "out_features", "transposed"),
+    [(200, 2, 25, True), (64, 8, 512, True), (32, 2, 25, False), (300, 16, 25, False)],
+)
+def test_few_inputs_and_many_rows_give_the_weight_gradient_as_x_transposed_times_g(
+    rows, in_features, out_features, transposed
+):
+    """That product is MKL's fast one there (see linear._Workspace); the gradient is
+    autograd's either way, and still accumulates."""
+    generator = torch.Generator().manual_seed(rows)
+    layer = minidl.Linear(in_features, out_features, generator=generator).double()
+    x = torch.randn(rows, in_features, dtype=torch.float64, generator=generator)
+    grad_output = torch.randn(rows, out_features, dtype=torch.float64, generator=generator)
+    _, _, grads = autograd_grads(torch_twin(layer), x, grad_output)
+    layer(x)
+    layer.backward(grad_output)
+    assert (layer._workspace.weight_grad_t is not None) is transposed
+    assert rel_error(layer.weight.grad, grads["weight"]) <= TOLERANCE
+    layer(x)
+    layer.backward_parameters(grad_output)  # no zero_grad: it adds
+    assert rel_error(layer.weight.grad, 2 * grads["weight"]) <= TOLERANCE
+    assert rel_error(layer.bias.grad, 2 * grads["bias"]) <= TOLERANCE
+
+
 def test_linear_takes_any_leading_dimensions_like_torch():
     layer = minidl.Linear(4, 3).double()
     x = torch.randn(2, 5, 4, dtype=torch.float64)
