@@ -16,9 +16,10 @@ def _ms(values: list[float]) -> str:
 
 
 def _size(count: int) -> str:
-    for unit, scale in (("MiB", 2**20), ("KiB", 2**10)):
+    # MiB with two decimals: the floor and torch's peak of the 512-unit MLPs differ by 10 KiB
+    for unit, scale, digits in (("MiB", 2**20, 2), ("KiB", 2**10, 1)):
         if count >= scale:
-            return f"{count / scale:.1f} {unit}"
+            return f"{count / scale:.{digits}f} {unit}"
     return f"{count} B"
 
 
