@@ -1,13 +1,15 @@
 """Element-wise activations, written with vectorised arithmetic into reused buffers.
 
-ReLU, Tanh and Sigmoid keep only their output, which their backward needs;
-LeakyReLU, ELU and GELU compute their derivative in forward and keep that.
+ReLU, Tanh, Sigmoid and LeakyReLU (with a slope in [0, 1]) keep only their
+output, which their backward needs; ELU and GELU compute their derivative
+in forward and keep that.
 Inside a ``Sequential`` an activation that follows a layer whose output is
 free (a ``Linear``) runs in place on that output: ReLU and Tanh cost 1 op
-forward and 2 backward, Sigmoid 1 and 3, LeakyReLU 4 and 1; ReLU, Tanh and
-Sigmoid then write their input gradient over that output (Sigmoid uses the
-gradient it is handed, the next ``Linear``'s scratch, as its workspace), so
-none of the three holds a buffer of its own there.
+forward and 2 backward, Sigmoid 1 and 3, LeakyReLU 2 and 3; ReLU, Tanh,
+Sigmoid and LeakyReLU then write their input gradient over that output
+(Sigmoid uses the gradient it is handed, the next ``Linear``'s scratch, as
+its workspace; LeakyReLU's forward temporary lives in the chain's shared
+buffer), so none of them holds a buffer of its own there.
 """
 
 from __future__ import annotations
@@ -21,10 +23,33 @@ from minidl.module import Module
 from minidl.scratch import scratch, shared
 
 
-class _Elementwise(Module):
-    """Shared recipe: forward saves the output; backward checks it exists and fits."""
+class _Activation(Module):
+    """What every element-wise activation shares: running in place, and its buffers."""
 
     computes_in_place = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shared_scratch: dict[tuple[int, ...], torch.Tensor] | None = None
+
+    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
+        self._shared_scratch = pool
+
+    def _work(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """A buffer shaped like ``x``: this shape's scratch in training, fresh in eval."""
+        return self._buffer(name, x) if self.training else torch.empty_like(x)
+
+    def _temporary(self, x: torch.Tensor) -> torch.Tensor:
+        """Like ``_work``, for the one value of a forward that is dead when it returns:
+        inside a ``Sequential``, the buffer of this shape that the chain shares."""
+        pool = self._shared_scratch
+        if pool is None or not self.training:
+            return self._work("temporary", x)
+        return shared(pool, x.shape, x)
+
+
+class _Elementwise(_Activation):
+    """Shared recipe: forward saves the output; backward checks it exists and fits."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -48,7 +73,10 @@ class _Elementwise(Module):
         if checked is not None and checked[0] is saved and checked[1] is grad_output:
             return saved, self._grad_input
         if saved is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
+            raise RuntimeError(
+                f"{self.describe()}: backward called before forward, or after a backward "
+                "that overwrote the saved output in place; run forward again"
+            )
         if saved.shape != grad_output.shape:
             raise ShapeError(
                 f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
@@ -174,7 +202,7 @@ class Sigmoid(_Elementwise):
         return out.mul_(grad_output)
 
 
-class _SavesDerivative(Module):
+class _SavesDerivative(_Activation):
     """Shared recipe of activations whose derivative needs the input, not only the output.
 
     Forward computes the output and dy/dx together (they share intermediate
@@ -190,17 +218,12 @@ class _SavesDerivative(Module):
     for every module, follows the last forward).
     """
 
-    computes_in_place = True
     frees_output = True  # backward reads the saved derivative, never the output
     backward_overwrites_saved = True  # backward_in_place: the gradient over the derivative
 
     def __init__(self) -> None:
         super().__init__()
         self._derivative: torch.Tensor | None = None
-        self._shared_scratch: dict[tuple[int, ...], torch.Tensor] | None = None
-
-    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
-        self._shared_scratch = pool
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self._work("out", x)
@@ -217,18 +240,6 @@ class _SavesDerivative(Module):
         ``out`` may be ``x`` itself: read everything needed of ``x`` first.
         """
         raise NotImplementedError
-
-    def _work(self, name: str, x: torch.Tensor) -> torch.Tensor:
-        """A buffer shaped like ``x``: this shape's scratch in training, fresh in eval."""
-        return self._buffer(name, x) if self.training else torch.empty_like(x)
-
-    def _temporary(self, x: torch.Tensor) -> torch.Tensor:
-        """Like ``_work``, for the one value of a forward that is dead when it returns:
-        inside a ``Sequential``, the buffer of this shape that the chain shares."""
-        pool = self._shared_scratch
-        if pool is None or not self.training:
-            return self._work("temporary", x)
-        return shared(pool, x.shape, x)
 
     def _checked_derivative(self, grad_output: torch.Tensor) -> torch.Tensor:
         derivative = self._derivative
@@ -257,15 +268,16 @@ class _SavesDerivative(Module):
         super()._on_moved()
         self._derivative = None
 
-    def _positive_mask(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """1 where x > 0, else 0 (NaN: 0), as a float buffer: sign(relu(x))."""
-        mask = torch.clamp_min(x, self._constant("zero", 0.0, x), out=self._work(name, x))
-        return mask.sign_()
 
-
-class LeakyReLU(_SavesDerivative):
+class LeakyReLU(_Elementwise):
     """x where x > 0, else negative_slope·x; d/dx is 1 or negative_slope (x = 0: the slope,
     as autograd).
+
+    With a slope in [0, 1] (the usual ones) the output is max(x, slope·x), of
+    the input's sign, so the layer keeps only its output, as ReLU does:
+    backward reads the derivative off its sign (max(sign(y), slope) is
+    exactly 1 or the slope). Another slope keeps the derivative forward
+    computes: below 0 the output's sign no longer tells the input's side.
 
     Shape: (*) -> (*)
     """
@@ -273,17 +285,47 @@ class LeakyReLU(_SavesDerivative):
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
+        self._usual = 0 <= self.negative_slope <= 1
+        self._derivative: torch.Tensor | None = None  # other slopes only
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._save(self._evaluate(x, self._work("out", x)))
+
+    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
+        return self._save(self._evaluate(x, x))
 
     def _evaluate(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The output into ``out`` (which may be ``x``); x·s is the product torch's kernel makes."""
         slope = self._constant("slope", self.negative_slope, x)
-        derivative = self._positive_mask(x, "derivative")  # m: 1 where x > 0
-        if 0 <= self.negative_slope <= 1:
-            derivative.clamp_min_(slope)  # max(m, s): exactly 1 or s
-        else:  # m + (1 − m)·s, with 1 − m exactly 0 or 1
-            rest = torch.sub(self._constant("one", 1.0, x), derivative, out=self._temporary(x))
-            torch.addcmul(derivative, rest, slope, out=derivative)
-        torch.mul(x, derivative, out=out)  # x·1 or x·s: the products torch's kernel makes
-        return derivative
+        if self._usual:  # x or s·x, the larger
+            return torch.maximum(x, torch.mul(x, slope, out=self._temporary(x)), out=out)
+        # m + (1 − m)·s with m = [x > 0] = sign(relu(x)) (NaN: 0), 1 − m exactly 0 or 1
+        zero, one = self._constant("zero", 0.0, x), self._constant("one", 1.0, x)
+        mask = torch.clamp_min(x, zero, out=self._work("derivative", x)).sign_()
+        rest = torch.sub(one, mask, out=self._temporary(x))
+        self._derivative = torch.addcmul(mask, rest, slope, out=mask)
+        return torch.mul(x, self._derivative, out=out)
+
+    def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
+        out, buffer = self._saved_and_buffer(grad_output)
+        if self._usual:
+            slope = self._constant("slope", self.negative_slope, out)
+            return torch.sign(out, out=buffer).clamp_min_(slope).mul_(grad_output)
+        return torch.mul(self._derivative, grad_output, out=buffer)  # type: ignore[arg-type]
+
+    backward_overwrites_output = True
+
+    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
+        out = self._spend_saved(grad_output)
+        if self._usual:
+            slope = self._constant("slope", self.negative_slope, out)
+            return out.sign_().clamp_min_(slope).mul_(grad_output)
+        # spent with the output: a second backward needs a new forward
+        return self._derivative.mul_(grad_output)  # type: ignore[union-attr]
+
+    def _on_moved(self) -> None:
+        super()._on_moved()
+        self._derivative = None
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"

@@ -375,8 +375,8 @@ def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
 )
 def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
     """After a Linear they overwrite its output, and their backward overwrites the saved
-    derivative: the numbers stay autograd's, and a second backward is refused before
-    any change."""
+    derivative (LeakyReLU with its usual slope: its saved output): the numbers stay
+    autograd's, and a second backward is refused before any change."""
     generator = torch.Generator().manual_seed(7)
     model = minidl.Sequential(
         minidl.Linear(3, 6, generator=generator),
@@ -393,6 +393,32 @@ def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
     with pytest.raises(RuntimeError, match="run forward again"):
         model[1].backward(g[:, :1].expand(5, 6))
     assert all(torch.equal(p.grad, k) for p, k in zip(model.parameters(), kept, strict=True))
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.5, 1.0])
+def test_leaky_relu_with_a_slope_in_0_1_keeps_only_its_output(slope):
+    """Its derivative is read off the output's sign: exactly autograd's, at 0, -0 and
+    NaN too (the slope there), and in a chain it holds no buffer of its own."""
+    x = torch.tensor([float("nan"), -0.0, 0.0, 1.5, -2.0, 3e-300, -3e-300], dtype=torch.float64)
+    twin_x = x.clone().requires_grad_()
+    expected = torch.nn.functional.leaky_relu(twin_x, slope)
+    expected.backward(torch.ones_like(x))
+    layer = minidl.LeakyReLU(slope).double()
+    assert torch.equal(layer(x).isnan(), expected.isnan())
+    assert torch.equal(layer(x).nan_to_num(), expected.detach().nan_to_num())
+    assert torch.equal(layer.backward(torch.ones_like(x)), twin_x.grad)
+    generator = torch.Generator().manual_seed(5)
+    model = minidl.Sequential(
+        minidl.Linear(3, 6, generator=generator),
+        minidl.LeakyReLU(slope),
+        minidl.Linear(6, 2, generator=generator),
+    ).double()
+    twin = torch_twin(model)
+    for _ in range(2):
+        x = torch.randn(5, 3, dtype=torch.float64, generator=generator)
+        check_against_torch(model, x, torch.randn(5, 2, dtype=torch.float64), twin=twin)
+    assert not model[1]._scratch and model[1]._derivative is None
+    assert list(model._shared_scratch) == [(5, 6)]  # its temporary, and the input gradient
 
 
 def test_a_chain_shares_one_buffer_per_shape_for_temporaries_and_input_gradients():
