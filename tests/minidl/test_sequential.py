@@ -226,13 +226,8 @@ def test_sigmoid_uses_the_next_linears_scratch_gradient_as_workspace_and_nothing
     """In place, Sigmoid writes g·σ into the gradient it is handed: only where that is
     a Linear's scratch input gradient, never a tensor the caller passed in."""
     generator = torch.Generator().manual_seed(3)
-    model = minidl.Sequential(
-        minidl.Linear(2, 6, generator=generator),
-        minidl.Sigmoid(),
-        minidl.Linear(6, 4, generator=generator),
-        minidl.Sigmoid(),
-        minidl.Identity(),
-    ).double()
+    model = deep_network(minidl.Sigmoid, [2, 6, 4], generator)  # Linear, Sigmoid, Linear
+    model.append(minidl.Sigmoid()).append(minidl.Identity())
     steps = [step.__name__ for step in model._plan()[1]]
     assert steps == ["backward", "backward", "backward", "backward_in_place", "backward"]
     x = torch.rand(8, 2, dtype=torch.float64, generator=generator)
