@@ -254,40 +254,44 @@ def peak_bytes(fn: Callable[[], None]) -> int:
 def memory_floor_bytes(model: Module, x: torch.Tensor) -> int:
     """Parameters + gradients + the inputs that backward reads of every layer with
     parameters but the first (whose input is the data, allocated before the run)
-    + the first matrix product of backward: the output gradient of the last layer
-    with parameters and the input gradient it writes (none if it is the only one).
+    + backward's largest step: the input gradient that a layer with parameters
+    writes (none for the first such layer, where backward stops), with, for the
+    last such layer, its output gradient (the loss's).
 
     This is the least that a design keeping both its gradients and its
     activation buffers from one step to the next can hold: what the issue's
     recipe (buffers cached per module and batch shape, parameters and
     gradients in flat buffers) asks for, and what makes a step allocate
-    nothing. When that product runs, every saved input is still needed by a
-    layer further back, and the product can write over neither its operand
-    nor those inputs. torch frees gradients in ``zero_grad`` and activations
-    during backward, so its peak can be lower: where this floor exceeds
-    torch's peak, no such design reaches it.
+    nothing. When a layer writes its input gradient, every saved input in
+    front of it is still needed and those behind it are kept buffers, so
+    the input gradient is new memory; a middle layer's output gradient can
+    sit in the dead buffer of its own output, but the last one's has only
+    the prediction's place. torch frees gradients in ``zero_grad`` and
+    activations during backward, so its peak can be lower: where this floor
+    exceeds torch's peak, no such design reaches it.
     """
     parameters = sum(p.numel() * p.data.element_size() for p in model.parameters())
-    saved = in_flight = 0
+    saved = 0
+    steps: list[int] = []  # per layer with parameters: the new memory of its backward
+    last_output = 0
     with torch.inference_mode():
         was_training = model.training
         model.eval()  # fresh tensors: the model's training buffers stay as they were
         try:
-            seen_parameters = False
             for index, layer in enumerate(model):  # type: ignore[call-overload]
                 x_bytes = x.numel() * x.element_size()
                 y = layer(x)
                 if layer.parameters():
                     if index > 0:
                         saved += x_bytes
-                    # the last such layer's: its output gradient, and its input gradient
-                    # unless backward stops there (the first layer with parameters)
-                    in_flight = y.numel() * y.element_size() + (x_bytes if seen_parameters else 0)
-                    seen_parameters = True
+                    steps.append(x_bytes if steps else 0)  # the first: no input gradient
+                    last_output = y.numel() * y.element_size()
                 x = y
         finally:
             model.train(was_training)
-    return 2 * parameters + saved + in_flight
+    if steps:
+        steps[-1] += last_output
+    return 2 * parameters + saved + max(steps, default=0)
 
 
 def run_case(case: BenchCase, repeats: int) -> CaseResult:

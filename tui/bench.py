@@ -126,9 +126,10 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
         )
     out.print(table)
     out.print(
-        "mem floor: parameters + gradients + the activations backward reads + the output and "
-        "input gradients of backward's first product, all alive at once in any design that "
-        "keeps its gradient and activation buffers between steps (no allocation per step)",
+        "mem floor: parameters + gradients + the activations backward reads + the largest "
+        "input gradient backward writes (at the last layer, with the loss's gradient), all "
+        "alive at once in any design that keeps its gradient and activation buffers between "
+        "steps (no allocation per step)",
         markup=False,
     )
     ops = report.ops

@@ -42,7 +42,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     assert "mem floor" in out
 
 
-def test_memory_floor_counts_parameters_gradients_and_saved_activations():
+def test_memory_floor_counts_parameters_gradients_saved_activations_and_the_largest_step():
     case = BenchCase("classic", CLASSIC, 1, 1)
     model = case.build_model(torch.Generator().manual_seed(0))
     weights = 2 * 25 + 25 + 2 * (25 * 25 + 25) + 25 * 2 + 2
@@ -54,3 +54,14 @@ def test_memory_floor_counts_parameters_gradients_and_saved_activations():
     single = minidl.Sequential(minidl.Linear(2, 3), minidl.ReLU())
     # one layer with parameters: its output gradient, and no input gradient (backward stops)
     assert memory_floor_bytes(single, torch.zeros(4, 2)) == 2 * 4 * 9 + 4 * 3 * 4
+    narrowing = minidl.Sequential(
+        minidl.Linear(2, 8),
+        minidl.Unflatten(1, (1, 8)),
+        minidl.Conv1d(1, 1, 3, stride=2),
+        minidl.Flatten(),
+        minidl.Linear(3, 1),
+    )
+    # 32 weights; saved: the convolution's input (3×8) and the last Linear's (3×3); the
+    # largest step is the convolution's input gradient (3×8), over the last Linear's
+    # input and output gradients (3×3 + 3×1)
+    assert memory_floor_bytes(narrowing, torch.zeros(3, 2)) == 4 * (2 * 32 + 24 + 9 + 24)
