@@ -58,11 +58,7 @@ def scratch(
     switch. Only the dtype is compared (a device move clears the caches),
     since reading ``.device`` costs as much as a small op.
     """
-    key = (name, shape)
-    buffer = cache.get(key)
-    if buffer is None or buffer.dtype is not like.dtype:
-        buffer = store(cache, key, lambda: torch.empty(shape, dtype=like.dtype, device=like.device))
-    return buffer
+    return _buffer(cache, (name, shape), shape, like)
 
 
 def constant(
@@ -86,10 +82,15 @@ def shared(
 ) -> torch.Tensor:
     """The buffer of ``shape`` (``like``'s dtype and device) in a pool that layers share
     (see ``Module.use_shared_scratch``); made, persistent, at its first use."""
-    buffer = pool.get(shape)
+    return _buffer(pool, shape, shape, like)
+
+
+def _buffer(cache: dict, key: Hashable, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """``cache[key]``, an empty tensor of ``shape`` in ``like``'s dtype (and device: a
+    device move clears the caches), made again when missing or of another dtype."""
+    buffer = cache.get(key)
     if buffer is None or buffer.dtype is not like.dtype:
-        with persistent():
-            buffer = pool[shape] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        buffer = store(cache, key, lambda: torch.empty(shape, dtype=like.dtype, device=like.device))
     return buffer
 
 

@@ -72,16 +72,7 @@ class _Elementwise(_Activation):
         checked = self._checked
         if checked is not None and checked[0] is saved and checked[1] is grad_output:
             return saved, self._grad_input
-        if saved is None:
-            raise RuntimeError(
-                f"{self.describe()}: backward called before forward, or after a backward "
-                "that overwrote the saved output in place; run forward again"
-            )
-        if saved.shape != grad_output.shape:
-            raise ShapeError(
-                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
-                f"the forward output {tuple(saved.shape)}"
-            )
+        saved = _saved_input(self, saved, grad_output, _SPENT_OUTPUT)
         buffer = self._grad_input = self._buffer("grad_input", grad_output)
         self._checked = (saved, grad_output)
         return saved, buffer
@@ -91,20 +82,11 @@ class _Elementwise(_Activation):
         caller overwrites it with the input gradient, so a second backward
         must run forward first (as PyTorch frees its graph after backward)."""
         saved = self._saved
-        if saved is None:
-            raise RuntimeError(
-                f"{self.describe()}: backward called before forward, or twice after one "
-                "forward (its saved output was overwritten in place); run forward again"
-            )
         checked = self._spent_pair
         if checked is not None and checked[0] is saved and checked[1] is grad_output:
             self._saved = None  # the same two buffers as at the last step: shapes fit
             return saved
-        if saved.shape != grad_output.shape:
-            raise ShapeError(
-                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
-                f"the forward output {tuple(saved.shape)}"
-            )
+        saved = _saved_input(self, saved, grad_output, _SPENT_OUTPUT)
         self._saved = self._checked = None
         self._spent_pair = (saved, grad_output)
         return saved
@@ -242,18 +224,13 @@ class _SavesDerivative(_Activation):
         raise NotImplementedError
 
     def _checked_derivative(self, grad_output: torch.Tensor) -> torch.Tensor:
-        derivative = self._derivative
-        if derivative is None:
-            raise RuntimeError(
-                f"{self.describe()}: backward called before forward, or twice after one "
-                "forward (the input gradient overwrote the saved derivative); run forward again"
-            )
-        if derivative.shape != grad_output.shape:
-            raise ShapeError(
-                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
-                f"the forward shape {tuple(derivative.shape)}"
-            )
-        return derivative
+        return _saved_input(
+            self,
+            self._derivative,
+            grad_output,
+            "backward called before forward, or twice after one forward (the input "
+            "gradient overwrote the saved derivative); run forward again",
+        )
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         derivative = self._checked_derivative(grad_output)
@@ -454,11 +431,22 @@ def _reduced(x: torch.Tensor, dim: int) -> torch.Size:
     return torch.Size(shape)
 
 
+_SPENT_OUTPUT = (
+    "backward called before forward, or twice after one forward (its saved output was "
+    "overwritten in place); run forward again"
+)
+
+
 def _saved_input(
-    module: Module, saved: torch.Tensor | None, grad_output: torch.Tensor
+    module: Module,
+    saved: torch.Tensor | None,
+    grad_output: torch.Tensor,
+    missing: str = "backward called before forward",
 ) -> torch.Tensor:
+    """``saved`` (what forward kept for backward), checked to exist and to fit
+    ``grad_output``; ``missing`` says why it may be gone."""
     if saved is None:
-        raise RuntimeError(f"{module.describe()}: backward called before forward")
+        raise RuntimeError(f"{module.describe()}: {missing}")
     if saved.shape != grad_output.shape:
         raise ShapeError(
             f"{module.describe()}: grad_output {tuple(grad_output.shape)} does not match "
