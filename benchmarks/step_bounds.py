@@ -21,6 +21,7 @@ network, this batch size and tensors that never change. Run it with
 from __future__ import annotations
 
 import itertools
+import statistics
 from collections.abc import Callable
 
 import torch
@@ -262,24 +263,34 @@ def new_setup() -> BenchSetup:
     return setup
 
 
-def main() -> None:
+def main(rounds: int = 5) -> None:
+    """The floor and replay of ``count_ops``, then minidl and the stand-ins, interleaved
+    (one of each per round), each as a median over the rounds and against the floor."""
     torch.set_num_threads(1)
-    ops = count_ops()
-    print(f"{len(ops.minidl_ops)} ops, timed one by one: {ops.floor_us:.1f} µs")
-    print(
-        f"  replayed back to back: {ops.sequence_us:.1f} µs ({ops.sequence_us / ops.floor_us:.2f}×)"
-    )
+    ops = count_ops(rounds=rounds)
+    floor, replay = statistics.median(ops.floor_us), statistics.median(ops.sequence_us)
+    print(f"{len(ops.minidl_ops)} ops, timed one by one: {floor:.1f} µs")
+    print(f"  replayed back to back: {replay:.1f} µs ({replay / floor:.2f}×)")
+    variants = {
+        "minidl's step": lambda s: s.minidl_step,
+        "straight-line Python": lambda s: straight_line_step(s, 32),
+        "modular, no checks": lambda s: modular_step(s, 32),
+        "minidl's classes, no checks": lambda s: unchecked_step(s, 32),
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
     with torch.inference_mode():
-        for name, make in (
-            ("minidl's step", lambda s: s.minidl_step),
-            ("straight-line Python", lambda s: straight_line_step(s, 32)),
-            ("modular, no checks", lambda s: modular_step(s, 32)),
-            ("minidl's classes, no checks", lambda s: unchecked_step(s, 32)),
-        ):
+        steps = {}
+        for name, make in variants.items():
             setup = new_setup()
-            step, batches = make(setup), itertools.cycle(setup.full_batches())
-            us = _median_us(lambda step=step, batches=batches: step(*next(batches)), calls=6000)
-            print(f"  {name}: {us:.1f} µs ({us / ops.floor_us:.2f}×)")
+            steps[name] = (make(setup), itertools.cycle(setup.full_batches()))
+        for _ in range(rounds):
+            for name, (step, batches) in steps.items():
+                times[name].append(
+                    _median_us(lambda step=step, batches=batches: step(*next(batches)), calls=6000)
+                )
+    for name, values in times.items():
+        us = statistics.median(values)
+        print(f"  {name}: {us:.1f} µs ({us / floor:.2f}×)")
 
 
 if __name__ == "__main__":

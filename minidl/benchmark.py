@@ -139,21 +139,42 @@ class CaseResult:
 
 @dataclass
 class OpCount:
-    """Tensor ops per training step of the classic network at batch 32."""
+    """Tensor ops per training step of the classic network at batch 32, and their cost.
+
+    Step, floor and replay are measured in rounds, one after the other within
+    a round, so that a burst of load from elsewhere on the machine slows all
+    three of a round rather than one of them; the ratios are taken per round.
+    """
 
     minidl_ops: list[str]
     torch_ops: list[str]
-    minidl_step_us: float
-    floor_us: float
-    sequence_us: float  # the same ops replayed back to back: op cost without minidl's Python
+    step_us: list[float]  # per round: minidl's step through its public API
+    floor_us: list[float]  # per round: the step's ops, each timed alone, summed
+    sequence_us: list[float]  # per round: the ops replayed back to back, no minidl Python
+
+    @property
+    def step_over_floor(self) -> list[float]:
+        return [s / f for s, f in zip(self.step_us, self.floor_us, strict=True)]
+
+    @property
+    def step_over_sequence(self) -> list[float]:
+        return [s / q for s, q in zip(self.step_us, self.sequence_us, strict=True)]
 
     def to_dict(self) -> dict:
         return {
             "minidl_ops": len(self.minidl_ops),
             "torch_ops": len(self.torch_ops),
-            "minidl_step_us": self.minidl_step_us,
-            "floor_us": self.floor_us,
-            "sequence_us": self.sequence_us,
+            "rounds": len(self.step_us),
+            "minidl_step_us": statistics.median(self.step_us),
+            "floor_us": statistics.median(self.floor_us),
+            "sequence_us": statistics.median(self.sequence_us),
+            "step_over_floor": statistics.median(self.step_over_floor),
+            "step_over_sequence": statistics.median(self.step_over_sequence),
+            "per_round": {
+                "step_us": self.step_us,
+                "floor_us": self.floor_us,
+                "sequence_us": self.sequence_us,
+            },
             "minidl_op_names": self.minidl_ops,
         }
 
@@ -374,13 +395,14 @@ def _median_us(fn: Callable[[], object], calls: int = 2000, samples: int = 9) ->
     return statistics.median(times)
 
 
-def count_ops(case: BenchCase | None = None) -> OpCount:
+def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     """Ops per step of each framework, minidl's step time and the floor its ops imply.
 
     The floor times each op alone, repeated; ``sequence_us`` replays the step's
     ops back to back with the same arguments, which is what they cost in a
     step without minidl's own Python around them (caches and branch
-    predictors see a mix of ops there, so it exceeds the floor).
+    predictors see a mix of ops there, so it exceeds the floor). Each round
+    measures all three, so that their ratios compare times taken seconds apart.
     """
     case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
     setup = BenchSetup(case)
@@ -390,29 +412,34 @@ def count_ops(case: BenchCase | None = None) -> OpCount:
     # the step is timed on the epoch's full batches in turn, as training sees them
     # (a new input tensor at every step), not on one batch again and again
     full_batches = itertools.cycle(setup.full_batches())
+    step_us, floor_us, sequence_us = [], [], []
     with torch.inference_mode():
         setup.minidl_step(x, target)  # steady state: buffers already fit this batch
         with OpRecorder() as ours:
             setup.minidl_step(x, target)
-        step_us = _median_us(lambda: setup.minidl_step(*next(full_batches)), calls=6000)
         calls = [(_python_callable(func), args, kwargs) for func, args, kwargs in ours.calls]
-        floor = 0.0
-        for call, args, kwargs in calls:
-            floor += _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
 
         def replay() -> None:
             for call, args, kwargs in calls:
                 call(*args, **kwargs)
 
-        sequence = _median_us(replay, calls=6000)
+        for _ in range(rounds):
+            step_us.append(_median_us(lambda: setup.minidl_step(*next(full_batches)), calls=6000))
+            floor_us.append(
+                sum(
+                    _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
+                    for call, args, kwargs in calls
+                )
+            )
+            sequence_us.append(_median_us(replay, calls=6000))
     with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
         minidl_ops=[str(func) for func, _, _ in ours.calls],
         torch_ops=[str(func) for func, _, _ in theirs.calls],
-        minidl_step_us=step_us,
-        floor_us=floor,
-        sequence_us=sequence,
+        step_us=step_us,
+        floor_us=floor_us,
+        sequence_us=sequence_us,
     )
 
 
@@ -433,7 +460,7 @@ def run_benchmark(
             report.cases.append(result)
             if on_case is not None:
                 on_case(result)
-        report.ops = count_ops()
+        report.ops = count_ops(rounds=3 if quick else 5)
         return report
     finally:
         torch.set_num_threads(previous_threads)

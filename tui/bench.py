@@ -11,7 +11,8 @@ from rich.table import Table
 from tui.cli import EXIT_OK, EXIT_USAGE
 
 
-def _ms(values: list[float]) -> str:
+def _spread(values: list[float]) -> str:
+    """Median (min–max): times in ms or s, and ratios."""
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
@@ -62,10 +63,10 @@ def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) 
         table.add_column(column, justify="left" if column == "run" else "right")
     table.add_row(
         "headless (trainer only)",
-        _s(cost.headless_seconds),
+        _spread(cost.headless_seconds),
         f"{cost.headless_rate:,.0f}",
     )
-    table.add_row("in the lab", _s(cost.lab_seconds), f"{cost.lab_rate:,.0f}")
+    table.add_row("in the lab", _spread(cost.lab_seconds), f"{cost.lab_rate:,.0f}")
     out.print(table)
     lags = sorted(cost.timer_lag_ms)
     out.print(
@@ -79,10 +80,6 @@ def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) 
     if json_path:
         return _write_json(json_path, asdict(cost))
     return EXIT_OK
-
-
-def _s(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def bench(quick: bool = False, json_path: str | None = None) -> int:
@@ -117,8 +114,8 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
     for result in report.cases:
         table.add_row(
             result.case.name,
-            _ms(result.minidl_ms),
-            _ms(result.torch_ms),
+            _spread(result.minidl_ms),
+            _spread(result.torch_ms),
             f"{result.ratio:.2f}",
             _size(result.minidl_peak_bytes),
             _size(result.torch_peak_bytes),
@@ -134,13 +131,14 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
     )
     ops = report.ops
     if ops is not None:
+        median = statistics.median
         out.print(
             f"tensor ops per training step, classic MLP, batch 32: minidl {len(ops.minidl_ops)}, "
-            f"torch {len(ops.torch_ops)}; minidl step {ops.minidl_step_us:.1f} µs, "
-            f"its ops timed one by one {ops.floor_us:.1f} µs "
-            f"(step / floor = {ops.minidl_step_us / ops.floor_us:.2f}), the same ops replayed "
-            f"back to back {ops.sequence_us:.1f} µs (step / replay = "
-            f"{ops.minidl_step_us / ops.sequence_us:.2f})",
+            f"torch {len(ops.torch_ops)}. Median of {len(ops.step_us)} rounds: minidl step "
+            f"{median(ops.step_us):.1f} µs, its ops timed one by one {median(ops.floor_us):.1f} "
+            f"µs, the same ops replayed back to back {median(ops.sequence_us):.1f} µs; "
+            f"per round, step / floor = {_spread(ops.step_over_floor)}, step / replay = "
+            f"{_spread(ops.step_over_sequence)}",
             markup=False,
         )
     if json_path:

@@ -38,6 +38,12 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     assert ops["minidl_ops"] < ops["torch_ops"]
     assert "aten.addmm.out" in ops["minidl_op_names"]
     assert ops["floor_us"] > 0 and ops["sequence_us"] > 0
+    # quick: three rounds, each with its step, floor and replay; ratios taken per round
+    rounds = ops["per_round"]
+    assert ops["rounds"] == 3 and all(len(rounds[key]) == 3 for key in rounds)
+    ratios = sorted(s / f for s, f in zip(rounds["step_us"], rounds["floor_us"], strict=True))
+    assert ops["step_over_floor"] == ratios[1]
+    assert f"step / floor = {ratios[1]:.2f} ({ratios[0]:.2f}–{ratios[2]:.2f})" in out
     assert "replayed back to back" in out
     assert "mem floor" in out
 
