@@ -238,20 +238,24 @@ _UNCHECKED = {
 }
 
 
-def unchecked_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.Tensor], float]:
+def unchecked_step(
+    setup: BenchSetup, rows: int, classes: tuple[type, ...] = tuple(_UNCHECKED)
+) -> Callable[[torch.Tensor, torch.Tensor], float]:
     """minidl's own step on minidl's own objects, whose hot methods lose every check.
 
     A checked forward first leaves each object's workspace at this batch size;
-    then the model, its layers, the loss and the optimizer become subclasses
-    whose forward, backward, zero_grad and step skip every shape, identity,
-    mode and double-backward check. Same calls, frames and buffers as
-    minidl's step: what remains is what the public API's structure costs.
+    then the model, its layers, the loss and the optimizer (those of
+    ``classes``: all by default) become subclasses whose forward, backward,
+    zero_grad and step skip every shape, identity, mode and double-backward
+    check. Same calls, frames and buffers as minidl's step: what remains is
+    what the public API's structure costs.
     """
     x, target = next(b for b in setup.full_batches() if len(b[0]) == rows)
     with torch.inference_mode():
         setup.loss(setup.model(x), target)
     for item in (*setup.model, setup.model, setup.loss, setup.optimizer):  # type: ignore[misc]
-        item.__class__ = _UNCHECKED[type(item)]
+        if type(item) in classes:
+            item.__class__ = _UNCHECKED[type(item)]
     setup.model._plan()  # type: ignore[attr-defined]
     return setup.minidl_step
 

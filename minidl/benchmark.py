@@ -10,6 +10,7 @@ arithmetic rather than scheduling. Front ends print the report.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import statistics
@@ -395,6 +396,29 @@ def _median_us(fn: Callable[[], object], calls: int = 2000, samples: int = 9) ->
     return statistics.median(times)
 
 
+Call = tuple[Callable, tuple, dict]
+
+
+def record_step(
+    setup: BenchSetup, x: torch.Tensor, target: torch.Tensor
+) -> tuple[list[str], list[Call]]:
+    """The aten ops of one steady-state minidl step: their names, and each as a call
+    (the torch function and its arguments) that ``replay_calls`` repeats."""
+    with torch.inference_mode():
+        setup.minidl_step(x, target)  # steady state: buffers already fit this batch
+        with OpRecorder() as recorder:
+            setup.minidl_step(x, target)
+    names = [str(func) for func, _, _ in recorder.calls]
+    calls: list[Call] = [(_python_callable(f), args, kwargs) for f, args, kwargs in recorder.calls]
+    return names, calls
+
+
+def replay_calls(calls: list[Call]) -> None:
+    """The recorded ops back to back, with no Python around them but this loop."""
+    for call, args, kwargs in calls:
+        call(*args, **kwargs)
+
+
 def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     """Ops per step of each framework, minidl's step time and the floor its ops imply.
 
@@ -414,15 +438,8 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     full_batches = itertools.cycle(setup.full_batches())
     step_us, floor_us, sequence_us = [], [], []
     with torch.inference_mode():
-        setup.minidl_step(x, target)  # steady state: buffers already fit this batch
-        with OpRecorder() as ours:
-            setup.minidl_step(x, target)
-        calls = [(_python_callable(func), args, kwargs) for func, args, kwargs in ours.calls]
-
-        def replay() -> None:
-            for call, args, kwargs in calls:
-                call(*args, **kwargs)
-
+        names, calls = record_step(setup, x, target)
+        replay = functools.partial(replay_calls, calls)
         for _ in range(rounds):
             step_us.append(_median_us(lambda: setup.minidl_step(*next(full_batches)), calls=6000))
             floor_us.append(
@@ -435,7 +452,7 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
-        minidl_ops=[str(func) for func, _, _ in ours.calls],
+        minidl_ops=names,
         torch_ops=[str(func) for func, _, _ in theirs.calls],
         step_us=step_us,
         floor_us=floor_us,
