@@ -26,6 +26,9 @@ from collections.abc import Callable
 
 import torch
 
+# by name, as minidl's Linear and MSELoss call them (a `torch.mm` lookup costs ~0.1 µs)
+from torch import addmm, dot, mm, mul, sub
+
 from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, _median_us, count_ops
 from minidl.layers import Linear, ReLU, Sequential
 from minidl.losses import MSELoss
@@ -75,23 +78,23 @@ def straight_line_step(
     h0_t, h1_t, h2_t, _ = h_t
 
     def step(x: torch.Tensor, target: torch.Tensor) -> float:
-        torch.addmm(b0, x, t0, out=h0).relu_()
-        torch.addmm(b1, h0, t1, out=h1).relu_()
-        torch.addmm(b2, h1, t2, out=h2).relu_()
-        torch.addmm(b3, h2, t3, out=out)
-        torch.sub(out, target, out=diff)
-        value = torch.dot(diff_flat, diff_flat).div_(count).item()
+        addmm(b0, x, t0, out=h0).relu_()
+        addmm(b1, h0, t1, out=h1).relu_()
+        addmm(b2, h1, t2, out=h2).relu_()
+        addmm(b3, h2, t3, out=out)
+        sub(out, target, out=diff)
+        value = dot(diff_flat, diff_flat).div_(count).item()
         flat_grad.zero_()
-        torch.mul(diff, scale, out=grad)
+        mul(diff, scale, out=grad)
         grad_w[3].addmm_(grad_t, h2)
         grad_b[3].addmv_(grad_t, ones)
-        h2.sign_().mul_(torch.mm(grad, w3, out=grad_input))
+        h2.sign_().mul_(mm(grad, w3, out=grad_input))
         grad_w[2].addmm_(h2_t, h1)
         grad_b[2].addmv_(h2_t, ones)
-        h1.sign_().mul_(torch.mm(h2, w2, out=grad_input))
+        h1.sign_().mul_(mm(h2, w2, out=grad_input))
         grad_w[1].addmm_(h1_t, h0)
         grad_b[1].addmv_(h1_t, ones)
-        h0.sign_().mul_(torch.mm(h1, w1, out=grad_input))
+        h0.sign_().mul_(mm(h1, w1, out=grad_input))
         grad_w[0].addmm_(h0_t, x)
         grad_b[0].addmv_(h0_t, ones)
         data.addcmul_(flat_grad, minus_lr)
@@ -118,7 +121,7 @@ class _Linear:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.x = x
-        return torch.addmm(self.bias, x, self.weight_t, out=self.out)
+        return addmm(self.bias, x, self.weight_t, out=self.out)
 
     def backward_parameters(self, g: torch.Tensor) -> None:
         if g is not self.g:
@@ -128,7 +131,7 @@ class _Linear:
 
     def backward(self, g: torch.Tensor) -> torch.Tensor:
         self.backward_parameters(g)
-        return torch.mm(g, self.weight, out=self.grad_input)
+        return mm(g, self.weight, out=self.grad_input)
 
 
 class _ReLU:
@@ -156,10 +159,10 @@ def modular_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.
     def step(x: torch.Tensor, target: torch.Tensor) -> float:
         for f in forward:
             x = f(x)
-        torch.sub(x, target, out=diff)
-        value = torch.dot(diff_flat, diff_flat).div_(count).item()
+        sub(x, target, out=diff)
+        value = dot(diff_flat, diff_flat).div_(count).item()
         group.grad.zero_()
-        g = torch.mul(diff, scale, out=grad)
+        g = mul(diff, scale, out=grad)
         for b in backward:
             g = b(g)
         group.data.addcmul_(group.grad, minus_lr)
@@ -183,11 +186,11 @@ class _UncheckedLinear(Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ws = self._workspace
         ws.input = x  # type: ignore[union-attr]
-        return torch.addmm(ws.bias_rows, x, ws.weight_t, out=ws.out)  # type: ignore[union-attr]
+        return addmm(ws.bias_rows, x, ws.weight_t, out=ws.out)  # type: ignore[union-attr]
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         ws = self._gradients(grad_output)
-        return torch.mm(grad_output, ws.weight, out=ws.grad_input)
+        return mm(grad_output, ws.weight, out=ws.grad_input)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         self._gradients(grad_output)
@@ -210,12 +213,12 @@ class _UncheckedReLU(ReLU):
 class _UncheckedMSELoss(MSELoss):
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ws = self._current
-        torch.sub(prediction, target, out=ws.diff)  # type: ignore[union-attr]
-        return torch.dot(ws.diff_flat, ws.diff_flat).div_(ws.count)  # type: ignore[union-attr]
+        sub(prediction, target, out=ws.diff)  # type: ignore[union-attr]
+        return dot(ws.diff_flat, ws.diff_flat).div_(ws.count)  # type: ignore[union-attr]
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         ws = self._current
-        return torch.mul(ws.diff, ws.scale, out=ws.grad)  # type: ignore[union-attr]
+        return mul(ws.diff, ws.scale, out=ws.grad)  # type: ignore[union-attr]
 
 
 class _UncheckedSGD(SGD):

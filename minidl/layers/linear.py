@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import torch
 
+# imported by name for the hot path: torch's module-level __getattr__ keeps CPython 3.11
+# from caching a `torch.addmm` lookup, which costs ~370 instructions (0.1 µs) per call
+from torch import addmm, mm
+
 from minidl.errors import ShapeError
 from minidl.init import init_weight_and_bias
 from minidl.layers.arguments import init_scheme, integer_argument
@@ -95,8 +99,8 @@ class Linear(Module):
                 ws.input = x
             bias_rows = ws.bias_rows
             if bias_rows is None:
-                return torch.mm(x, ws.weight_t, out=ws.out)
-            return torch.addmm(bias_rows, x, ws.weight_t, out=ws.out)
+                return mm(x, ws.weight_t, out=ws.out)
+            return addmm(bias_rows, x, ws.weight_t, out=ws.out)
         return self._forward_checked(x)
 
     def _forward_checked(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,7 +128,7 @@ class Linear(Module):
         grad_input = ws.grad_input
         if grad_input is None:  # made at the first use: a first layer never needs it
             grad_input = ws.grad_input = self._grad_input_buffer(grad_output, ws.rows)
-        return torch.mm(grad_output, ws.weight, out=grad_input)
+        return mm(grad_output, ws.weight, out=grad_input)
 
     def _grad_input_buffer(self, like: torch.Tensor, rows: int) -> torch.Tensor:
         pool, shape = self._shared_scratch, (rows, self.in_features)
