@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import torch
+from torch import mm
 
 from minidl.errors import ShapeError
 from minidl.layers.arguments import integer_argument
 from minidl.module import Module
 from minidl.parameter import Parameter
-from minidl.scratch import MAX_WORKSPACES, persistent, store
+from minidl.scratch import MAX_WORKSPACES, ones, persistent, store
 
 
 class BatchNorm1d(Module):
@@ -88,12 +89,13 @@ class BatchNorm1d(Module):
 
     def _normalize(self, x: torch.Tensor, in_place: bool) -> torch.Tensor:
         ws = self._workspace_for(x)
+        per_feature = ws.per_feature
         if self.training:
             if ws.count <= 1:
                 raise ShapeError(
                     f"needs more than 1 value per feature in training, got {tuple(x.shape)}"
                 )
-            var, mean = torch.var_mean(x, ws.dims, correction=0)
+            mean, var = _batch_statistics(ws, x)
             # running = (1 − m)·running + m·batch, the variance unbiased, as PyTorch does;
             # constants are 0-dim tensors (a Python scalar costs ~2 µs per op)
             self.running_mean.mul_(ws.keep).addcmul_(mean, ws.momentum)
@@ -106,20 +108,17 @@ class BatchNorm1d(Module):
         training = self.training
         inv_std = torch.add(var, ws.eps, out=ws.inv_std if training else None).rsqrt_()
         if in_place:
-            x_hat = x.sub_(mean.view(ws.feature_shape))
+            x_hat = x.sub_(per_feature(mean))
         else:
-            x_hat = torch.sub(x, mean.view(ws.feature_shape), out=ws.x_hat if training else None)
-        x_hat.mul_(inv_std.view(ws.feature_shape))
+            x_hat = torch.sub(x, per_feature(mean), out=ws.x_hat if training else None)
+        x_hat.mul_(per_feature(inv_std))
         self._saved = (x_hat, inv_std, training)
         if not self.affine:
             return x_hat if training else x_hat.clone()
         out = ws.out if training else torch.empty_like(x_hat)
         assert self.weight is not None and self.bias is not None
         return torch.addcmul(
-            self.bias.data.view(ws.feature_shape),
-            x_hat,
-            self.weight.data.view(ws.feature_shape),
-            out=out,
+            per_feature(self.bias.data), x_hat, per_feature(self.weight.data), out=out
         )
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -132,11 +131,17 @@ class BatchNorm1d(Module):
                 f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
                 f"the forward shape {tuple(x_hat.shape)}"
             )
-        g, view = grad_output, ws.feature_shape
+        g, per_feature = grad_output, ws.per_feature
         # Σ g·x̂ and Σ g: the gradients of γ and β, and what the input gradient needs
         # g·x̂ goes through the input gradient's buffer, written only after its sum
-        sum_gx = torch.sum(torch.mul(g, x_hat, out=ws.grad_input), ws.dims, out=ws.sum_gx)
-        sum_g = torch.sum(g, ws.dims, out=ws.sum_g)
+        sum_gx, sum_g = ws.sum_gx, ws.sum_g
+        g_x_hat = torch.mul(g, x_hat, out=ws.grad_input)
+        if ws.ones_row is not None:  # (N, C): the sums as (1, N) × (N, C) products
+            mm(ws.ones_row, g_x_hat, out=ws.sum_gx_row)
+            mm(ws.ones_row, g, out=ws.sum_g_row)
+        else:
+            torch.sum(g_x_hat, ws.dims, out=sum_gx)
+            torch.sum(g, ws.dims, out=sum_g)
         if self.affine:
             assert self.weight is not None and self.bias is not None
             self.weight.grad.add_(sum_gx)
@@ -146,13 +151,13 @@ class BatchNorm1d(Module):
             scale = inv_std
         grad_input = ws.grad_input
         if not batch_statistics:  # eval: the statistics are constants
-            return torch.mul(g, scale.view(view), out=grad_input)
+            return torch.mul(g, per_feature(scale), out=grad_input)
         # through the batch mean and variance, with mean(g) = Σg/n and mean(g·x̂) = Σg·x̂/n:
         # dx = γ/√(σ²+ε) · (g − mean(g) − x̂ · mean(g·x̂))
         sum_gx.mul_(ws.minus_one_over_count)
-        torch.addcmul(g, x_hat, sum_gx.view(view), out=grad_input)
-        grad_input.sub_(sum_g.mul_(ws.one_over_count).view(view))
-        return grad_input.mul_(scale.view(view))
+        torch.addcmul(g, x_hat, per_feature(sum_gx), out=grad_input)
+        grad_input.sub_(per_feature(sum_g.mul_(ws.one_over_count)))
+        return grad_input.mul_(per_feature(scale))
 
     def _on_moved(self) -> None:
         super()._on_moved()
@@ -166,6 +171,24 @@ class BatchNorm1d(Module):
 
     def describe(self) -> str:
         return f"BatchNorm1d({self.num_features})"
+
+
+def _batch_statistics(ws: _Workspace, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's mean and biased variance per feature, in two passes (the variance
+    is that of x − mean, as var_mean computes it).
+
+    On (N, C), as products with the (1, N) row of 1/N: 4 µs where var_mean takes
+    12 on 32 × 25. x − mean goes through the input gradient's buffer, which
+    backward overwrites anyway, or the output's when x is that buffer (the
+    last backward's result fed back).
+    """
+    if ws.inv_count_row is None:
+        var, mean = torch.var_mean(x, ws.dims, correction=0)
+        return mean, var
+    mean_row = mm(ws.inv_count_row, x, out=ws.mean_row)
+    centered = torch.sub(x, mean_row, out=ws.grad_input if x is not ws.grad_input else ws.out)
+    mm(ws.inv_count_row, centered.mul_(centered), out=ws.var_row)
+    return ws.mean, ws.var
 
 
 class _Workspace:
@@ -183,18 +206,26 @@ class _Workspace:
         "eps",
         "feature_shape",
         "grad_input",
+        "inv_count_row",
         "inv_std",
         "keep",
+        "mean",
+        "mean_row",
         "minus_one_over_count",
         "momentum",
         "momentum_unbiased",
         "one",
         "one_over_count",
+        "ones_row",
         "out",
         "scale",
         "shape",
         "sum_g",
+        "sum_g_row",
         "sum_gx",
+        "sum_gx_row",
+        "var",
+        "var_row",
     )
 
     def __init__(self, layer: BatchNorm1d, x: torch.Tensor) -> None:
@@ -208,7 +239,18 @@ class _Workspace:
         self._x_hat: torch.Tensor | None = None  # only forward (not in place) needs one
         for name in ("inv_std", "scale", "sum_g", "sum_gx"):
             setattr(self, name, x.new_empty(features))
+        # the batch's mean and variance die with forward, before backward writes the sums
+        self.mean, self.var = self.sum_g, self.sum_gx
         m, n = layer.momentum, self.count
+        # (N, C): per-feature sums and means as products with a (1, N) row (of ones, of
+        # 1/N), written into (1, C) views of the vectors: several times faster than
+        # var_mean's and sum's reduction kernels on such small matrices
+        self.ones_row = self.inv_count_row = None
+        if x.dim() == 2:
+            self.ones_row = ones(n, x).view(1, n)
+            self.inv_count_row = x.new_full((1, n), 1 / n)
+            for name in ("sum_g", "sum_gx", "mean", "var"):
+                setattr(self, name + "_row", getattr(self, name).view(1, features))
 
         def constant(value: float) -> torch.Tensor:
             return x.new_tensor(value)
@@ -218,6 +260,11 @@ class _Workspace:
         self.eps = constant(layer.eps)
         self.one_over_count, self.minus_one_over_count = constant(1 / n), constant(-1 / n)
         self.one = torch.ones((), dtype=torch.long, device=x.device)
+
+    def per_feature(self, values: torch.Tensor) -> torch.Tensor:
+        """A (C,) vector shaped to broadcast over the input: as it is for (N, C), as
+        (C, 1) for (N, C, L) (a view costs a microsecond: none where none is needed)."""
+        return values if self.ones_row is not None else values.view(self.feature_shape)
 
     @property
     def x_hat(self) -> torch.Tensor:

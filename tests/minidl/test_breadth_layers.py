@@ -116,6 +116,24 @@ def test_batchnorm_running_statistics_follow_torch_over_steps_then_eval():
     assert rel_error(layer.weight.grad, grads["weight"]) <= TOLERANCE
 
 
+def test_batchnorm_fed_its_own_gradient_or_output_computes_as_on_copies():
+    # training on (N, C) centres the batch in the input gradient's buffer: fed that very
+    # tensor (or its own scratch output), it must read its input before writing there
+    generator = torch.Generator().manual_seed(5)
+    layer, reference = minidl.BatchNorm1d(3).double(), minidl.BatchNorm1d(3).double()
+    x = torch.randn(8, 3, dtype=torch.float64, generator=generator)
+    g = torch.randn(8, 3, dtype=torch.float64, generator=generator)
+    for module in (layer, reference):
+        module(x)
+    grad = layer.backward(g)
+    assert torch.equal(grad, reference.backward(g))
+    out = layer(grad)
+    expected = reference(grad.clone())
+    assert torch.equal(out, expected)
+    assert torch.equal(layer(out), reference(expected.clone()))
+    assert torch.equal(layer.running_var, reference.running_var)
+
+
 def test_batchnorm_refuses_a_single_value_per_feature_in_training():
     with pytest.raises(minidl.ShapeError, match="more than 1 value per feature"):
         minidl.BatchNorm1d(3)(torch.zeros(1, 3))
