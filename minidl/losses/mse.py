@@ -38,7 +38,7 @@ class MSELoss(Loss):
         if count is not None:  # the mean: the sum of squares in one op, then one division
             return dot(ws.diff_flat, ws.diff_flat).div_(count)
         if self.reduction == "sum":
-            return torch.dot(ws.diff_flat, ws.diff_flat)
+            return dot(ws.diff_flat, ws.diff_flat)
         return diff * diff
 
     def _workspace_for(self, prediction: torch.Tensor) -> _Workspace:
