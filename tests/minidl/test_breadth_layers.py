@@ -272,6 +272,25 @@ def test_batchnorm_training_outputs_reuse_scratch_while_eval_outputs_are_fresh()
     assert torch.equal(layer._workspace.inv_std, saved[1])
 
 
+def test_flatten_copies_a_strided_input_into_its_scratch_buffer_only_in_training():
+    layer = minidl.Flatten()
+    rows = torch.randn(6, 4, dtype=torch.float64)
+    strided = rows.view(2, 3, 4).transpose(1, 2)  # (2, 4, 3), as a Conv1d's output
+    first = layer(strided)
+    assert torch.equal(first, strided.flatten(1)) and first.shape == (2, 12)
+    again = layer(strided * 2)
+    assert again.data_ptr() == first.data_ptr()  # one buffer, no allocation per step
+    assert torch.equal(again, (strided * 2).flatten(1))
+    contiguous = torch.randn(2, 4, 3, dtype=torch.float64)
+    assert layer(contiguous).data_ptr() == contiguous.data_ptr()  # a view, as before
+    g = torch.randn(2, 12, dtype=torch.float64)
+    assert torch.equal(layer.backward(g), g.view(2, 4, 3))
+    layer.eval()
+    kept = layer(strided)
+    assert kept.data_ptr() != first.data_ptr() and torch.equal(kept, strided.flatten(1))
+    assert torch.equal(again, (strided * 2).flatten(1))  # eval wrote nothing into it
+
+
 def conv_stack(generator: torch.Generator) -> minidl.Sequential:
     """The benchmark's Conv1d stack: padding, a stride, in-place ReLUs, Flatten."""
     return minidl.Sequential(
