@@ -66,10 +66,10 @@ def replayed(setup: BenchSetup) -> Step:
 
 
 def versions() -> dict[str, Callable[[BenchSetup], Step]]:
-    names = {cls: cls.__name__ for cls in _UNCHECKED}
     table: dict[str, Callable[[BenchSetup], Step]] = {"minidl": lambda s: s.minidl_step}
-    for cls, name in names.items():
-        table[f"minidl, {name} unchecked"] = lambda s, cls=cls: unchecked_step(s, 32, (cls,))
+    for cls in _UNCHECKED:
+        name = f"minidl, {cls.__name__} unchecked"
+        table[name] = lambda s, cls=cls: unchecked_step(s, 32, (cls,))
     table["minidl, nothing checked"] = lambda s: unchecked_step(s, 32)
     table["modular, no checks"] = lambda s: modular_step(s, 32)
     table["straight-line Python"] = lambda s: straight_line_step(s, 32)

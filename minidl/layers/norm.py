@@ -185,10 +185,12 @@ def _batch_statistics(ws: _Workspace, x: torch.Tensor) -> tuple[torch.Tensor, to
     if ws.inv_count_row is None:
         var, mean = torch.var_mean(x, ws.dims, correction=0)
         return mean, var
-    mean_row = mm(ws.inv_count_row, x, out=ws.mean_row)
+    # the mean and variance die with forward, before backward writes the sums: they
+    # live in the sums' buffers
+    mean_row = mm(ws.inv_count_row, x, out=ws.sum_g_row)
     centered = torch.sub(x, mean_row, out=ws.grad_input if x is not ws.grad_input else ws.out)
-    mm(ws.inv_count_row, centered.mul_(centered), out=ws.var_row)
-    return ws.mean, ws.var
+    mm(ws.inv_count_row, centered.mul_(centered), out=ws.sum_gx_row)
+    return ws.sum_g, ws.sum_gx
 
 
 class _Workspace:
@@ -209,8 +211,6 @@ class _Workspace:
         "inv_count_row",
         "inv_std",
         "keep",
-        "mean",
-        "mean_row",
         "minus_one_over_count",
         "momentum",
         "momentum_unbiased",
@@ -224,8 +224,6 @@ class _Workspace:
         "sum_g_row",
         "sum_gx",
         "sum_gx_row",
-        "var",
-        "var_row",
     )
 
     def __init__(self, layer: BatchNorm1d, x: torch.Tensor) -> None:
@@ -239,18 +237,16 @@ class _Workspace:
         self._x_hat: torch.Tensor | None = None  # only forward (not in place) needs one
         for name in ("inv_std", "scale", "sum_g", "sum_gx"):
             setattr(self, name, x.new_empty(features))
-        # the batch's mean and variance die with forward, before backward writes the sums
-        self.mean, self.var = self.sum_g, self.sum_gx
         m, n = layer.momentum, self.count
         # (N, C): per-feature sums and means as products with a (1, N) row (of ones, of
-        # 1/N), written into (1, C) views of the vectors: several times faster than
-        # var_mean's and sum's reduction kernels on such small matrices
+        # 1/N), written into (1, C) views of the sums' vectors: several times faster
+        # than var_mean's and sum's reduction kernels on such small matrices
         self.ones_row = self.inv_count_row = None
         if x.dim() == 2:
             self.ones_row = ones(n, x).view(1, n)
             self.inv_count_row = x.new_full((1, n), 1 / n)
-            for name in ("sum_g", "sum_gx", "mean", "var"):
-                setattr(self, name + "_row", getattr(self, name).view(1, features))
+            self.sum_g_row = self.sum_g.view(1, features)
+            self.sum_gx_row = self.sum_gx.view(1, features)
 
         def constant(value: float) -> torch.Tensor:
             return x.new_tensor(value)
