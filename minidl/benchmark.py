@@ -222,10 +222,12 @@ class BenchSetup:
         return [b for b in self.batches if len(b[0]) == self.case.batch_size]
 
     def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
-        value = self.loss(self.model(x), target).item()
-        self.optimizer.zero_grad()
-        self.model.backward_parameters(self.loss.backward())
-        self.optimizer.step()
+        """One training step, written as ``Trainer._train_epoch`` runs it."""
+        model, loss, optimizer = self.model, self.loss, self.optimizer
+        value = loss.forward(model.forward(x), target).item()
+        optimizer.zero_grad()
+        model.backward_parameters(loss.backward())
+        optimizer.step()
         return value
 
     def minidl_epoch(self) -> None:

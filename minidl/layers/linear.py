@@ -120,15 +120,73 @@ class Linear(Module):
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         ws = self._workspace
-        # the last step's gradient tensor again is 2-D: checked then
-        if (ws is None or grad_output is not ws.grad_output) and grad_output.dim() != 2:
-            flat = self.backward(grad_output.reshape(-1, grad_output.shape[-1]))
-            return flat.reshape(*grad_output.shape[:-1], self.in_features)
-        ws = self._parameter_gradients(grad_output)
+        if ws is None or grad_output is not ws.grad_output:  # a tensor not seen before
+            return self._backward_checked(grad_output, True)  # type: ignore[return-value]
+        # the last step's gradient tensor (the next layer's scratch input gradient, or the
+        # loss's): its shape was checked then. dW += gᵀx, db += gᵀ·1, as in
+        # _parameter_gradients, written out here: a call costs as much as a check
+        g_t = ws.grad_output_t
+        grad_w = self.weight._grad
+        if grad_w is None:
+            grad_w = self.weight.grad
+        if ws.weight_grad_t is None:
+            grad_w.addmm_(g_t, ws.input)
+        else:
+            _add_transposed_weight_gradient(grad_w, ws, grad_output)
+        bias = self.bias
+        if bias is not None:
+            grad_b = bias._grad
+            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
         grad_input = ws.grad_input
         if grad_input is None:  # made at the first use: a first layer never needs it
             grad_input = ws.grad_input = self._grad_input_buffer(grad_output, ws.rows)
         return mm(grad_output, ws.weight, out=grad_input)
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        ws = self._workspace
+        if ws is None or grad_output is not ws.grad_output:  # a tensor not seen before
+            self._backward_checked(grad_output, False)
+            return
+        # as in backward: the parameters' gradients, and no g·W (one product saved)
+        g_t = ws.grad_output_t
+        grad_w = self.weight._grad
+        if grad_w is None:
+            grad_w = self.weight.grad
+        if ws.weight_grad_t is None:
+            grad_w.addmm_(g_t, ws.input)
+        else:
+            _add_transposed_weight_gradient(grad_w, ws, grad_output)
+        bias = self.bias
+        if bias is not None:
+            grad_b = bias._grad
+            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
+
+    def _backward_checked(
+        self, grad_output: torch.Tensor, input_gradient: bool
+    ) -> torch.Tensor | None:
+        """Backward for a gradient tensor not seen at the last step: checks its shape
+        (flattening leading dimensions as forward did), caches gᵀ, then adds the
+        parameters' gradients and returns the input gradient if asked for."""
+        if grad_output.dim() != 2:
+            flat = grad_output.reshape(-1, grad_output.shape[-1])
+            if not input_gradient:
+                return self._backward_checked(flat, False)
+            grad_input = self._backward_checked(flat, True)
+            return grad_input.reshape(*grad_output.shape[:-1], self.in_features)  # type: ignore[union-attr]
+        ws = self._workspace
+        if ws is None or ws.input is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        if grad_output.shape[0] != ws.rows or grad_output.shape[1] != self.out_features:
+            raise ShapeError(
+                f"expects grad_output (*, {self.out_features}) matching the forward batch "
+                f"of {ws.rows}, got {tuple(grad_output.shape)}"
+            )
+        ws.grad_output, ws.grad_output_t = grad_output, grad_output.t()
+        # the same tensor again (the next step) takes the unchecked lines of backward
+        if input_gradient:
+            return self.backward(grad_output)
+        self.backward_parameters(grad_output)
+        return None
 
     def _grad_input_buffer(self, like: torch.Tensor, rows: int) -> torch.Tensor:
         pool, shape = self._shared_scratch, (rows, self.in_features)
@@ -143,41 +201,6 @@ class Linear(Module):
             for ws in self._workspaces.values():
                 ws.grad_input = None  # taken from the pool (or made) at the next backward
 
-    def backward_parameters(self, grad_output: torch.Tensor) -> None:
-        ws = self._workspace
-        if (ws is None or grad_output is not ws.grad_output) and grad_output.dim() != 2:
-            grad_output = grad_output.reshape(-1, grad_output.shape[-1])
-        self._parameter_gradients(grad_output)  # and no g·W: one matrix product saved
-
-    def _parameter_gradients(self, g: torch.Tensor) -> _Workspace:
-        """dW = gᵀx and db = gᵀ·1, added into the parameters' gradients."""
-        ws = self._workspace
-        x = None if ws is None else ws.input
-        if x is None:
-            raise RuntimeError(f"{self.describe()}: backward called before forward")
-        if g is not ws.grad_output:  # a tensor not seen before: check it, cache gᵀ
-            if g.shape[0] != ws.rows or g.shape[1] != self.out_features:
-                raise ShapeError(
-                    f"expects grad_output (*, {self.out_features}) matching the forward batch "
-                    f"of {ws.rows}, got {tuple(g.shape)}"
-                )
-            ws.grad_output, ws.grad_output_t = g, g.t()
-        g_t = ws.grad_output_t
-        # gradients accumulate (zero_grad zeroed them): dW += gᵀx, db += gᵀ·1
-        grad_w = self.weight._grad
-        if grad_w is None:
-            grad_w = self.weight.grad
-        weight_grad_t = ws.weight_grad_t
-        if weight_grad_t is None:
-            grad_w.addmm_(g_t, x)
-        else:  # few inputs, many rows: dWᵀ = xᵀg, added transposed (see _Workspace)
-            grad_w.add_(torch.mm(x.t(), g, out=weight_grad_t).t())
-        bias = self.bias
-        if bias is not None:
-            grad_b = bias._grad
-            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
-        return ws
-
     def _on_moved(self) -> None:
         super()._on_moved()
         self._workspace = None
@@ -191,6 +214,14 @@ class Linear(Module):
 
     def describe(self) -> str:
         return f"Linear({self.in_features}→{self.out_features})"
+
+
+def _add_transposed_weight_gradient(
+    grad_w: torch.Tensor, ws: _Workspace, grad_output: torch.Tensor
+) -> None:
+    """dW += (xᵀg)ᵀ: for few inputs and many rows, where MKL computes gᵀx slowly (see
+    _Workspace)."""
+    grad_w.add_(torch.mm(ws.input.t(), grad_output, out=ws.weight_grad_t).t())  # type: ignore[union-attr]
 
 
 class _Workspace:

@@ -185,3 +185,25 @@ def test_a_new_input_tensor_is_checked_after_fast_steps():
     assert torch.equal(layer(x), expected)
     grad_input = layer.backward(torch.ones(6, 2, dtype=torch.float64))
     assert torch.equal(grad_input, torch.ones(6, 2, dtype=torch.float64) @ layer.weight.data)
+
+
+def test_a_new_gradient_tensor_is_checked_after_fast_steps():
+    """A backward handed the last step's gradient tensor again skips its checks (that is
+    the next layer's scratch in a training loop); any other tensor is checked."""
+    layer = minidl.Linear(3, 2).double()
+    x = torch.randn(4, 3, dtype=torch.float64)
+    g = torch.randn(4, 2, dtype=torch.float64)
+    for _ in range(2):
+        layer(x)
+        grad_input = layer.backward(g)  # the second time: the unchecked lines
+    assert torch.equal(grad_input, g @ layer.weight.data)
+    assert torch.allclose(layer.weight.grad, 2 * g.T @ x, rtol=1e-15, atol=0)
+    assert torch.allclose(layer.bias.grad, 2 * g.sum(0), rtol=1e-15, atol=0)
+    with pytest.raises(minidl.ShapeError, match=r"forward batch of 4, got \(5, 2\)"):
+        layer.backward(torch.zeros(5, 2, dtype=torch.float64))
+    with pytest.raises(minidl.ShapeError, match=r"forward batch of 4, got \(4, 3\)"):
+        layer.backward_parameters(torch.zeros(4, 3, dtype=torch.float64))
+    layer.zero_grad()
+    layer(x.reshape(2, 2, 3))
+    layer.backward_parameters(g.reshape(2, 2, 2))  # leading dimensions, as forward took
+    assert torch.allclose(layer.weight.grad, g.T @ x, rtol=1e-15, atol=0)
