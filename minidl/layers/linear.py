@@ -123,8 +123,9 @@ class Linear(Module):
         if ws is None or grad_output is not ws.grad_output:  # a tensor not seen before
             return self._backward_checked(grad_output, True)  # type: ignore[return-value]
         # the last step's gradient tensor (the next layer's scratch input gradient, or the
-        # loss's): its shape was checked then. dW += gᵀx, db += gᵀ·1, as in
-        # _parameter_gradients, written out here: a call costs as much as a check
+        # loss's): _backward_checked checked it then and made the input gradient's buffer.
+        # dW += gᵀx and db += gᵀ·1, written out here as in backward_parameters: a call
+        # would cost as much as these lines
         g_t = ws.grad_output_t
         grad_w = self.weight._grad
         if grad_w is None:
@@ -137,10 +138,7 @@ class Linear(Module):
         if bias is not None:
             grad_b = bias._grad
             (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
-        grad_input = ws.grad_input
-        if grad_input is None:  # made at the first use: a first layer never needs it
-            grad_input = ws.grad_input = self._grad_input_buffer(grad_output, ws.rows)
-        return mm(grad_output, ws.weight, out=grad_input)
+        return mm(grad_output, ws.weight, out=ws.grad_input)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         ws = self._workspace
@@ -184,6 +182,8 @@ class Linear(Module):
         ws.grad_output, ws.grad_output_t = grad_output, grad_output.t()
         # the same tensor again (the next step) takes the unchecked lines of backward
         if input_gradient:
+            if ws.grad_input is None:  # made at the first use: a first layer never needs it
+                ws.grad_input = self._grad_input_buffer(grad_output, ws.rows)
             return self.backward(grad_output)
         self.backward_parameters(grad_output)
         return None
@@ -199,7 +199,8 @@ class Linear(Module):
         if pool is not self._shared_scratch:
             self._shared_scratch = pool
             for ws in self._workspaces.values():
-                ws.grad_input = None  # taken from the pool (or made) at the next backward
+                # taken from the pool (or made) at the next backward, which checks again
+                ws.grad_input = ws.grad_output = None
 
     def _on_moved(self) -> None:
         super()._on_moved()

@@ -51,16 +51,24 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        return self._run_backward(self._backward_steps or self._plan()[1], grad_output)
+        steps = self._backward_steps or self._plan()[1]
+        if self._spent:
+            self._refuse_spent()
+        self._spent = self._overwrites_in_backward
+        try:
+            for step in steps:  # last layer first
+                grad_output = step(grad_output)
+        except ShapeError as error:
+            raise self._backward_error(error) from None
+        return grad_output
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         """Gradients of the parameters only: layers in front of the first parameter
         are not run, and that layer skips its input gradient."""
         steps = self._parameter_steps
-        self._run_backward(self._plan()[2] if steps is None else steps, grad_output)
-
-    def _run_backward(self, steps: list, grad_output: torch.Tensor) -> torch.Tensor:
-        """Call ``steps`` (last layer first); a shape error names the layer."""
+        if steps is None:  # (an empty list, for a chain without parameters, is a plan)
+            steps = self._plan()[2]
+        # the loop of backward, written out again: a shared helper would cost a call
         if self._spent:
             self._refuse_spent()
         self._spent = self._overwrites_in_backward
@@ -68,10 +76,14 @@ class Sequential(Module):
             for step in steps:
                 grad_output = step(grad_output)
         except ShapeError as error:
-            index = self._failing_step(error)
-            self._spent = self._spent and index < len(self._layers) - 1  # the first refused
-            raise self._at_layer(index, error) from None
-        return grad_output
+            raise self._backward_error(error) from None
+
+    def _backward_error(self, error: ShapeError) -> ShapeError:
+        """``error`` naming its layer; the first layer to refuse a gradient leaves the
+        saved outputs intact, so backward may be called again (with a right one)."""
+        index = self._failing_step(error)
+        self._spent = self._spent and index < len(self._layers) - 1
+        return self._at_layer(index, error)
 
     def _failing_step(self, error: ShapeError) -> int:
         """The index of the layer whose method raised ``error``: the ``self`` of the
