@@ -56,7 +56,10 @@ class _Elementwise(_Activation):
         self._saved: torch.Tensor | None = None
         self._grad_input: torch.Tensor | None = None
         self._checked: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._spent_pair: tuple[torch.Tensor, torch.Tensor] | None = None
+        # the output and gradient tensors the last in-place backward checked: in a training
+        # loop the same two scratch buffers at every step (None: none checked yet)
+        self._spent_output: torch.Tensor | None = None
+        self._spent_grad: torch.Tensor | None = None
 
     def _save(self, out: torch.Tensor) -> torch.Tensor:
         self._saved = out
@@ -82,18 +85,18 @@ class _Elementwise(_Activation):
         caller overwrites it with the input gradient, so a second backward
         must run forward first (as PyTorch frees its graph after backward)."""
         saved = self._saved
-        checked = self._spent_pair
-        if checked is not None and checked[0] is saved and checked[1] is grad_output:
+        if saved is self._spent_output and grad_output is self._spent_grad:
             self._saved = None  # the same two buffers as at the last step: shapes fit
-            return saved
+            return saved  # (a spent output is None, which never matches a checked one)
         saved = _saved_input(self, saved, grad_output, _SPENT_OUTPUT)
         self._saved = self._checked = None
-        self._spent_pair = (saved, grad_output)
+        self._spent_output, self._spent_grad = saved, grad_output
         return saved
 
     def _on_moved(self) -> None:
         super()._on_moved()
-        self._saved = self._grad_input = self._checked = self._spent_pair = None
+        self._saved = self._grad_input = self._checked = None
+        self._spent_output = self._spent_grad = None
 
 
 class ReLU(_Elementwise):
@@ -119,12 +122,10 @@ class ReLU(_Elementwise):
 
     def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
         saved = self._saved
-        pair = self._spent_pair
-        if pair is not None and saved is pair[0] and grad_output is pair[1]:
-            self._saved = None  # the buffers of the last step: checked then (inlined fast path)
-        else:
-            saved = self._spend_saved(grad_output)
-        return saved.sign_().mul_(grad_output)
+        if saved is self._spent_output and grad_output is self._spent_grad:
+            self._saved = None  # the buffers of the last step: checked then (_spend_saved inlined)
+            return saved.sign_().mul_(grad_output)
+        return self._spend_saved(grad_output).sign_().mul_(grad_output)
 
 
 class Tanh(_Elementwise):

@@ -10,6 +10,8 @@ every parameter with one op on the flat tensors. Flat optimizer state
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from minidl.parameter import Parameter
@@ -29,7 +31,9 @@ class FlatGroup:
         self.numel = start
         self.state: dict[str, torch.Tensor] = {}
         self._constants: dict[tuple[str, float], torch.Tensor] = {}
-        self._minus_lr: tuple[float, torch.Tensor] | None = None
+        # −lr as a 0-dim tensor, and the lr it holds: remade only when a scheduler changes lr
+        self.lr = math.nan  # none made yet (nan equals no lr)
+        self.minus_lr_tensor = torch.empty(0)
         self.data = torch.empty(0)
         self.grad = torch.empty(0)
         self.left = False  # a parameter was re-bound elsewhere: rehome before using the buffers
@@ -59,7 +63,7 @@ class FlatGroup:
             p._home = self
         self.data, self.grad = data, grad
         self.left = False
-        self._minus_lr = None  # of the old dtype
+        self.lr = math.nan  # −lr must be remade in the new dtype
 
     def constant(self, name: str, value: float) -> torch.Tensor:
         """``value`` as a cached 0-dim tensor of the group's dtype (no Python scalar in ops)."""
@@ -68,10 +72,9 @@ class FlatGroup:
     def minus_lr(self, lr: float) -> torch.Tensor:
         """−lr as a 0-dim tensor: the factor of every update, looked up once per lr
         (a scheduler changes it between steps) rather than at every step."""
-        cached = self._minus_lr
-        if cached is None or cached[0] != lr:
-            cached = self._minus_lr = (lr, self.constant("-lr", -lr))
-        return cached[1]
+        if lr != self.lr:
+            self.lr, self.minus_lr_tensor = lr, self.constant("-lr", -lr)
+        return self.minus_lr_tensor
 
     def view_of(self, flat: torch.Tensor, index: int) -> torch.Tensor:
         """The slice of a flat tensor that belongs to parameter ``index``, shaped like it."""

@@ -81,7 +81,10 @@ class SGD(Optimizer):
 
     def update(self, group: FlatGroup) -> None:
         if not (self.momentum or self.weight_decay):  # plain SGD: p −= lr·g, one op
-            group.data.addcmul_(group.grad, group.minus_lr(self.lr))
+            lr = self.lr
+            if lr != group.lr:  # (group.minus_lr, written out: a call costs more than this)
+                group.minus_lr(lr)
+            group.data.addcmul_(group.grad, group.minus_lr_tensor)
             return
         sgd_update(
             group,
