@@ -20,7 +20,6 @@ network, this batch size and tensors that never change. Run it with
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Callable
 
@@ -29,7 +28,7 @@ import torch
 # by name, as minidl's Linear and MSELoss call them (a `torch.mm` lookup costs ~0.1 µs)
 from torch import addmm, dot, mm, mul, sub
 
-from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, _median_us, count_ops
+from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, count_ops, median_step_us
 from minidl.layers import Linear, ReLU, Sequential
 from minidl.losses import MSELoss
 from minidl.optim import SGD
@@ -289,12 +288,10 @@ def main(rounds: int = 5) -> None:
         steps = {}
         for name, make in variants.items():
             setup = new_setup()
-            steps[name] = (make(setup), itertools.cycle(setup.full_batches()))
+            steps[name] = (make(setup), setup.full_batches())
         for _ in range(rounds):
             for name, (step, batches) in steps.items():
-                times[name].append(
-                    _median_us(lambda step=step, batches=batches: step(*next(batches)), calls=6000)
-                )
+                times[name].append(median_step_us(step, batches))
     for name, values in times.items():
         us = statistics.median(values)
         print(f"  {name}: {us:.1f} µs ({us / floor:.2f}×)")

@@ -398,6 +398,27 @@ def _median_us(fn: Callable[[], object], calls: int = 2000, samples: int = 9) ->
     return statistics.median(times)
 
 
+def median_step_us(
+    step: Callable[[torch.Tensor, torch.Tensor], object],
+    batches: list[tuple[torch.Tensor, torch.Tensor]],
+    calls: int = 6000,
+    samples: int = 9,
+) -> float:
+    """Microseconds per training step: the median over ``samples`` runs of steps in a
+    row, on the batches in turn (a new input tensor at every step, as training sees
+    them). The loop calls ``step`` itself, as a training loop does: no wrapper around it."""
+    per_sample = max(1, calls // samples)
+    order = list(itertools.islice(itertools.cycle(batches), per_sample))
+    step(*order[0])
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        for x, target in order:
+            step(x, target)
+        times.append((time.perf_counter() - started) / per_sample * 1e6)
+    return statistics.median(times)
+
+
 Call = tuple[Callable, tuple, dict]
 
 
@@ -435,15 +456,12 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     setup.minidl_epoch()
     setup.torch_epoch()
     x, target = setup.batches[0]
-    # the step is timed on the epoch's full batches in turn, as training sees them
-    # (a new input tensor at every step), not on one batch again and again
-    full_batches = itertools.cycle(setup.full_batches())
     step_us, floor_us, sequence_us = [], [], []
     with torch.inference_mode():
         names, calls = record_step(setup, x, target)
         replay = functools.partial(replay_calls, calls)
         for _ in range(rounds):
-            step_us.append(_median_us(lambda: setup.minidl_step(*next(full_batches)), calls=6000))
+            step_us.append(median_step_us(setup.minidl_step, setup.full_batches()))
             floor_us.append(
                 sum(
                     _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
