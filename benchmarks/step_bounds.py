@@ -28,7 +28,14 @@ import torch
 # by name, as minidl's Linear and MSELoss call them (a `torch.mm` lookup costs ~0.1 µs)
 from torch import addmm, dot, mm, mul, sub
 
-from minidl.benchmark import CLASSIC, BenchCase, BenchSetup, count_ops, median_step_us
+from minidl.benchmark import (
+    CLASSIC,
+    BenchCase,
+    BenchSetup,
+    count_ops,
+    interleaved_medians,
+    steps_sample,
+)
 from minidl.layers import Linear, ReLU, Sequential
 from minidl.losses import MSELoss
 from minidl.optim import SGD
@@ -270,8 +277,9 @@ def new_setup() -> BenchSetup:
 
 
 def main(rounds: int = 5) -> None:
-    """The floor and replay of ``count_ops``, then minidl and the stand-ins, interleaved
-    (one of each per round), each as a median over the rounds and against the floor."""
+    """The floor and replay of ``count_ops``, then minidl and the stand-ins, their
+    samples taken in turn within each round, each as a median over the rounds and
+    against the floor."""
     torch.set_num_threads(1)
     ops = count_ops(rounds=rounds)
     floor, replay = statistics.median(ops.floor_us), statistics.median(ops.sequence_us)
@@ -288,10 +296,10 @@ def main(rounds: int = 5) -> None:
         steps = {}
         for name, make in variants.items():
             setup = new_setup()
-            steps[name] = (make(setup), setup.full_batches())
+            steps[name] = steps_sample(make(setup), setup.full_batches(), 666)
         for _ in range(rounds):
-            for name, (step, batches) in steps.items():
-                times[name].append(median_step_us(step, batches))
+            for name, us in zip(steps, interleaved_medians(list(steps.values())), strict=True):
+                times[name].append(us)
     for name, values in times.items():
         us = statistics.median(values)
         print(f"  {name}: {us:.1f} µs ({us / floor:.2f}×)")

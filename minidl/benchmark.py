@@ -142,9 +142,10 @@ class CaseResult:
 class OpCount:
     """Tensor ops per training step of the classic network at batch 32, and their cost.
 
-    Step, floor and replay are measured in rounds, one after the other within
-    a round, so that a burst of load from elsewhere on the machine slows all
-    three of a round rather than one of them; the ratios are taken per round.
+    Step, floor and replay are measured in rounds; within a round their samples
+    are taken in turn, so that a burst of load from elsewhere on the machine
+    lands on a sample of each rather than on one of them; the ratios are taken
+    per round.
     """
 
     minidl_ops: list[str]
@@ -385,38 +386,55 @@ def _python_callable(func) -> Callable:
     return func
 
 
-def _median_us(fn: Callable[[], object], calls: int = 2000, samples: int = 9) -> float:
-    """Microseconds per call of ``fn``: the median over ``samples`` runs of calls in a row."""
-    fn()
-    per_sample = max(1, calls // samples)
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        for _ in range(per_sample):
+def _calls_sample(fn: Callable[[], object], calls: int, warm: int = 3) -> Callable[[], float]:
+    """A sampler: ``calls`` calls of ``fn`` in a row, timed, in µs per call, after
+    ``warm`` calls that are not: every sample times ``fn`` warm (its code and data in
+    the caches), as when all its samples are taken one after the other."""
+
+    def sample() -> float:
+        for _ in range(warm):
             fn()
-        times.append((time.perf_counter() - started) / per_sample * 1e6)
-    return statistics.median(times)
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return (time.perf_counter() - started) / calls * 1e6
+
+    return sample
 
 
-def median_step_us(
+def steps_sample(
     step: Callable[[torch.Tensor, torch.Tensor], object],
     batches: list[tuple[torch.Tensor, torch.Tensor]],
-    calls: int = 6000,
-    samples: int = 9,
-) -> float:
-    """Microseconds per training step: the median over ``samples`` runs of steps in a
-    row, on the batches in turn (a new input tensor at every step, as training sees
-    them). The loop calls ``step`` itself, as a training loop does: no wrapper around it."""
-    per_sample = max(1, calls // samples)
-    order = list(itertools.islice(itertools.cycle(batches), per_sample))
-    step(*order[0])
-    times = []
-    for _ in range(samples):
+    calls: int,
+) -> Callable[[], float]:
+    """A sampler: ``calls`` training steps in a row, on the batches in turn (a new input
+    tensor at every step, as training sees them), in µs per step. The loop calls
+    ``step`` itself, as a training loop does: no wrapper around it."""
+    order = list(itertools.islice(itertools.cycle(batches), calls))
+
+    def sample() -> float:
         started = time.perf_counter()
         for x, target in order:
             step(x, target)
-        times.append((time.perf_counter() - started) / per_sample * 1e6)
-    return statistics.median(times)
+        return (time.perf_counter() - started) / calls * 1e6
+
+    return sample
+
+
+def interleaved_medians(samplers: list[Callable[[], float]], samples: int = 9) -> list[float]:
+    """The median over ``samples`` samples of each sampler, after one warm-up sample.
+
+    The samplers take their samples in turn (one of each, then again), so a
+    burst of load from elsewhere on the machine lands on a sample of each
+    rather than on every sample of one of them; the medians leave it out.
+    """
+    for sampler in samplers:
+        sampler()
+    times: list[list[float]] = [[] for _ in samplers]
+    for _ in range(samples):
+        for sampler, sampled in zip(samplers, times, strict=True):
+            sampled.append(sampler())
+    return [statistics.median(sampled) for sampled in times]
 
 
 Call = tuple[Callable, tuple, dict]
@@ -449,7 +467,8 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     ops back to back with the same arguments, which is what they cost in a
     step without minidl's own Python around them (caches and branch
     predictors see a mix of ops there, so it exceeds the floor). Each round
-    measures all three, so that their ratios compare times taken seconds apart.
+    measures all three, their samples taken in turn (``interleaved_medians``),
+    so that their ratios compare times taken over the same second.
     """
     case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
     setup = BenchSetup(case)
@@ -460,15 +479,19 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     with torch.inference_mode():
         names, calls = record_step(setup, x, target)
         replay = functools.partial(replay_calls, calls)
+        samplers = [
+            steps_sample(setup.minidl_step, setup.full_batches(), 666),
+            _calls_sample(replay, 666),
+            *(  # each op alone, 222 calls in a row
+                _calls_sample(lambda c=call, a=args, k=kwargs: c(*a, **k), 222)
+                for call, args, kwargs in calls
+            ),
+        ]
         for _ in range(rounds):
-            step_us.append(median_step_us(setup.minidl_step, setup.full_batches()))
-            floor_us.append(
-                sum(
-                    _median_us(lambda call=call, args=args, kwargs=kwargs: call(*args, **kwargs))
-                    for call, args, kwargs in calls
-                )
-            )
-            sequence_us.append(_median_us(replay, calls=6000))
+            step, sequence, *ops = interleaved_medians(samplers)
+            step_us.append(step)
+            floor_us.append(sum(ops))
+            sequence_us.append(sequence)
     with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
