@@ -39,6 +39,7 @@ from minidl.benchmark import (
 from minidl.layers import Linear, ReLU, Sequential
 from minidl.losses import MSELoss
 from minidl.optim import SGD
+from minidl.optim.flat import FlatGroup
 
 
 def _layers(setup: BenchSetup) -> list[Linear]:
@@ -195,20 +196,17 @@ class _UncheckedLinear(Linear):
         return addmm(ws.bias_rows, x, ws.weight_t, out=ws.out)  # type: ignore[union-attr]
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
-        ws = self._gradients(grad_output)
-        return mm(grad_output, ws.weight, out=ws.grad_input)
-
-    def backward_parameters(self, grad_output: torch.Tensor) -> None:
-        self._gradients(grad_output)
-
-    def _gradients(self, g: torch.Tensor):  # -> the workspace
         ws = self._workspace
-        if g is not ws.grad_output:  # type: ignore[union-attr]
-            ws.grad_output, ws.grad_output_t = g, g.t()  # type: ignore[union-attr]
         g_t = ws.grad_output_t  # type: ignore[union-attr]
         self.weight._grad.addmm_(g_t, ws.input)  # type: ignore[union-attr]
         self.bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
-        return ws
+        return mm(grad_output, ws.weight, out=ws.grad_input)  # type: ignore[union-attr]
+
+    def backward_parameters(self, grad_output: torch.Tensor) -> None:
+        ws = self._workspace
+        g_t = ws.grad_output_t  # type: ignore[union-attr]
+        self.weight._grad.addmm_(g_t, ws.input)  # type: ignore[union-attr]
+        self.bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
 
 
 class _UncheckedReLU(ReLU):
@@ -235,7 +233,10 @@ class _UncheckedSGD(SGD):
     def step(self) -> None:
         self.step_count += 1
         for group in self.groups:
-            group.data.addcmul_(group.grad, group.minus_lr(self.lr))
+            self.update(group)
+
+    def update(self, group: FlatGroup) -> None:
+        group.data.addcmul_(group.grad, group.minus_lr_tensor)
 
 
 _UNCHECKED = {
