@@ -60,11 +60,17 @@ class Parameter:
     def rebind(self, data: torch.Tensor, grad: torch.Tensor | None) -> None:
         """Point data and grad at new storage (dtype/device moves, flat buffers).
 
-        The flat buffer the parameter lived in learns it has left (its
-        optimizer re-homes it before the next update).
+        A gradient, once made, moves and is never dropped (``grad`` is None only
+        for a parameter that has none yet): layers' backward hot paths add into
+        it without checking that it exists. The flat buffer the parameter lived
+        in learns it has left (its optimizer re-homes it before the next update).
         """
         if data.shape != self.data.shape or (grad is not None and grad.shape != data.shape):
             raise ValueError("rebind keeps the parameter's shape")
+        if grad is None and self._grad is not None:
+            raise ValueError(
+                "rebind moves a parameter's gradient, never drops it: pass its new storage"
+            )
         self.data = data
         self._grad = grad
         if self._home is not None:

@@ -56,7 +56,7 @@ class Linear(Module):
         self.bias = (
             Parameter(torch.empty(out_features, dtype=dtype, device=device)) if bias else None
         )
-        self._workspace: _Workspace | None = None
+        self._workspace = _NO_WORKSPACE  # the last forward's (none matches no tensor)
         # one workspace per batch size seen: an epoch's last, smaller batch
         # must not throw away the workspace of the full ones
         self._workspaces: dict[int, _Workspace] = {}
@@ -70,8 +70,8 @@ class Linear(Module):
 
     def _workspace_for(self, x: torch.Tensor) -> _Workspace:
         """The workspace for this batch size, dtype and these parameter tensors."""
-        ws = self._workspace
-        if ws is None or x.shape[0] != ws.rows:
+        ws: _Workspace | None = self._workspace
+        if x.shape[0] != ws.rows:  # type: ignore[union-attr]
             ws = self._workspaces.get(x.shape[0])
         if (
             ws is None
@@ -86,8 +86,7 @@ class Linear(Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ws = self._workspace
         if (  # training with the workspace of the last forward, whose parameters are current
-            ws is not None
-            and self.training
+            self.training
             and self.weight.data is ws.weight
             and (ws.bias is None or self.bias.data is ws.bias)  # type: ignore[union-attr]
         ):
@@ -120,44 +119,37 @@ class Linear(Module):
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         ws = self._workspace
-        if ws is None or grad_output is not ws.grad_output:  # a tensor not seen before
+        if grad_output is not ws.grad_output:  # a tensor not seen at the last step
             return self._backward_checked(grad_output, True)  # type: ignore[return-value]
         # the last step's gradient tensor (the next layer's scratch input gradient, or the
-        # loss's): _backward_checked checked it then and made the input gradient's buffer.
-        # dW += gᵀx and db += gᵀ·1, written out here as in backward_parameters: a call
-        # would cost as much as these lines
+        # loss's): _backward_checked checked it then, made the input gradient's buffer
+        # and the parameters' gradients (which, once made, are never dropped: see
+        # Parameter.rebind). dW += gᵀx and db += gᵀ·1, written out here as in
+        # backward_parameters: a call would cost as much as these lines
         g_t = ws.grad_output_t
-        grad_w = self.weight._grad
-        if grad_w is None:
-            grad_w = self.weight.grad
         if ws.weight_grad_t is None:
-            grad_w.addmm_(g_t, ws.input)
+            self.weight._grad.addmm_(g_t, ws.input)  # type: ignore[union-attr]
         else:
-            _add_transposed_weight_gradient(grad_w, ws, grad_output)
+            _add_transposed_weight_gradient(self.weight._grad, ws, grad_output)  # type: ignore[arg-type]
         bias = self.bias
         if bias is not None:
-            grad_b = bias._grad
-            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
+            bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
         return mm(grad_output, ws.weight, out=ws.grad_input)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
         ws = self._workspace
-        if ws is None or grad_output is not ws.grad_output:  # a tensor not seen before
+        if grad_output is not ws.grad_output:  # a tensor not seen at the last step
             self._backward_checked(grad_output, False)
             return
         # as in backward: the parameters' gradients, and no g·W (one product saved)
         g_t = ws.grad_output_t
-        grad_w = self.weight._grad
-        if grad_w is None:
-            grad_w = self.weight.grad
         if ws.weight_grad_t is None:
-            grad_w.addmm_(g_t, ws.input)
+            self.weight._grad.addmm_(g_t, ws.input)  # type: ignore[union-attr]
         else:
-            _add_transposed_weight_gradient(grad_w, ws, grad_output)
+            _add_transposed_weight_gradient(self.weight._grad, ws, grad_output)  # type: ignore[arg-type]
         bias = self.bias
         if bias is not None:
-            grad_b = bias._grad
-            (bias.grad if grad_b is None else grad_b).addmv_(g_t, ws.ones)
+            bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
 
     def _backward_checked(
         self, grad_output: torch.Tensor, input_gradient: bool
@@ -172,13 +164,15 @@ class Linear(Module):
             grad_input = self._backward_checked(flat, True)
             return grad_input.reshape(*grad_output.shape[:-1], self.in_features)  # type: ignore[union-attr]
         ws = self._workspace
-        if ws is None or ws.input is None:
+        if ws.input is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if grad_output.shape[0] != ws.rows or grad_output.shape[1] != self.out_features:
             raise ShapeError(
                 f"expects grad_output (*, {self.out_features}) matching the forward batch "
                 f"of {ws.rows}, got {tuple(grad_output.shape)}"
             )
+        # the parameters' gradients exist from here on (reading grad makes zeros if none)
+        _ = self.weight.grad, None if self.bias is None else self.bias.grad
         ws.grad_output, ws.grad_output_t = grad_output, grad_output.t()
         # the same tensor again (the next step) takes the unchecked lines of backward
         if input_gradient:
@@ -204,7 +198,7 @@ class Linear(Module):
 
     def _on_moved(self) -> None:
         super()._on_moved()
-        self._workspace = None
+        self._workspace = _NO_WORKSPACE
         self._workspaces.clear()
 
     def extra_repr(self) -> str:
@@ -274,3 +268,16 @@ class _Workspace:
             if few_inputs and rows * layer.out_features >= 4096
             else None
         )
+
+
+def _no_workspace() -> _Workspace:
+    """A workspace that no input, parameter or gradient tensor matches: a Linear's
+    before its first forward, so that its hot paths need no None check."""
+    ws = _Workspace.__new__(_Workspace)
+    for name in _Workspace.__slots__:
+        setattr(ws, name, None)
+    ws.rows = -1
+    return ws
+
+
+_NO_WORKSPACE = _no_workspace()

@@ -53,7 +53,7 @@ class FlatGroup:
         for p, (start, end) in zip(self.params, self.offsets, strict=True):
             data[start:end].view(p.shape).copy_(p.data)
             old_grads.append(p._grad)
-            p.rebind(data[start:end].view(p.shape), None)
+            p.rebind(data[start:end].view(p.shape), p._grad)  # the gradient moves below
         grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
         for p, (start, end), old in zip(self.params, self.offsets, old_grads, strict=True):
             view = grad[start:end].view(p.shape)

@@ -40,6 +40,30 @@ def test_backward_accumulates_like_torch_until_zero_grad():
         torch.testing.assert_close(p.grad, first)
 
 
+def test_a_gradient_once_made_moves_with_its_parameter_and_is_never_dropped():
+    """Layers' backward adds into a parameter's gradient without checking it exists;
+    an optimizer created after a backward moves the accumulated gradients into its
+    flat buffer, and rebind refuses to drop one."""
+    model = small_model()
+    x, g = torch.rand(3, 2), torch.rand(3, 2)
+    model(x)
+    model.backward(g)
+    before = [p.grad.clone() for p in model.parameters()]
+    minidl.SGD(model.parameters(), lr=0.1)  # rebinds data and gradients into flat buffers
+    for p, grad in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p.grad, grad)
+    model(x)
+    model.backward(g)  # the same gradient tensor: the unchecked lines add into the moved ones
+    for p, grad in zip(model.parameters(), before, strict=True):
+        torch.testing.assert_close(p.grad, 2 * grad)
+    weight = model[0].weight
+    with pytest.raises(ValueError, match="never drops it"):
+        weight.rebind(weight.data.clone(), None)
+    fresh = minidl.Parameter(torch.zeros(2))
+    fresh.rebind(torch.ones(2), None)  # no gradient yet: nothing to drop
+    assert fresh._grad is None
+
+
 def test_zero_grad_zeros_in_place_and_an_optimizer_does_it_in_one_op():
     model = small_model()
     optimizer = minidl.SGD(model.parameters(), lr=0.1)
