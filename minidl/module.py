@@ -70,6 +70,11 @@ class Module:
         self._constants: dict[tuple[str, float], torch.Tensor] = {}
         self._scratch: dict[tuple[str, torch.Size], torch.Tensor] = {}
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # copy.deepcopy and pickle restore the attributes here: into a plain dict too
+        # (their default fills ``vars()`` of a new instance, the slow kind; see __init__)
+        self.__dict__ = dict(state)
+
     # --- the recipe --------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -144,3 +146,18 @@ def test_load_state_dict_rejects_mismatches_and_changes_nothing():
         model.load_state_dict(missing)
     for key, value in model.state_dict().items():
         assert torch.equal(value, before[key]), key
+
+
+def test_a_deep_copy_is_an_independent_module_that_trains_the_same():
+    """Module restores copied attributes itself (into a plain dict, see Module.__init__)."""
+    model = small_model()
+    twin = copy.deepcopy(model)
+    x, g = torch.rand(3, 2), torch.rand(3, 2)
+    assert torch.equal(twin(x), model(x))
+    for m in (model, twin):
+        m(x)
+        m.backward(g)
+        minidl.SGD(m.parameters(), lr=0.1).step()
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        assert p is not q and p.data is not q.data
+        assert torch.equal(p.data, q.data) and torch.equal(p.grad, q.grad)
