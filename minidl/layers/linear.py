@@ -70,16 +70,15 @@ class Linear(Module):
 
     def _workspace_for(self, x: torch.Tensor) -> _Workspace:
         """The workspace for this batch size, dtype and these parameter tensors."""
-        ws: _Workspace | None = self._workspace
-        if x.shape[0] != ws.rows:  # type: ignore[union-attr]
-            ws = self._workspaces.get(x.shape[0])
+        rows = x.shape[0]
+        ws = self._workspace if self._workspace.rows == rows else self._workspaces.get(rows)
         if (
             ws is None
             or x.dtype is not ws.dtype
             or self.weight.data is not ws.weight
             or (self.bias is not None and self.bias.data is not ws.bias)
         ):
-            ws = store(self._workspaces, x.shape[0], lambda: _Workspace(self, x), MAX_WORKSPACES)
+            ws = store(self._workspaces, rows, lambda: _Workspace(self, x), MAX_WORKSPACES)
         self._workspace = ws
         return ws
 
@@ -134,6 +133,7 @@ class Linear(Module):
         bias = self.bias
         if bias is not None:
             bias._grad.addmv_(g_t, ws.ones)  # type: ignore[union-attr]
+        # (no grad_input buffer if only backward_parameters saw this tensor: mm allocates)
         return mm(grad_output, ws.weight, out=ws.grad_input)
 
     def backward_parameters(self, grad_output: torch.Tensor) -> None:
