@@ -32,7 +32,7 @@ class FlatGroup:
         self.state: dict[str, torch.Tensor] = {}
         self._constants: dict[tuple[str, float], torch.Tensor] = {}
         # −lr as a 0-dim tensor, and the lr it holds: remade only when a scheduler changes lr
-        self.lr = math.nan  # none made yet (nan equals no lr)
+        self.lr = math.nan  # none made yet: nan equals no lr, so the first step makes it
         self.minus_lr_tensor = torch.empty(0)
         self.data = torch.empty(0)
         self.grad = torch.empty(0)
