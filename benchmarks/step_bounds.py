@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 
 # by name, as minidl's Linear and MSELoss call them (a `torch.mm` lookup costs ~0.1 µs)
-from torch import addmm, dot, mm, mul, sub
+from torch import addmm, mm, mul, sub
 
 from minidl.benchmark import (
     CLASSIC,
@@ -47,13 +47,18 @@ def _layers(setup: BenchSetup) -> list[Linear]:
 
 
 def _mse_buffers(rows: int) -> tuple[torch.Tensor, ...]:
-    """The loss's difference (and its flat view), gradient, element count and 2/count."""
+    """The loss's difference (and its row and column views), gradient, 1×1 sum of
+    squares (and its 0-dim view), element count and 2/count."""
     diff = torch.empty(rows, 2)
     count = diff.numel()
+    total = torch.empty(1, 1)
     return (
         diff,
-        diff.view(-1),
+        diff.view(1, -1),
+        diff.view(-1, 1),
         torch.empty(rows, 2),
+        total,
+        total.view(()),
         torch.tensor(float(count)),
         torch.tensor(2.0 / count),
     )
@@ -73,7 +78,7 @@ def straight_line_step(
     h = [torch.empty(rows, layer.out_features) for layer in linears]
     h_t = [t.t() for t in h]
     ones = torch.ones(rows)
-    diff, diff_flat, grad, count, scale = _mse_buffers(rows)
+    diff, diff_row, diff_column, grad, total, total_scalar, count, scale = _mse_buffers(rows)
     grad_t = grad.t()
     grad_input = torch.empty(rows, linears[1].in_features)
     minus_lr = torch.tensor(-setup.optimizer.lr)
@@ -90,7 +95,8 @@ def straight_line_step(
         addmm(b2, h1, t2, out=h2).relu_()
         addmm(b3, h2, t3, out=out)
         sub(out, target, out=diff)
-        value = dot(diff_flat, diff_flat).div_(count).item()
+        mm(diff_row, diff_column, out=total).div_(count)
+        value = total_scalar.item()
         flat_grad.zero_()
         mul(diff, scale, out=grad)
         grad_w[3].addmm_(grad_t, h2)
@@ -161,13 +167,14 @@ def modular_step(setup: BenchSetup, rows: int) -> Callable[[torch.Tensor, torch.
     backward = [layer.backward for layer in reversed(layers[1:])] + [layers[0].backward_parameters]
     group = setup.optimizer.groups[0]
     minus_lr = torch.tensor(-setup.optimizer.lr)
-    diff, diff_flat, grad, count, scale = _mse_buffers(rows)
+    diff, diff_row, diff_column, grad, total, total_scalar, count, scale = _mse_buffers(rows)
 
     def step(x: torch.Tensor, target: torch.Tensor) -> float:
         for f in forward:
             x = f(x)
         sub(x, target, out=diff)
-        value = dot(diff_flat, diff_flat).div_(count).item()
+        mm(diff_row, diff_column, out=total).div_(count)
+        value = total_scalar.item()
         group.grad.zero_()
         g = mul(diff, scale, out=grad)
         for b in backward:
@@ -215,10 +222,11 @@ class _UncheckedReLU(ReLU):
 
 
 class _UncheckedMSELoss(MSELoss):
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def value(self, prediction: torch.Tensor, target: torch.Tensor) -> float:
         ws = self._current
         sub(prediction, target, out=ws.diff)  # type: ignore[union-attr]
-        return dot(ws.diff_flat, ws.diff_flat).div_(ws.count)  # type: ignore[union-attr]
+        mm(ws.diff_row, ws.diff_column, out=ws.total).div_(ws.count)  # type: ignore[union-attr]
+        return ws.total_scalar.item()  # type: ignore[union-attr]
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
         ws = self._current

@@ -225,7 +225,7 @@ class BenchSetup:
     def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
         """One training step, written as ``Trainer._train_epoch`` runs it."""
         model, loss, optimizer = self.model, self.loss, self.optimizer
-        value = loss.forward(model.forward(x), target).item()
+        value = loss.value(model.forward(x), target)
         optimizer.zero_grad()
         model.backward_parameters(loss.backward())
         optimizer.step()
@@ -335,7 +335,7 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
         loss, optimizer = MSELoss(), SGD(model.parameters(), lr=1e-3)
         with torch.inference_mode():
             for _ in range(2):
-                loss(model(x), target).item()
+                loss.value(model(x), target)
                 optimizer.zero_grad()
                 model.backward_parameters(loss.backward())
                 optimizer.step()

@@ -364,7 +364,7 @@ class Trainer:
                 return TrainingStopped(epoch, step)
             x = inputs[start : start + self.batch_size]
             t = targets[start : start + self.batch_size]
-            value = loss.forward(model.forward(x), t).item()
+            value = loss.value(model.forward(x), t)
             if not math.isfinite(value):
                 return TrainingDiverged(epoch, step, value)
             optimizer.zero_grad()
@@ -390,7 +390,7 @@ class Trainer:
         self.model.eval()
         with torch.inference_mode():
             prediction = self.model.forward(x)
-            value = self.loss.forward(prediction, targets).item()
+            value = self.loss.value(prediction, targets)
         self.model.train(was_training)
         predicted = prediction.argmax(dim=1).cpu()
         return value, classification_metrics(predicted, labels, self.data.num_classes)

@@ -23,9 +23,11 @@ class Loss:
     element-wise losses; with "none", ``backward(grad_output)`` takes the
     gradient with respect to each loss (ones when omitted).
 
-    The scalar returned by ``forward`` is a fresh tensor; the gradient
-    returned by ``backward`` lives in a scratch buffer that the next
-    ``backward`` overwrites (clone it to keep it).
+    The scalar returned by ``forward`` is a fresh tensor; ``value`` returns
+    the same number as a Python float, which is what a training loop needs
+    (and, for ``MSELoss``, makes no tensor at all). The gradient returned by
+    ``backward`` lives in a scratch buffer that the next ``backward``
+    overwrites (clone it to keep it).
     """
 
     target_kind: ClassVar[str] = "one_hot"
@@ -55,6 +57,20 @@ class Loss:
         """d loss / d prediction for the last forward (times grad_output if given)."""
         raise NotImplementedError
 
+    def value(self, prediction: torch.Tensor, target: torch.Tensor) -> float:
+        """The loss as a Python float: what a training loop logs and checks for NaN.
+
+        The same number as ``forward(prediction, target).item()``, and it sets
+        up ``backward`` the same way; a loss may compute it without making a
+        tensor (forward returns a fresh one, as PyTorch's losses do).
+        """
+        if self.reduction == "none":
+            raise ValueError(
+                f"{type(self).__name__}(reduction='none') has one loss per element, "
+                "not a single value: call forward"
+            )
+        return self.forward(prediction, target).item()
+
     def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.forward(prediction, target)
 
@@ -63,6 +79,10 @@ class Loss:
         # as Module does: a subclass's forward is its __call__, one Python frame less
         if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
             cls.__call__ = cls.forward  # type: ignore[method-assign]
+        # a subclass that changes forward but not value gets the value of its forward,
+        # not the one its parent computes without it
+        if "forward" in cls.__dict__ and "value" not in cls.__dict__:
+            cls.value = Loss.value  # type: ignore[method-assign]
 
     def _reduce(self, values: torch.Tensor) -> torch.Tensor:
         if self.reduction == "mean":

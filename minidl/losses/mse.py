@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 # imported by name for the hot path: torch's module-level __getattr__ keeps CPython 3.11
-# from caching a `torch.dot` lookup, which costs ~370 instructions (0.1 µs) per call
-from torch import dot, mul, sub
+# from caching a `torch.mm` lookup, which costs ~370 instructions (0.1 µs) per call
+from torch import mm, mul, sub
 
 from minidl.losses.loss import Loss
 from minidl.scratch import MAX_WORKSPACES, store
@@ -28,18 +28,41 @@ class MSELoss(Loss):
         self._workspaces: dict[torch.Size, _Workspace] = {}
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.reduction == "none":
+            self._check_same_shape(prediction, target)
+            diff = sub(prediction, target, out=self._workspace_for(prediction).diff)
+            return diff * diff
+        # a fresh tensor, as PyTorch's losses return: the buffer changes at the next call
+        return self._reduced(prediction, target).clone()
+
+    def value(self, prediction: torch.Tensor, target: torch.Tensor) -> float:
+        """The loss as a float, read from the loss's own buffer: no tensor is made.
+
+        A training step that allocates nothing runs faster than one that
+        allocates a single 0-dim tensor, by about 3 µs on the classic network
+        at batch 32 (an op that allocates costs more among the step's other
+        ops than timed alone).
+        """
+        if self.reduction == "none":
+            return Loss.value(self, prediction, target)  # (raises: no single value)
+        return self._reduced(prediction, target).item()
+
+    def _reduced(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean (or sum) of squared errors, in the workspace's 0-dim buffer."""
         ws = self._current
         if ws is None or prediction is not ws.prediction:  # else: checked at the last step
             ws = self._workspace_for(prediction)
         if target.shape != ws.shape:
             self._check_same_shape(prediction, target)
-        diff = sub(prediction, target, out=ws.diff)
+        sub(prediction, target, out=ws.diff)
+        # Σd² as a 1×1 matrix product into a buffer: it allocates nothing and, among the
+        # step's other ops, costs about 3 µs less than torch.dot (measured: replays
+        # of the classic step, batch 32), which allocates its result
+        total = mm(ws.diff_row, ws.diff_column, out=ws.total)
         count = ws.count
-        if count is not None:  # the mean: the sum of squares in one op, then one division
-            return dot(ws.diff_flat, ws.diff_flat).div_(count)
-        if self.reduction == "sum":
-            return dot(ws.diff_flat, ws.diff_flat)
-        return diff * diff
+        if count is not None:  # the mean: one division, as torch's (sum / numel)
+            total.div_(count)
+        return ws.total_scalar
 
     def _workspace_for(self, prediction: torch.Tensor) -> _Workspace:
         """The workspace of this prediction's shape and dtype; it remembers the tensor,
@@ -72,13 +95,27 @@ class _Workspace:
     Constants are 0-dim tensors (a Python scalar operand costs ~2 µs per op).
     """
 
-    __slots__ = ("count", "diff", "diff_flat", "grad", "prediction", "scale", "shape")
+    __slots__ = (
+        "count",
+        "diff",
+        "diff_column",
+        "diff_row",
+        "grad",
+        "prediction",
+        "scale",
+        "shape",
+        "total",
+        "total_scalar",
+    )
 
     def __init__(self, prediction: torch.Tensor, reduction: str) -> None:
         self.shape = prediction.shape
         self.prediction: torch.Tensor | None = None  # the last forward's, if it used this one
         self.diff = torch.empty_like(prediction, memory_format=torch.contiguous_format)
-        self.diff_flat = self.diff.view(-1)
+        flat = self.diff.view(-1)
+        self.diff_row, self.diff_column = flat.view(1, -1), flat.view(-1, 1)
+        self.total = prediction.new_empty(1, 1)  # Σd² (then the mean), as a 1×1 product
+        self.total_scalar = self.total.view(())
         self.grad = torch.empty_like(self.diff)
         numel = prediction.numel()
         mean = reduction == "mean"

@@ -34,7 +34,15 @@ def compare(loss, prediction, target):
     value = loss(prediction, target)
     assert value.shape == expected.shape
     assert rel_error(value, expected.detach()) <= TOLERANCE
-    assert rel_error(loss.backward(weights), leaf.grad) <= TOLERANCE
+    grad = loss.backward(weights).clone()  # (a scratch buffer)
+    assert rel_error(grad, leaf.grad) <= TOLERANCE
+    if loss.reduction == "none":
+        with pytest.raises(ValueError, match=r"reduction='none'\) has one loss per element"):
+            loss.value(prediction, target)
+        return
+    # value: forward's number as a float, and backward after it is the same
+    assert loss.value(prediction, target) == value.item()
+    assert torch.equal(loss.backward(weights), grad)
 
 
 @pytest.mark.parametrize("make", LOSSES, ids=lambda m: repr(m("mean")))

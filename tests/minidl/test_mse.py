@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -59,3 +61,36 @@ def test_the_same_prediction_tensor_with_a_target_of_another_shape_is_refused():
         loss(prediction, torch.ones(4, 3))
     assert loss(torch.zeros(3, 2), torch.full((3, 2), 2.0)).item() == 4.0
     assert loss(prediction, torch.full((4, 2), 3.0)).item() == 9.0
+
+
+def test_forward_returns_a_fresh_tensor_and_value_the_same_number_as_a_float():
+    """Losses kept from earlier steps keep their values: forward's tensor is not the
+    buffer that value (what the trainer calls) computes in."""
+    loss = minidl.MSELoss()
+    prediction = torch.zeros(3, 2)
+    kept = [loss(prediction, torch.full((3, 2), float(k))) for k in (1, 2)]
+    assert [k.item() for k in kept] == [1.0, 4.0]
+    assert loss.value(prediction, torch.full((3, 2), 3.0)) == 9.0
+    assert [k.item() for k in kept] == [1.0, 4.0]
+    assert loss.backward().tolist() == [[-1.0, -1.0]] * 3  # 2·(0 − 3) / 6
+    assert minidl.MSELoss("sum").value(prediction, torch.ones(3, 2)) == 6.0
+
+
+def test_value_checks_the_target_as_forward_does():
+    loss = minidl.MSELoss()
+    prediction = torch.zeros(4, 2)
+    assert loss.value(prediction, torch.ones(4, 2)) == 1.0
+    with pytest.raises(minidl.ShapeError, match=r"got \(4, 2\) and \(4, 3\)"):
+        loss.value(prediction, torch.ones(4, 3))  # the prediction of the last call
+    empty = torch.zeros(0, 2)  # the mean of no element is nan, as torch's
+    assert math.isnan(loss.value(empty, empty))
+    assert math.isnan(torch.nn.MSELoss()(empty, empty).item())
+
+
+def test_a_subclass_that_changes_forward_gets_the_value_of_its_forward():
+    class HalfMSE(minidl.MSELoss):
+        def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            return super().forward(prediction, target) / 2
+
+    assert HalfMSE().value(torch.zeros(1, 2), torch.ones(1, 2)) == 0.5
+    assert minidl.MSELoss().value(torch.zeros(1, 2), torch.ones(1, 2)) == 1.0
