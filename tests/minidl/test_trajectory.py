@@ -103,6 +103,6 @@ def test_each_loss_follows_torch(loss):
 def test_float32_drifts_only_by_rounding():
     result = compare_round(scenario(dtype="float32", epochs=40), seed=0)
     # float32 rounds differently in minidl's fused ops (addmm with an expanded
-    # bias, one dot for the squared error, one op per update); the curves stay
+    # bias, a 1×1 product for the sum of squared errors, one op per update); the curves stay
     # within a few 1e-7 relative instead of matching bit for bit
     assert result.max_loss_difference <= 1e-5
