@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 import minidl
-from minidl.benchmark import CLASSIC, BenchCase, memory_floor_bytes
+from minidl.benchmark import (
+    ACTIVATIONS,
+    CLASSIC,
+    BenchCase,
+    BenchSetup,
+    memory_floor_bytes,
+    peak_bytes,
+)
 from tui.cli import main
 
 
@@ -72,3 +80,28 @@ def test_memory_floor_counts_parameters_gradients_saved_activations_and_the_larg
     # largest step is the convolution's input gradient (3×8), over the last Linear's
     # input and output gradients (3×3 + 3×1)
     assert memory_floor_bytes(narrowing, torch.zeros(3, 2)) == 4 * (2 * 32 + 24 + 9 + 24)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        BenchCase("classic", CLASSIC, 32, 96),
+        BenchCase("float64", CLASSIC, 32, 96, "float64"),
+        BenchCase("BatchNorm", CLASSIC, 32, 96, kind="batchnorm"),
+        BenchCase("Conv1d", CLASSIC, 32, 96, kind="conv"),
+        *(BenchCase(name, (2, 8, 8, 2), 16, 48, activation=name) for name in ACTIVATIONS),
+    ],
+    ids=lambda case: case.name,
+)
+def test_a_training_step_allocates_nothing_once_its_buffers_exist(case):
+    """The step the trainer runs (bench's minidl_step) allocates no memory at all after
+    its first step: an op that allocates costs more among the step's ops than alone."""
+    setup = BenchSetup(case)
+    x, target = setup.batches[0]
+    with torch.inference_mode():
+        values = [setup.minidl_step(x, target)]
+        allocated = peak_bytes(
+            lambda: values.extend(setup.minidl_step(x, target) for _ in range(3))
+        )
+    assert allocated == 0
+    assert values[-1] < values[0]  # and it trains
