@@ -10,7 +10,6 @@ arithmetic rather than scheduling. Front ends print the report.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import os
 import statistics
@@ -389,27 +388,14 @@ def _python_callable(func) -> Callable:
 Call = tuple[Callable, tuple, dict]
 
 
-def _calls_sample(fn: Callable[[], object], calls: int, warm: int = 3) -> Callable[[], float]:
-    """A sampler: ``calls`` calls of ``fn`` in a row, timed, in µs per call, after
-    ``warm`` calls that are not: every sample times ``fn`` warm (its code and data in
-    the caches), as when all its samples are taken one after the other."""
-
-    def sample() -> float:
-        for _ in range(warm):
-            fn()
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        return (time.perf_counter() - started) / calls * 1e6
-
-    return sample
-
-
-def op_sample(call: Call, calls: int, warm: int = 3) -> Callable[[], float]:
-    """A sampler for one recorded op alone: as ``_calls_sample``, with the loop calling
-    the op itself, as ``replay_calls`` does. A wrapper (a lambda) would add its own
-    call to every op's time: 2 µs to the classic step's floor, which flattered
-    step / floor by 0.08."""
+def calls_sample(call: Call, calls: int, warm: int = 3) -> Callable[[], float]:
+    """A sampler: ``calls`` calls in a row of ``call`` (a function, its arguments and
+    keyword arguments), timed, in µs per call, after ``warm`` calls that are not:
+    every sample times it warm (its code and data in the caches), as when all
+    its samples are taken one after the other. The loop calls the function
+    itself: a wrapper (a lambda) around each op would add its own call to the
+    op's time, 2 µs on the classic step's floor, which flattered step / floor
+    by 0.08."""
     fn, args, kwargs = call
 
     def sample() -> float:
@@ -496,11 +482,10 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     step_us, floor_us, sequence_us = [], [], []
     with torch.inference_mode():
         names, calls = record_step(setup, x, target)
-        replay = functools.partial(replay_calls, calls)
         samplers = [
             steps_sample(setup.minidl_step, setup.full_batches(), 666),
-            _calls_sample(replay, 666),
-            *(op_sample(call, 222) for call in calls),  # each op alone, 222 calls in a row
+            calls_sample((replay_calls, (calls,), {}), 666),
+            *(calls_sample(call, 222) for call in calls),  # each op alone, 222 calls in a row
         ]
         for _ in range(rounds):
             step, sequence, *ops = interleaved_medians(samplers)
