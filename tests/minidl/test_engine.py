@@ -1,0 +1,319 @@
+"""The step engine gives the eager step's numbers bit for bit, and allocates nothing.
+
+Every test trains two identical set-ups on the same batches: one through
+``StepEngine.step``, one with the plain public step. Losses must be the same
+floats and parameters, gradients and optimizer state the same tensors
+(``torch.equal``), whatever changes between the steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+import minidl
+from minidl.benchmark import ACTIVATIONS, CLASSIC, BenchCase, BenchSetup, peak_bytes
+
+Build = Callable[[torch.Generator], minidl.Module]
+
+
+def eager_step(model, loss, optimizer, x, target) -> float:
+    """The step as the README writes it."""
+    optimizer.zero_grad()
+    value = loss(model(x), target)
+    model.backward(loss.backward())
+    optimizer.step()
+    return value.item()
+
+
+def mlp(*hidden: minidl.Module, n_in: int = 3, n_out: int = 2) -> Build:
+    def build(generator: torch.Generator) -> minidl.Module:
+        return minidl.Sequential(
+            minidl.Linear(n_in, 6, generator=generator),
+            *hidden,
+            minidl.Linear(6, n_out, generator=generator),
+        )
+
+    return build
+
+
+LAYERS: dict[str, Build] = {
+    **{name: mlp(cls()) for name, cls in ACTIVATIONS.items()},
+    "Sigmoid": mlp(minidl.Sigmoid()),
+    "Softmax": mlp(minidl.Softmax(dim=1)),
+    "Identity": mlp(minidl.Identity()),
+    "BatchNorm1d": mlp(minidl.BatchNorm1d(6), minidl.ReLU()),
+    "Dropout": lambda g: mlp(minidl.ReLU(), minidl.Dropout(0.3, generator=g))(g),
+    "Conv1d": lambda g: minidl.Sequential(
+        minidl.Linear(3, 8, generator=g),
+        minidl.Unflatten(1, (1, 8)),
+        minidl.Conv1d(1, 3, 3, padding=1, generator=g),
+        minidl.Tanh(),
+        minidl.Conv1d(3, 2, 3, stride=2, generator=g),
+        minidl.Flatten(),
+        minidl.Linear(6, 2, generator=g),
+    ),
+}
+for optional in ("SiLU", "Softplus"):
+    if hasattr(minidl, optional):
+        LAYERS[optional] = mlp(getattr(minidl, optional)())
+
+LOSSES: dict[str, Callable[[], object]] = {
+    "MSELoss": minidl.MSELoss,
+    "MSELoss-sum": lambda: minidl.MSELoss(reduction="sum"),
+    "L1Loss": minidl.L1Loss,
+    "HuberLoss": minidl.HuberLoss,
+    "CrossEntropyLoss": minidl.CrossEntropyLoss,
+    "BCEWithLogitsLoss": minidl.BCEWithLogitsLoss,
+}
+
+OPTIMIZERS: dict[str, Callable[[list], object]] = {
+    "SGD": lambda p: minidl.SGD(p, lr=0.1),
+    "SGD-momentum": lambda p: minidl.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "SGD-nesterov": lambda p: minidl.SGD(p, lr=0.1, momentum=0.9, nesterov=True),
+    "SGD-dampening": lambda p: minidl.SGD(p, lr=0.1, momentum=0.5, dampening=0.3),
+    "Adam": lambda p: minidl.Adam(p, lr=0.01),
+    "Adam-decay": lambda p: minidl.Adam(p, lr=0.01, weight_decay=0.1),
+    "AdamW": lambda p: minidl.AdamW(p, lr=0.01),
+    "RMSprop": lambda p: minidl.RMSprop(p, lr=0.01),
+}
+
+
+class Pair:
+    """The same model, loss and optimizer twice: one trained by the engine, one eagerly."""
+
+    def __init__(
+        self,
+        build: Build = LAYERS["ReLU"],
+        make_loss: Callable[[], object] = minidl.MSELoss,
+        make_optimizer: Callable[[list], object] = OPTIMIZERS["SGD"],
+        dtype: torch.dtype = torch.float32,
+        seed: int = 0,
+    ) -> None:
+        self.sides = []
+        for _ in range(2):
+            model = build(torch.Generator().manual_seed(seed)).to(dtype=dtype)
+            loss = make_loss()
+            self.sides.append((model, loss, make_optimizer(model.parameters())))
+        self.engine = minidl.StepEngine(*self.sides[0])
+        self.dtype = dtype
+        self.data = torch.Generator().manual_seed(seed + 1)
+
+    @property
+    def model(self) -> minidl.Module:
+        return self.sides[0][0]
+
+    def batch(self, rows: int, n_in: int = 3, n_out: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.randn(rows, n_in, generator=self.data, dtype=self.dtype)
+        loss = self.sides[0][1]
+        if loss.target_kind == "index":
+            target = torch.randint(0, n_out, (rows,), generator=self.data)
+        elif isinstance(loss, minidl.BCEWithLogitsLoss):
+            target = torch.rand(rows, n_out, generator=self.data, dtype=self.dtype).round()
+        else:
+            target = torch.randn(rows, n_out, generator=self.data, dtype=self.dtype)
+        return x, target
+
+    def step(self, rows: int = 8) -> None:
+        x, target = self.batch(rows)
+        engine_value = self.engine.step(x, target)
+        eager_value = eager_step(*self.sides[1], x, target)
+        assert engine_value == eager_value or (engine_value != engine_value) == (
+            eager_value != eager_value
+        )
+        self.assert_equal()
+
+    def both(self, change: Callable[[minidl.Module, object, object], None]) -> None:
+        for model, loss, optimizer in self.sides:
+            change(model, loss, optimizer)
+
+    def assert_equal(self) -> None:
+        (model, _, optimizer), (twin, _, twin_optimizer) = self.sides
+        for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
+            assert torch.equal(p.data, q.data), name
+            assert torch.equal(p.grad, q.grad), name
+        for key, value in model.state_dict().items():
+            assert torch.equal(value, twin.state_dict()[key]), key
+        mine, theirs = optimizer.state_dict(), twin_optimizer.state_dict()
+        assert repr(mine["hyperparameters"]) == repr(theirs["hyperparameters"])
+        for entry, other in zip(mine["state"], theirs["state"], strict=True):
+            for key in entry:
+                assert torch.equal(entry[key], other[key]), key
+
+
+def replaying(engine: minidl.StepEngine) -> bool:
+    return engine.why_eager() is None and engine.replays > 0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_every_layer_trains_to_the_same_bits(layer, dtype):
+    pair = Pair(LAYERS[layer], dtype=dtype)
+    for _ in range(8):
+        pair.step()
+    assert replaying(pair.engine), pair.engine.why_eager()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss_trains_to_the_same_bits(loss, dtype):
+    pair = Pair(make_loss=LOSSES[loss], dtype=dtype)
+    for _ in range(8):
+        pair.step()
+    assert replaying(pair.engine), pair.engine.why_eager()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_trains_to_the_same_bits(optimizer, dtype):
+    pair = Pair(LAYERS["Tanh"], make_optimizer=OPTIMIZERS[optimizer], dtype=dtype)
+    for _ in range(8):
+        pair.step()
+    assert replaying(pair.engine), pair.engine.why_eager()
+
+
+def set_hyperparameter(optimizer, name: str, value: float) -> None:
+    for group in getattr(optimizer, "param_groups", ()):
+        group[name] = value
+    if hasattr(optimizer, name):
+        setattr(optimizer, name, value)
+
+
+def test_a_changed_learning_rate_or_momentum_is_used_at_the_next_step():
+    pair = Pair(make_optimizer=OPTIMIZERS["SGD-momentum"])
+    for step in range(12):
+        pair.step()
+        if step == 5:
+            pair.both(lambda m, l, o: set_hyperparameter(o, "lr", 0.03))
+        if step == 8:
+            pair.both(lambda m, l, o: set_hyperparameter(o, "momentum", 0.5))
+    assert replaying(pair.engine)
+
+
+@pytest.mark.parametrize("scheduler", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_a_scheduler_stepped_between_engine_steps(scheduler):
+    pair = Pair(make_optimizer=OPTIMIZERS["Adam"])
+    arguments = {"StepLR": {"step_size": 2}, "ExponentialLR": {"gamma": 0.7}}
+    made = [
+        getattr(minidl, scheduler)(o, **arguments.get(scheduler, {"T_max": 5}))
+        for _, _, o in pair.sides
+    ]
+    for _ in range(10):
+        pair.step()
+        for s in made:
+            s.step()
+    assert replaying(pair.engine)
+
+
+def test_batch_size_changes_and_a_smaller_last_batch():
+    pair = Pair(LAYERS["BatchNorm1d"], make_optimizer=OPTIMIZERS["Adam"])
+    for _ in range(4):  # epochs of 3 batches of 8 and a last one of 5
+        for rows in (8, 8, 8, 5):
+            pair.step(rows)
+    assert replaying(pair.engine)
+    assert len(pair.engine._slots) == 2
+
+
+def test_train_and_eval_mode_switched_between_steps():
+    build = lambda g: mlp(minidl.BatchNorm1d(6), minidl.ReLU(), minidl.Dropout(0.5, generator=g))(g)  # noqa: E731
+    pair = Pair(build)
+    for step in range(14):
+        pair.step()
+        if step == 5:
+            pair.both(lambda m, l, o: m.eval())
+        if step == 9:
+            pair.both(lambda m, l, o: m.train())
+    assert replaying(pair.engine)
+
+
+def test_one_submodule_switched_to_eval():
+    pair = Pair(LAYERS["Dropout"])
+    for step in range(10):
+        pair.step()
+        if step == 4:
+            pair.both(lambda m, l, o: list(m.modules())[-2].eval())
+    assert replaying(pair.engine)
+
+
+def test_load_state_dict_between_steps():
+    pair = Pair(LAYERS["BatchNorm1d"], make_optimizer=OPTIMIZERS["Adam"])
+    for _ in range(5):
+        pair.step()
+    saved_model = {k: v.clone() for k, v in pair.model.state_dict().items()}
+    saved_optimizer = pair.sides[0][2].state_dict()
+    for _ in range(4):
+        pair.step()
+    pair.both(lambda m, l, o: (m.load_state_dict(saved_model), o.load_state_dict(saved_optimizer)))
+    for _ in range(5):
+        pair.step()
+    assert replaying(pair.engine)
+
+
+def test_dtype_changed_between_steps():
+    pair = Pair(make_optimizer=OPTIMIZERS["SGD-momentum"])
+    for _ in range(5):
+        pair.step()
+    pair.both(lambda m, l, o: m.to(dtype=torch.float64))
+    pair.dtype = torch.float64
+    for _ in range(5):
+        pair.step()
+    assert replaying(pair.engine)
+
+
+def test_a_step_that_reads_values_in_python_runs_eagerly_with_the_same_numbers():
+    pair = Pair()
+    model, loss, optimizer = pair.sides[0]
+    norms = []
+    pair.engine = minidl.StepEngine(
+        model, loss, optimizer, before_update=lambda: norms.append(model.parameters()[0].grad.norm().item())
+    )
+    seen = []
+    pair.sides[1] = (pair.sides[1][0], pair.sides[1][1], pair.sides[1][2])
+    for _ in range(5):
+        pair.step()
+        seen.append(len(norms))
+    assert seen == [1, 2, 3, 4, 5]  # the hook ran at every step
+    assert "value" in pair.engine.why_eager()
+
+
+def test_turned_off_it_runs_the_eager_step():
+    pair = Pair(LAYERS["Dropout"])
+    pair.engine.enabled = False
+    for _ in range(5):
+        pair.step()
+    assert pair.engine.replays == 0 and "off" in pair.engine.why_eager()
+
+
+def test_a_non_finite_loss_leaves_the_parameters_as_they_were():
+    pair = Pair()
+    for _ in range(5):
+        pair.step()
+    before = [p.data.clone() for p in pair.model.parameters()]
+    x, target = pair.batch(8)
+    value = pair.engine.step(x, target * float("nan"), skip_non_finite=True)
+    assert value != value
+    assert all(torch.equal(p.data, b) for p, b in zip(pair.model.parameters(), before, strict=True))
+
+
+BENCH_CASES = [
+    BenchCase("classic", CLASSIC, 32, 96),
+    BenchCase("float64", CLASSIC, 32, 96, "float64"),
+    BenchCase("BatchNorm", CLASSIC, 32, 96, kind="batchnorm"),
+    BenchCase("Conv1d", CLASSIC, 32, 96, kind="conv"),
+    *(BenchCase(name, (2, 8, 8, 2), 16, 48, activation=name) for name in ACTIVATIONS),
+]
+
+
+@pytest.mark.parametrize("case", BENCH_CASES, ids=lambda case: case.name)
+def test_a_replayed_step_allocates_nothing(case):
+    """Seen by torch's profiler: once recorded, a step allocates no memory at all (so
+    memory cannot grow from step to step), and it trains."""
+    setup = BenchSetup(case)
+    x, target = setup.batches[0]
+    values = [setup.engine.step(x, target) for _ in range(3)]
+    allocated = peak_bytes(lambda: values.extend(setup.engine.step(x, target) for _ in range(5)))
+    assert replaying(setup.engine)
+    assert allocated == 0
+    assert values[-1] < values[0]
