@@ -14,66 +14,25 @@ from typing import ClassVar
 
 import torch
 
-from minidl.errors import StateDictError
+from minidl.errors import ShapeError, StateDictError
 from minidl.parameter import Parameter
-from minidl.scratch import constant, scratch
 
 
 class Module:
     """Base class: parameters, children, buffers, train/eval and state dicts.
 
-    Subclasses implement ``forward`` and ``backward``. Parameters and child
-    modules are found among the instance attributes in the order they were
-    assigned, which gives ``state_dict`` keys identical to ``torch.nn``'s.
-    Tensors named in ``buffer_names`` (e.g. running statistics) are saved in
-    the state dict as well.
-
-    Scratch outputs: a module writes its input gradient, and in training
-    mode its output, into buffers it reuses at the next call with the same
-    shape, so such a tensor is valid until the module's next
-    ``forward``/``backward`` (clone it to keep it). In eval mode ``forward``
-    returns fresh tensors.
-
-    Two class flags let ``Sequential`` save work: ``frees_output`` says the
-    module's backward never reads its output, so the next module may
-    overwrite it in place; ``computes_in_place`` says the module offers
-    ``forward_in_place`` (activations); ``backward_overwrites_output`` says
-    it offers ``backward_in_place``, which writes the input gradient over its
-    saved output (used by ``Sequential`` where that output is its own scratch);
-    ``backward_overwrites_grad_output`` says that ``backward_in_place`` also
-    writes into the gradient it is handed (``Sequential`` then uses it only
-    where that gradient is the next layer's scratch: ``can_share_grad_input``);
-    ``backward_overwrites_saved`` says its ``backward_in_place`` may overwrite
-    tensors forward saved for backward that no one else sees (``Sequential``
-    uses it always, and refuses a second backward after one forward);
-    ``can_share_grad_input`` says it can write its input gradient into a
-    buffer that ``Sequential`` shares between layers (``use_shared_scratch``).
+    Subclasses implement ``forward`` and ``backward``, and may keep in
+    attributes what their backward needs (an input, an output). Parameters
+    and child modules are found among the instance attributes in the order
+    they were assigned, which gives ``state_dict`` keys identical to
+    ``torch.nn``'s. Tensors named in ``buffer_names`` (e.g. running
+    statistics) are saved in the state dict as well.
     """
 
     buffer_names: ClassVar[tuple[str, ...]] = ()
-    frees_output: ClassVar[bool] = False
-    computes_in_place: ClassVar[bool] = False
-    backward_overwrites_output: ClassVar[bool] = False
-    backward_overwrites_grad_output: ClassVar[bool] = False
-    backward_overwrites_saved: ClassVar[bool] = False
-    can_share_grad_input: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        # a plain dict for the instance's attributes, made before any is set. CPython 3.11
-        # keeps them in an inline array that its attribute caches read; ``vars()`` (which
-        # ``parameters``, ``to`` and ``state_dict`` use) turns that array into a dict
-        # those caches cannot read, and every ``self.x`` in forward and backward then
-        # takes the generic lookup: 45 per classic training step, 11,800 instructions
-        # (``benchmarks/step_instructions.py``). A plain dict is cached from the start.
-        self.__dict__ = dict(vars(self))
         self.training = True
-        self._constants: dict[tuple[str, float], torch.Tensor] = {}
-        self._scratch: dict[tuple[str, torch.Size], torch.Tensor] = {}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        # copy.deepcopy and pickle restore the attributes here: into a plain dict too
-        # (their default fills ``vars()`` of a new instance, the slow kind; see __init__)
-        self.__dict__ = dict(state)
 
     # --- the recipe --------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,44 +41,19 @@ class Module:
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def backward_in_place(self, grad_output: torch.Tensor) -> torch.Tensor:
-        """Like ``backward``, allowed to overwrite the saved output (which nobody reads after)."""
-        return self.backward(grad_output)
-
-    def use_shared_scratch(self, pool: dict[tuple[int, ...], torch.Tensor] | None) -> None:
-        """Take short-lived buffers from ``pool``, one per shape (None: own buffers).
-
-        A ``Sequential`` shares one pool between its layers for values that
-        are dead once the chain's next call returns: a ``Linear``'s input
-        gradient that the in-place activation in front of it consumes, an
-        activation's temporaries within its forward. At most one such value
-        is alive at a time, so one buffer per shape serves the whole chain.
-        """
-
-    def backward_parameters(self, grad_output: torch.Tensor) -> None:
-        """Write the parameters' gradients only; the input gradient is not wanted.
-
-        What a training step needs of a model: its input is data, and no one
-        reads the gradient with respect to it (PyTorch skips it when the input
-        does not require grad). Layers that can save work override this;
-        ``Sequential`` does not even run the layers in front of its first
-        parameter.
-        """
-        self.backward(grad_output)
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        # calling a module runs its forward: a subclass binds it as __call__ directly,
-        # one Python frame less per call (a step calls its model and its loss)
-        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
-            cls.__call__ = cls.forward  # type: ignore[method-assign]
-
-    def forward_in_place(self, x: torch.Tensor) -> torch.Tensor:
-        """Like ``forward``, allowed to overwrite ``x`` (which nobody else reads)."""
-        return self.forward(x)
+    def saved(self, tensor: torch.Tensor | None, grad_output: torch.Tensor) -> torch.Tensor:
+        """``tensor``, kept by forward for backward, checked to exist and to fit ``grad_output``."""
+        if tensor is None:
+            raise RuntimeError(f"{self.describe()}: backward called before forward")
+        if tensor.shape != grad_output.shape:
+            raise ShapeError(
+                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
+                f"the forward shape {tuple(tensor.shape)}"
+            )
+        return tensor
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, value in vars(self).items():
@@ -191,7 +125,6 @@ class Module:
                         name,
                         buffer.to(dtype=None if keep_dtype else dtype, device=device),
                     )
-            module._on_moved()
         return self
 
     def double(self) -> Module:
@@ -199,19 +132,6 @@ class Module:
 
     def float(self) -> Module:
         return self.to(dtype=torch.float32)
-
-    def _constant(self, name: str, value: float, like: torch.Tensor) -> torch.Tensor:
-        """``value`` as a cached 0-dim tensor (a Python scalar operand costs ~2 µs per op)."""
-        return constant(self._constants, name, value, like)
-
-    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        """A scratch tensor shaped like ``like``, reused at every call with that shape."""
-        return scratch(self._scratch, name, like.shape, like)
-
-    def _on_moved(self) -> None:
-        """Drop tensors cached for the old dtype or device."""
-        self._constants.clear()
-        self._scratch.clear()
 
     # --- state dicts -------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, torch.Tensor]:

@@ -327,8 +327,8 @@ class Trainer:
         emit: Callable[[Event], None],
         should_stop: Callable[[], bool] | None,
     ) -> None:
-        # inference mode: no autograd bookkeeping at all; minidl's buffers are
-        # made as normal tensors (minidl.scratch.persistent), so nothing leaks
+        # inference mode: no autograd bookkeeping at all; what outlives a step
+        # (gradients, flat buffers, optimizer state) is made as normal tensors
         with torch.inference_mode():
             for _ in range(epochs):
                 epoch = self.epochs_completed + 1
@@ -364,11 +364,11 @@ class Trainer:
                 return TrainingStopped(epoch, step)
             x = inputs[start : start + self.batch_size]
             t = targets[start : start + self.batch_size]
-            value = loss.value(model.forward(x), t)
+            optimizer.zero_grad()
+            value = loss(model(x), t).item()
             if not math.isfinite(value):
                 return TrainingDiverged(epoch, step, value)
-            optimizer.zero_grad()
-            model.backward_parameters(loss.backward())
+            model.backward(loss.backward())
             if self.clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), self.clip_grad_norm)
             optimizer.step()
@@ -389,8 +389,8 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         with torch.inference_mode():
-            prediction = self.model.forward(x)
-            value = self.loss.value(prediction, targets)
+            prediction = self.model(x)
+            value = self.loss(prediction, targets).item()
         self.model.train(was_training)
         predicted = prediction.argmax(dim=1).cpu()
         return value, classification_metrics(predicted, labels, self.data.num_classes)

@@ -1,6 +1,6 @@
 """Layers and containers of minidl."""
 
-from minidl.layers.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from minidl.layers.activations import ELU, GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from minidl.layers.conv import Conv1d
 from minidl.layers.dropout import Dropout
 from minidl.layers.features import FEATURES, FeatureMap
@@ -23,6 +23,7 @@ __all__ = [
     "Linear",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
     "Softmax",
     "Tanh",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from minidl.errors import ShapeError
 from minidl.module import Module
-from minidl.scratch import persistent
 
 
 class Identity(Module):
@@ -21,34 +21,17 @@ class Identity(Module):
 class Flatten(Module):
     """Merges dimensions start_dim..end_dim, as PyTorch's nn.Flatten (default: all but the batch).
 
-    Shape: (N, *dims) -> (N, prod(dims))
+    Shape: (N, *dims) -> (N, prod(dims)); backward reshapes g back to (N, *dims).
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
         self._input_shape: torch.Size | None = None
-        # training on a strided input: (its shape and dtype, the output buffer, the
-        # buffer viewed in the input's shape), made once per shape
-        self._copy: tuple[torch.Size, torch.dtype, torch.Tensor, torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._input_shape = shape = x.shape
-        if not self.training or x.is_contiguous():  # a view: nothing copied
-            return x.flatten(self.start_dim, self.end_dim)
-        # a strided input (a Conv1d's output is a view of its rows): the copy flatten
-        # would allocate at every step goes into a buffer reused from step to step
-        copy = self._copy
-        if copy is None or copy[0] != shape or copy[1] is not x.dtype:
-            with persistent():
-                out = x.flatten(self.start_dim, self.end_dim).contiguous()
-            copy = self._copy = (shape, x.dtype, out, out.view(shape))
-        copy[3].copy_(x)
-        return copy[2]
-
-    def _on_moved(self) -> None:
-        super()._on_moved()
-        self._copy = None
+        self._input_shape = x.shape
+        return x.flatten(self.start_dim, self.end_dim)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         if self._input_shape is None:
@@ -74,8 +57,6 @@ class Unflatten(Module):
         self._input_shape: torch.Size | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from minidl.errors import ShapeError
-
         expected = 1
         for size in self.unflattened_size:
             expected *= size

@@ -7,7 +7,6 @@ from typing import ClassVar
 import torch
 
 from minidl.errors import ShapeError
-from minidl.scratch import constant, scratch
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -23,11 +22,8 @@ class Loss:
     element-wise losses; with "none", ``backward(grad_output)`` takes the
     gradient with respect to each loss (ones when omitted).
 
-    The scalar returned by ``forward`` is a fresh tensor; ``value`` returns
-    the same number as a Python float, which is what a training loop needs
-    (and, for ``MSELoss``, makes no tensor at all). The gradient returned by
-    ``backward`` lives in a scratch buffer that the next ``backward``
-    overwrites (clone it to keep it).
+    ``forward`` returns the loss as a tensor and keeps what ``backward``
+    needs; ``value`` returns the same number as a Python float.
     """
 
     target_kind: ClassVar[str] = "one_hot"
@@ -40,15 +36,6 @@ class Loss:
                 f"expected one of {', '.join(self.reductions)}"
             )
         self.reduction = reduction
-        self._scratch: dict[tuple[str, torch.Size], torch.Tensor] = {}
-        self._constants: dict[tuple[str, float], torch.Tensor] = {}
-
-    def _buffer(self, name: str, like: torch.Tensor) -> torch.Tensor:
-        return scratch(self._scratch, name, like.shape, like)
-
-    def _constant(self, name: str, value: float, like: torch.Tensor) -> torch.Tensor:
-        """A cached 0-dim tensor: a Python scalar operand costs ~2 µs more per op."""
-        return constant(self._constants, name, value, like)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -58,12 +45,7 @@ class Loss:
         raise NotImplementedError
 
     def value(self, prediction: torch.Tensor, target: torch.Tensor) -> float:
-        """The loss as a Python float: what a training loop logs and checks for NaN.
-
-        The same number as ``forward(prediction, target).item()``, and it sets
-        up ``backward`` the same way; a loss may compute it without making a
-        tensor (forward returns a fresh one, as PyTorch's losses do).
-        """
+        """``forward(prediction, target).item()``: what a training loop logs and checks for NaN."""
         if self.reduction == "none":
             raise ValueError(
                 f"{type(self).__name__}(reduction='none') has one loss per element, "
@@ -73,16 +55,6 @@ class Loss:
 
     def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.forward(prediction, target)
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        # as Module does: a subclass's forward is its __call__, one Python frame less
-        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
-            cls.__call__ = cls.forward  # type: ignore[method-assign]
-        # a subclass that changes forward but not value gets the value of its forward,
-        # not the one its parent computes without it
-        if "forward" in cls.__dict__ and "value" not in cls.__dict__:
-            cls.value = Loss.value  # type: ignore[method-assign]
 
     def _reduce(self, values: torch.Tensor) -> torch.Tensor:
         if self.reduction == "mean":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
@@ -10,7 +9,6 @@ import torch
 from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
-from minidl.scratch import persistent
 
 
 def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
@@ -20,46 +18,40 @@ def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
 
 
 def adam_update(
-    group: FlatGroup,
-    step: int,
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    exp_avg: torch.Tensor,
+    exp_avg_sq: torch.Tensor,
+    max_exp_avg_sq: torch.Tensor | None,
+    steps: torch.Tensor,
     lr: float,
     betas: tuple[float, float],
     eps: float,
     weight_decay: float,
-    amsgrad: bool,
     decoupled_weight_decay: bool,
 ) -> None:
-    """One Adam(W) step on a flat group.
+    """One Adam(W) step at step count t = ``steps`` (a 0-dim tensor), in place.
 
     m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε),
-    with v replaced by its running maximum for AMSGrad. Weight decay adds
-    λp to g (Adam) or multiplies p by 1 − lr·λ first (AdamW).
+    with v replaced by its running maximum for AMSGrad (``max_exp_avg_sq``
+    given). Weight decay adds λp to g (Adam) or multiplies p by 1 − lr·λ
+    first (AdamW).
     """
-    param, grad, state = group.data, group.grad, group.state
     beta1, beta2 = betas
     if weight_decay != 0:
         if decoupled_weight_decay:
             param.mul_(1 - lr * weight_decay)
         else:
             grad = grad.add(param, alpha=weight_decay)
-    if "exp_avg" not in state:
-        with persistent():
-            state["exp_avg"] = torch.zeros_like(param)
-            state["exp_avg_sq"] = torch.zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = torch.zeros_like(param)
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    bias_correction1 = 1 - beta1**step
-    bias_correction2_sqrt = math.sqrt(1 - beta2**step)
-    if amsgrad:
-        maximum = state["max_exp_avg_sq"]
-        torch.maximum(maximum, exp_avg_sq, out=maximum)
-        denominator = (maximum.sqrt() / bias_correction2_sqrt).add_(eps)
-    else:
-        denominator = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-    param.addcdiv_(exp_avg, denominator, value=-lr / bias_correction1)
+    second_moment = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        second_moment = torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    bias_correction1 = 1 - beta1**steps  # tensors, as t is
+    bias_correction2 = 1 - beta2**steps
+    denominator = (second_moment.sqrt() / bias_correction2.sqrt()).add_(eps)
+    param.addcdiv_(exp_avg * (-lr / bias_correction1), denominator)
 
 
 class Adam(Optimizer):
@@ -91,16 +83,23 @@ class Adam(Optimizer):
         self.eps = check_non_negative("eps", eps)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.amsgrad = bool(amsgrad)
+        self.make_state()
+
+    def state_names(self) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
 
     def update(self, group: FlatGroup) -> None:
         adam_update(
-            group,
-            self.step_count,
+            group.data,
+            group.grad,
+            group.state_tensor("exp_avg"),
+            group.state_tensor("exp_avg_sq"),
+            group.state_tensor("max_exp_avg_sq") if self.amsgrad else None,
+            self.steps,
             self.lr,
             self.betas,
             self.eps,
             self.weight_decay,
-            self.amsgrad,
             self.decoupled_weight_decay,
         )
 

@@ -10,16 +10,18 @@ every parameter with one op on the flat tensors. Flat optimizer state
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from minidl.parameter import Parameter
-from minidl.scratch import constant, persistent
 
 
 class FlatGroup:
-    """Parameters of one dtype and device, homed in one flat data and grad tensor."""
+    """Parameters of one dtype and device, homed in one flat data and grad tensor.
+
+    Tensors that outlive a step (the flat buffers, the optimizer state) are
+    made outside inference mode, so a model trained under
+    ``torch.inference_mode`` keeps working outside it.
+    """
 
     def __init__(self, params: list[Parameter]) -> None:
         self.params = params
@@ -30,51 +32,32 @@ class FlatGroup:
             start += p.numel()
         self.numel = start
         self.state: dict[str, torch.Tensor] = {}
-        self._constants: dict[tuple[str, float], torch.Tensor] = {}
-        # −lr as a 0-dim tensor, and the lr it holds: remade only when a scheduler changes lr
-        self.lr = math.nan  # none made yet: nan equals no lr, so the first step makes it
-        self.minus_lr_tensor = torch.empty(0)
-        self.data = torch.empty(0)
-        self.grad = torch.empty(0)
         self.left = False  # a parameter was re-bound elsewhere: rehome before using the buffers
         self.rehome()
 
     def rehome(self) -> None:
         """Copy the parameters' current data and gradients in, and point them at the copies."""
-        with persistent():
-            self._rehome()
-
-    def _rehome(self) -> None:
-        # one parameter at a time, so each old tensor is freed as soon as it is
-        # copied: the peak is one extra copy of the data, not two
         first = self.params[0].data
-        data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
-        old_grads = []
+        with torch.inference_mode(False):
+            data = torch.empty(self.numel, dtype=first.dtype, device=first.device)
+            grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
+            self.state = {name: value.to(data) for name, value in self.state.items()}
         for p, (start, end) in zip(self.params, self.offsets, strict=True):
-            data[start:end].view(p.shape).copy_(p.data)
-            old_grads.append(p._grad)
-            p.rebind(data[start:end].view(p.shape), p._grad)  # the gradient moves below
-        grad = torch.zeros(self.numel, dtype=first.dtype, device=first.device)
-        for p, (start, end), old in zip(self.params, self.offsets, old_grads, strict=True):
-            view = grad[start:end].view(p.shape)
-            if old is not None:
-                view.copy_(old)
-            p.rebind(p.data, view)
+            flat_data, flat_grad = data[start:end].view(p.shape), grad[start:end].view(p.shape)
+            flat_data.copy_(p.data)
+            if p._grad is not None:
+                flat_grad.copy_(p._grad)
+            p.rebind(flat_data, flat_grad)
             p._home = self
         self.data, self.grad = data, grad
         self.left = False
-        self.lr = math.nan  # −lr must be remade in the new dtype
 
-    def constant(self, name: str, value: float) -> torch.Tensor:
-        """``value`` as a cached 0-dim tensor of the group's dtype (no Python scalar in ops)."""
-        return constant(self._constants, name, value, self.data)
-
-    def minus_lr(self, lr: float) -> torch.Tensor:
-        """−lr as a 0-dim tensor: the factor of every update, looked up once per lr
-        (a scheduler changes it between steps) rather than at every step."""
-        if lr != self.lr:
-            self.lr, self.minus_lr_tensor = lr, self.constant("-lr", -lr)
-        return self.minus_lr_tensor
+    def state_tensor(self, name: str) -> torch.Tensor:
+        """The flat optimizer state ``name``, made as zeros at its first use."""
+        if name not in self.state:
+            with torch.inference_mode(False):
+                self.state[name] = torch.zeros_like(self.data)
+        return self.state[name]
 
     def view_of(self, flat: torch.Tensor, index: int) -> torch.Tensor:
         """The slice of a flat tensor that belongs to parameter ``index``, shaped like it."""

@@ -34,9 +34,13 @@ class Optimizer:
     """Base class: parameters in flat groups, hyper-parameters and per-parameter state.
 
     Subclasses list their hyper-parameters in ``hyperparameters`` (saved in
-    the state dict) and implement ``update(group)``, the maths on one
-    ``FlatGroup`` (its flat ``data``, ``grad`` and ``state``). ``lr`` is a
-    plain attribute that schedulers change between steps.
+    the state dict), name the flat state they keep in ``state_names()``
+    (made as zeros when the optimizer is made) and implement
+    ``update(group)``, the maths on one ``FlatGroup`` (its flat ``data``,
+    ``grad`` and ``state``). Hyper-parameters are plain attributes
+    (schedulers change ``lr`` between steps). The step count is a 0-dim
+    tensor, ``steps``, counted by a tensor op like every other change a
+    step makes.
 
     Create the optimizer after moving the model (``Module.to``), as in
     PyTorch; a parameter moved later is re-homed at the next step.
@@ -64,7 +68,23 @@ class Optimizer:
         self._where: list[tuple[FlatGroup, int]] = []
         position = {id(p): (g, i) for g in self.groups for i, p in enumerate(g.params)}
         self._where = [position[id(p)] for p in self.params]
-        self.step_count = 0
+        with torch.inference_mode(False):
+            self.steps = torch.zeros((), dtype=torch.float64)
+
+    def make_state(self) -> None:
+        """Make the state ``state_names`` lists (subclasses call it once set up)."""
+        for group in self.groups:
+            for name in self.state_names():
+                group.state_tensor(name)
+
+    def state_names(self) -> tuple[str, ...]:
+        """The flat state tensors ``update`` reads, for the current hyper-parameters."""
+        return ()
+
+    @property
+    def step_count(self) -> int:
+        """How many steps were taken (``steps`` as an int)."""
+        return int(self.steps.item())
 
     def zero_grad(self) -> None:
         """Zero the gradients in place: one op per flat group."""
@@ -75,7 +95,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter from its gradient (one call of ``update`` per group)."""
-        self.step_count += 1
+        self.steps.add_(1)
         for group in self.groups:
             if group.left:
                 group.rehome()
@@ -142,7 +162,7 @@ class Optimizer:
                     )
         for key, value in hyper.items():
             setattr(self, key, value)
-        self.step_count = int(step_count)
+        self.steps.fill_(int(step_count))
         for group in self.groups:
             group.state = {
                 key: torch.zeros(group.numel, dtype=group.data.dtype, device=group.data.device)

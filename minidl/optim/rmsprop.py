@@ -9,42 +9,37 @@ import torch
 from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
-from minidl.scratch import persistent
 
 
 def rmsprop_update(
-    group: FlatGroup,
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    square_avg: torch.Tensor,
+    grad_avg: torch.Tensor | None,
+    momentum_buffer: torch.Tensor | None,
     lr: float,
     alpha: float,
     eps: float,
     weight_decay: float,
     momentum: float,
-    centered: bool,
 ) -> None:
-    """s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε) (ḡ only when centered), with momentum."""
-    param, grad, state = group.data, group.grad, group.state
+    """s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε), in place.
+
+    ḡ, the running mean of g, only when centered (``grad_avg`` given); with
+    momentum, b ← momentum·b + g/(…) and p ← p − lr·b.
+    """
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
-    if "square_avg" not in state:
-        with persistent():
-            state["square_avg"] = torch.zeros_like(param)
-            if momentum > 0:
-                state["momentum_buffer"] = torch.zeros_like(param)
-            if centered:
-                state["grad_avg"] = torch.zeros_like(param)
-    square_avg = state["square_avg"]
     square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
-    if centered:
-        grad_avg = state["grad_avg"]
+    if grad_avg is not None:
         grad_avg.lerp_(grad, 1 - alpha)
         average = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
     else:
         average = square_avg.sqrt()
     average.add_(eps)
-    if momentum > 0:
-        buffer = state["momentum_buffer"]
-        buffer.mul_(momentum).addcdiv_(grad, average)
-        param.add_(buffer, alpha=-lr)
+    if momentum_buffer is not None:
+        momentum_buffer.mul_(momentum).addcdiv_(grad, average)
+        param.add_(momentum_buffer, alpha=-lr)
     else:
         param.addcdiv_(grad, average, value=-lr)
 
@@ -80,8 +75,23 @@ class RMSprop(Optimizer):
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.momentum = check_non_negative("momentum", momentum)
         self.centered = bool(centered)
+        self.make_state()
+
+    def state_names(self) -> tuple[str, ...]:
+        names = ("square_avg",) + (("momentum_buffer",) if self.momentum > 0 else ())
+        return names + (("grad_avg",) if self.centered else ())
 
     def update(self, group: FlatGroup) -> None:
+        state = group.state_tensor
         rmsprop_update(
-            group, self.lr, self.alpha, self.eps, self.weight_decay, self.momentum, self.centered
+            group.data,
+            group.grad,
+            state("square_avg"),
+            state("grad_avg") if self.centered else None,
+            state("momentum_buffer") if self.momentum > 0 else None,
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.weight_decay,
+            self.momentum,
         )

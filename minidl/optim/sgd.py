@@ -9,43 +9,35 @@ import torch
 from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
-from minidl.scratch import persistent
 
 
 def sgd_update(
-    group: FlatGroup,
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    momentum_buffer: torch.Tensor | None,
+    steps: torch.Tensor,
     lr: float,
     momentum: float,
     dampening: float,
     nesterov: bool,
     weight_decay: float,
 ) -> None:
-    """One SGD step on a flat group, in place: the maths of PyTorch's optim.SGD.
+    """One SGD step, in place: the maths of PyTorch's optim.SGD.
 
-    d = g + weight_decay·p; with momentum, b = d at the first step, else
-    b = momentum·b + (1 − dampening)·d, and d = d + momentum·b (Nesterov)
-    or d = b; finally p = p − lr·d. Constants are 0-dim tensors, so the
-    plain case is a single op.
+    d = g + weight_decay·p; with momentum, b = momentum·b + (1 − dampening)·d
+    (b = d at the first step) and d = d + momentum·b (Nesterov) or d = b;
+    finally p = p − lr·d.
     """
-    param, grad, state = group.data, group.grad, group.state
     if weight_decay != 0:
-        grad = torch.addcmul(grad, param, group.constant("weight_decay", weight_decay))
+        grad = grad.add(param, alpha=weight_decay)
     if momentum != 0:
-        buffer = state.get("momentum_buffer")
-        if buffer is None:
-            with persistent():
-                buffer = state["momentum_buffer"] = grad.clone()
-        else:
-            buffer.mul_(group.constant("momentum", momentum))
-            if dampening == 0:
-                buffer.add_(grad)
-            else:
-                buffer.addcmul_(grad, group.constant("1-dampening", 1 - dampening))
-        if nesterov:
-            grad = torch.addcmul(grad, buffer, group.constant("momentum", momentum))
-        else:
-            grad = buffer
-    param.addcmul_(grad, group.minus_lr(lr))
+        assert momentum_buffer is not None
+        if dampening == 0:  # b starts at zero: the first step makes it d
+            momentum_buffer.mul_(momentum).add_(grad)
+        else:  # all of d at the first step (steps = 1), then (1 − dampening)·d
+            momentum_buffer.mul_(momentum).addcmul_(grad, 1 - dampening * (steps - 1).clamp(max=1))
+        grad = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+    param.add_(grad, alpha=-lr)
 
 
 class SGD(Optimizer):
@@ -78,16 +70,18 @@ class SGD(Optimizer):
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
         self.nesterov = bool(nesterov)
+        self.make_state()
+
+    def state_names(self) -> tuple[str, ...]:
+        return ("momentum_buffer",) if self.momentum != 0 else ()
 
     def update(self, group: FlatGroup) -> None:
-        if not (self.momentum or self.weight_decay):  # plain SGD: p −= lr·g, one op
-            lr = self.lr
-            if lr != group.lr:  # (group.minus_lr, written out: a call costs more than this)
-                group.minus_lr(lr)
-            group.data.addcmul_(group.grad, group.minus_lr_tensor)
-            return
+        buffer = group.state_tensor("momentum_buffer") if self.momentum != 0 else None
         sgd_update(
-            group,
+            group.data,
+            group.grad,
+            buffer,
+            self.steps,
             self.lr,
             self.momentum,
             self.dampening,

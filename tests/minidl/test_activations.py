@@ -11,7 +11,7 @@ import minidl
 from minidl.reference import torch_twin
 from tests.conftest import TOLERANCE, autograd_grads, rel_error
 
-ACTIVATIONS = [minidl.ReLU, minidl.Tanh, minidl.Sigmoid]
+ACTIVATIONS = [minidl.ReLU, minidl.Tanh, minidl.Sigmoid, minidl.SiLU]
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS, ids=lambda a: a.__name__)
@@ -62,3 +62,14 @@ def test_backward_checks_the_gradient_shape():
     relu(torch.zeros(3, 4))
     with pytest.raises(minidl.ShapeError, match=r"grad_output \(3, 5\) does not match"):
         relu.backward(torch.zeros(3, 5))
+
+
+def test_silu_is_x_times_sigmoid_and_its_gradient_is_autograds():
+    x = torch.linspace(-30, 30, 61, dtype=torch.float64)
+    silu = minidl.SiLU()
+    assert torch.equal(silu(x), x * torch.sigmoid(x))
+    leaf = x.clone().requires_grad_()
+    with torch.enable_grad():
+        torch.nn.functional.silu(leaf).backward(torch.ones_like(x))
+    assert rel_error(silu.backward(torch.ones_like(x)), leaf.grad) <= TOLERANCE
+    assert repr(minidl.Sequential(minidl.SiLU())) == "Sequential(\n  (0): SiLU()\n)"

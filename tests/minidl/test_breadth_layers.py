@@ -117,8 +117,7 @@ def test_batchnorm_running_statistics_follow_torch_over_steps_then_eval():
 
 
 def test_batchnorm_fed_its_own_gradient_or_output_computes_as_on_copies():
-    # training on (N, C) centres the batch in the input gradient's buffer: fed that very
-    # tensor (or its own scratch output), it must read its input before writing there
+    # fed its own input gradient or output, it computes as on copies
     generator = torch.Generator().manual_seed(5)
     layer, reference = minidl.BatchNorm1d(3).double(), minidl.BatchNorm1d(3).double()
     x = torch.randn(8, 3, dtype=torch.float64, generator=generator)
@@ -254,45 +253,26 @@ def test_feature_map_refuses_unknown_names():
         minidl.FeatureMap(["x3"])
 
 
-def test_batchnorm_training_outputs_reuse_scratch_while_eval_outputs_are_fresh():
+def test_batchnorm_eval_forward_moves_no_running_statistic():
     layer = minidl.BatchNorm1d(3).double()
-    x = torch.randn(8, 3, dtype=torch.float64)
-    first, second = layer(x), layer(x * 2)
-    assert first.data_ptr() == second.data_ptr()  # training: one scratch output per shape
+    layer(torch.randn(8, 3, dtype=torch.float64))
+    before = {name: b.clone() for name, b in layer.named_buffers()}
     layer.eval()
-    kept = layer(x)
-    again = layer(x)
-    assert kept.data_ptr() != again.data_ptr() and torch.equal(kept, again)
-    layer.train()
-    layer(x)
-    saved = layer._workspace.x_hat.clone(), layer._workspace.inv_std.clone()
-    layer.eval()
-    layer(x * 5)  # an eval forward in between writes none of the training buffers
-    assert torch.equal(layer._workspace.x_hat, saved[0])
-    assert torch.equal(layer._workspace.inv_std, saved[1])
+    layer(torch.randn(8, 3, dtype=torch.float64) * 5)
+    assert all(torch.equal(b, before[name]) for name, b in layer.named_buffers())
 
 
-def test_flatten_copies_a_strided_input_into_its_scratch_buffer_only_in_training():
+def test_flatten_takes_a_strided_input_and_gives_the_gradient_its_shape():
     layer = minidl.Flatten()
     rows = torch.randn(6, 4, dtype=torch.float64)
     strided = rows.view(2, 3, 4).transpose(1, 2)  # (2, 4, 3), as a Conv1d's output
-    first = layer(strided)
-    assert torch.equal(first, strided.flatten(1)) and first.shape == (2, 12)
-    again = layer(strided * 2)
-    assert again.data_ptr() == first.data_ptr()  # one buffer, no allocation per step
-    assert torch.equal(again, (strided * 2).flatten(1))
-    contiguous = torch.randn(2, 4, 3, dtype=torch.float64)
-    assert layer(contiguous).data_ptr() == contiguous.data_ptr()  # a view, as before
+    assert torch.equal(layer(strided), strided.flatten(1)) and layer(strided).shape == (2, 12)
     g = torch.randn(2, 12, dtype=torch.float64)
     assert torch.equal(layer.backward(g), g.view(2, 4, 3))
-    layer.eval()
-    kept = layer(strided)
-    assert kept.data_ptr() != first.data_ptr() and torch.equal(kept, strided.flatten(1))
-    assert torch.equal(again, (strided * 2).flatten(1))  # eval wrote nothing into it
 
 
 def conv_stack(generator: torch.Generator) -> minidl.Sequential:
-    """The benchmark's Conv1d stack: padding, a stride, in-place ReLUs, Flatten."""
+    """The benchmark's Conv1d stack: padding, a stride, ReLUs, Flatten."""
     return minidl.Sequential(
         minidl.Linear(2, 16, generator=generator),
         minidl.Unflatten(1, (1, 16)),
@@ -306,8 +286,8 @@ def conv_stack(generator: torch.Generator) -> minidl.Sequential:
 
 
 def test_a_conv_stack_trains_like_its_torch_twin_across_batch_sizes():
-    """Workspaces per batch size, the in-place backward over the saved windows and
-    the flat optimizer give autograd's numbers at every step."""
+    """Batch sizes that change from step to step and the flat optimizer give
+    autograd's numbers at every step."""
     generator = torch.Generator().manual_seed(3)
     model = conv_stack(generator)
     loss = minidl.MSELoss()
@@ -319,7 +299,7 @@ def test_a_conv_stack_trains_like_its_torch_twin_across_batch_sizes():
         target = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
         value = loss(model(x), target).item()
         optimizer.zero_grad()
-        model.backward_parameters(loss.backward())
+        model.backward(loss.backward())
         optimizer.step()
         twin_optimizer.zero_grad()
         with torch.enable_grad():
@@ -342,41 +322,25 @@ def test_conv1d_accumulates_gradients_over_two_backward_calls():
     layer.zero_grad()
     layer(x)
     assert rel_error(layer.backward(g1), grad_x1) <= TOLERANCE
-    layer.backward(g2.permute(0, 2, 1).contiguous().permute(0, 2, 1))  # rows layout: a view
+    layer.backward(g2.permute(0, 2, 1).contiguous().permute(0, 2, 1))  # another memory layout
     for name, p in layer.named_parameters():
         assert rel_error(p.grad, expected[name]) <= TOLERANCE, name
 
 
-def test_a_second_backward_through_a_conv_stack_is_refused_before_any_change():
+def test_a_second_backward_through_a_conv_stack_adds_the_same_gradients_again():
     model = conv_stack(torch.Generator().manual_seed(5))
     x = torch.rand(4, 2, dtype=torch.float64)
     g = torch.randn(4, 2, dtype=torch.float64)
     model(x)
-    model.backward(g)  # wrote the windows' gradient over the saved windows
+    grad_x = model.backward(g)
     grads = [p.grad.clone() for p in model.parameters()]
-    with pytest.raises(RuntimeError, match="backward called twice after one forward"):
-        model.backward(g)
-    with pytest.raises(RuntimeError, match="run forward again"):
-        model[4].backward(torch.zeros(4, 4, 7, dtype=torch.float64))
-    assert all(torch.equal(p.grad, b) for p, b in zip(model.parameters(), grads, strict=True))
-    model(x)
-    model.backward(g)  # after a new forward it works again
+    assert torch.equal(model.backward(g), grad_x)
     for p, before in zip(model.parameters(), grads, strict=True):
         assert rel_error(p.grad, 2 * before) <= TOLERANCE
 
 
-def test_conv1d_reuses_its_output_in_training_and_not_in_eval():
-    layer = minidl.Conv1d(2, 3, 3)
-    x = torch.randn(4, 2, 8)
-    assert layer(x) is layer(x)
-    layer.eval()
-    first, second = layer(x), layer(x)
-    assert first is not second and torch.equal(first, second)
-
-
-def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
-    """In a Sequential, Dropout after a Linear masks the Linear's scratch output in
-    place; the masks are the numbers torch draws from a generator in the same state."""
+def test_dropout_in_a_chain_keeps_autograds_numbers_and_masks():
+    """The masks are the numbers torch draws from a generator in the same state."""
     from minidl.reference import SeededDropout
 
     generator = torch.Generator().manual_seed(6)
@@ -386,11 +350,9 @@ def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
         minidl.Tanh(),
         minidl.Linear(8, 2, generator=generator),
     ).double()
-    steps = [step.__name__ for step in model._plan()[0]]
-    assert steps == ["forward", "forward_in_place", "forward_in_place", "forward"]
     twin = torch_twin(model)
     twin[1] = SeededDropout(0.4, torch.Generator().manual_seed(11))
-    for _ in range(3):  # a new mask at every step, in the same buffer
+    for _ in range(3):  # a new mask at every step
         x = torch.randn(5, 3, dtype=torch.float64, generator=generator)
         g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
         check_against_torch(model, x, g, twin=twin)
@@ -410,32 +372,25 @@ def test_dropout_in_place_after_a_linear_keeps_autograds_numbers_and_masks():
     ],
     ids=lambda make: repr(make()),
 )
-def test_activations_that_save_their_derivative_run_in_place_in_a_chain(make):
-    """After a Linear they overwrite its output, and their backward overwrites the saved
-    derivative (LeakyReLU with its usual slope: its saved output): the numbers stay
-    autograd's, and a second backward is refused before any change."""
+def test_activations_in_a_chain_equal_autograd_and_a_second_backward_adds_again(make):
     generator = torch.Generator().manual_seed(7)
     model = minidl.Sequential(
         minidl.Linear(3, 6, generator=generator),
         make(),
         minidl.Linear(6, 2, generator=generator),
     ).double()
-    assert [step.__name__ for step in model._plan()[0]][1] == "forward_in_place"
     x = torch.randn(5, 3, dtype=torch.float64, generator=generator) * 2
     g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
     check_against_torch(model, x, g)
     kept = [p.grad.clone() for p in model.parameters()]
-    with pytest.raises(RuntimeError, match="backward called twice after one forward"):
-        model.backward(g)
-    with pytest.raises(RuntimeError, match="run forward again"):
-        model[1].backward(g[:, :1].expand(5, 6))
-    assert all(torch.equal(p.grad, k) for p, k in zip(model.parameters(), kept, strict=True))
+    model.backward(g)
+    for p, k in zip(model.parameters(), kept, strict=True):
+        assert rel_error(p.grad, 2 * k) <= TOLERANCE
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.01, 0.5, 1.0])
-def test_leaky_relu_with_a_slope_in_0_1_keeps_only_its_output(slope):
-    """Its derivative is read off the output's sign: exactly autograd's, at 0, -0 and
-    NaN too (the slope there), and in a chain it holds no buffer of its own."""
+def test_leaky_relu_equals_autograd_exactly_at_zero_and_nan(slope):
+    """At 0, -0 and NaN the derivative is the slope, as autograd's."""
     x = torch.tensor([float("nan"), -0.0, 0.0, 1.5, -2.0, 3e-300, -3e-300], dtype=torch.float64)
     twin_x = x.clone().requires_grad_()
     expected = torch.nn.functional.leaky_relu(twin_x, slope)
@@ -454,15 +409,9 @@ def test_leaky_relu_with_a_slope_in_0_1_keeps_only_its_output(slope):
     for _ in range(2):
         x = torch.randn(5, 3, dtype=torch.float64, generator=generator)
         check_against_torch(model, x, torch.randn(5, 2, dtype=torch.float64), twin=twin)
-    assert not model[1]._scratch and model[1]._derivative is None
-    assert list(model._shared_scratch) == [(5, 6)]  # its temporary, and the input gradient
 
 
-def test_a_chain_shares_one_buffer_per_shape_for_temporaries_and_input_gradients():
-    """The activations' forward temporaries and the Linears' input gradients live in
-    the chain's one (rows, width) buffer, in turn: step after step, the numbers stay
-    autograd's, and each activation keeps only its derivative (and, for the tanh GELU
-    and unusual ELU slopes, a second temporary) of its own."""
+def test_a_chain_of_every_activation_stays_exact_step_after_step():
     generator = torch.Generator().manual_seed(8)
     activations = [minidl.ELU(), minidl.GELU(), minidl.GELU("tanh"), minidl.LeakyReLU(2.0)]
     layers: list[minidl.Module] = [minidl.Linear(3, 6, generator=generator)]
@@ -470,30 +419,14 @@ def test_a_chain_shares_one_buffer_per_shape_for_temporaries_and_input_gradients
         layers += [activation, minidl.Linear(6, 6, generator=generator)]
     model = minidl.Sequential(*layers, minidl.Linear(6, 2, generator=generator)).double()
     twin = torch_twin(model)
-    for _ in range(3):  # every buffer reused, each step's numbers that step's
+    for _ in range(3):
         x = torch.randn(5, 3, dtype=torch.float64, generator=generator) * 2
         g = torch.randn(5, 2, dtype=torch.float64, generator=generator)
         check_against_torch(model, x, g, twin=twin)
-    assert list(model._shared_scratch) == [(5, 6)]
-    own = [sorted(name for name, _ in layer._scratch) for layer in activations]
-    assert own == [["derivative"], ["d"], ["h", "t"], ["derivative"]]
-
-
-@pytest.mark.parametrize(
-    "make", [minidl.LeakyReLU, minidl.ELU, minidl.GELU, lambda: minidl.Softmax(dim=1)]
-)
-def test_activations_reuse_their_output_buffer_only_in_training(make):
-    layer = make().double()
-    x = torch.randn(4, 3, dtype=torch.float64)
-    assert layer(x) is layer(x)  # the scratch output of this shape
-    layer.eval()
-    first, second = layer(x), layer(x)
-    assert first is not second and torch.equal(first, second)
 
 
 def test_conv1d_lays_out_each_new_gradient_tensor_afresh():
-    """Gradients laid out as (N, C_out, L_out) go through one reused rows buffer: each
-    step's numbers are that step's, not the last one's."""
+    """Each step's numbers are that step's, not the last one's."""
     generator = torch.Generator().manual_seed(9)
     layer = minidl.Conv1d(2, 3, 3, padding=1, generator=generator).double()
     twin = torch_twin(layer)

@@ -41,7 +41,7 @@ def test_mean_divides_by_all_elements_as_torch_does():
 def test_backward_scales_by_grad_output():
     loss = minidl.MSELoss()
     loss(torch.ones(2, 2), torch.zeros(2, 2))
-    scaled = loss.backward(3.0).clone()  # the gradient lives in a scratch buffer
+    scaled = loss.backward(3.0)
     assert torch.equal(scaled, loss.backward() * 3)
 
 
@@ -53,7 +53,7 @@ def test_shapes_must_match_and_reduction_must_exist():
 
 
 def test_the_same_prediction_tensor_with_a_target_of_another_shape_is_refused():
-    """A prediction seen at the last step skips its checks; the target is checked always."""
+    """The target is checked at every call, also with the last call's prediction."""
     loss = minidl.MSELoss()
     prediction = torch.zeros(4, 2)
     assert loss(prediction, torch.ones(4, 2)).item() == 1.0
@@ -64,8 +64,7 @@ def test_the_same_prediction_tensor_with_a_target_of_another_shape_is_refused():
 
 
 def test_forward_returns_a_fresh_tensor_and_value_the_same_number_as_a_float():
-    """Losses kept from earlier steps keep their values: forward's tensor is not the
-    buffer that value (what the trainer calls) computes in."""
+    """Losses kept from earlier steps keep their values."""
     loss = minidl.MSELoss()
     prediction = torch.zeros(3, 2)
     kept = [loss(prediction, torch.full((3, 2), float(k))) for k in (1, 2)]

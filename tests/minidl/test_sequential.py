@@ -128,79 +128,21 @@ def test_repr_lists_the_layers_like_torch():
     )
 
 
-class _NoBackward(minidl.Module):
-    """A parameter-free front layer whose backward must never run."""
-
-    def forward(self, x):
-        return x * 1.0
-
-    def backward(self, grad_output):
-        raise AssertionError("backward_parameters ran a layer in front of the first parameter")
-
-
-@settings(max_examples=15, deadline=None)
-@given(batch=st.sampled_from([1, 3, 32]), seed=st.integers(0, 2**31 - 1))
-def test_backward_parameters_gives_the_parameter_grads_of_backward(batch, seed):
-    generator = torch.Generator().manual_seed(seed)
-    model = deep_network(minidl.Tanh, [2, 9, 7, 3], generator)
-    x = torch.rand(batch, 2, dtype=torch.float64, generator=generator)
-    grad_output = torch.randn(batch, 3, dtype=torch.float64, generator=generator)
-    _, _, grads = autograd_grads(torch_twin(model), x, grad_output)
-    model(x)
-    model.zero_grad()
-    assert model.backward_parameters(grad_output) is None
-    for name, parameter in model.named_parameters():
-        assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
-    # no zero_grad: a second forward and backward add, as in PyTorch
-    model(x)
-    model.backward_parameters(grad_output)
-    for name, parameter in model.named_parameters():
-        assert rel_error(parameter.grad, 2 * grads[name]) <= TOLERANCE, name
-
-
-def test_backward_parameters_skips_the_layers_in_front_of_the_first_parameter():
-    generator = torch.Generator().manual_seed(0)
-    model = minidl.Sequential(
-        _NoBackward(), minidl.Flatten(), minidl.Linear(4, 3, generator=generator), minidl.ReLU()
-    ).double()
-    x = torch.rand(5, 2, 2, dtype=torch.float64, generator=generator)
-    model(x)
-    model.backward_parameters(torch.ones(5, 3, dtype=torch.float64))
-    linear = model[2]
-    expected = (model[3]._saved > 0).double().t() @ x.reshape(5, 4)
-    assert torch.equal(linear.weight.grad, expected)
-    model.append(minidl.Linear(3, 1, generator=generator).double())  # the plan follows appends
-    model(x)
-    model.zero_grad()
-    model.backward_parameters(torch.ones(5, 1, dtype=torch.float64))
-    assert model[4].bias.grad.item() == 5  # the sum of the batch's output gradients
-    model(x)
-    with pytest.raises(minidl.ShapeError, match="layer 4 Linear"):
-        model.backward_parameters(torch.ones(5, 2, dtype=torch.float64))
-    model.backward_parameters(torch.ones(5, 1, dtype=torch.float64))  # a refusal spent nothing
-
-
-def test_a_second_backward_after_one_forward_raises_before_touching_a_gradient():
+def test_a_second_backward_after_one_forward_adds_the_same_gradients_again():
+    """As PyTorch's backward with retain_graph=True: forward kept what backward reads."""
     generator = torch.Generator().manual_seed(0)
     model = deep_network(minidl.ReLU, [2, 5, 5, 1], generator)
     x = torch.rand(4, 2, dtype=torch.float64, generator=generator)
     g = torch.ones(4, 1, dtype=torch.float64)
     model(x)
-    model.backward(g)
+    grad_x = model.backward(g)
     grads = [p.grad.clone() for p in model.parameters()]
-    for call in (model.backward, model.backward_parameters):
-        with pytest.raises(RuntimeError, match="twice after one forward"):
-            call(g)
-    assert all(torch.equal(p.grad, old) for p, old in zip(model.parameters(), grads, strict=True))
-    model(x)
-    model.backward(g)  # forward again: fine, and it accumulates
+    assert torch.equal(model.backward(g), grad_x)
     for p, old in zip(model.parameters(), grads, strict=True):
         assert rel_error(p.grad, 2 * old) <= TOLERANCE
 
 
-def test_activations_write_their_gradient_over_their_own_scratch_only():
-    """Inside the chain ReLU and Tanh reuse the Linear's output buffer; the last layer's
-    output, which the caller holds, is never overwritten."""
+def test_backward_never_overwrites_the_output_the_caller_holds():
     generator = torch.Generator().manual_seed(1)
     model = minidl.Sequential(
         minidl.Linear(2, 6, generator=generator),
@@ -208,8 +150,6 @@ def test_activations_write_their_gradient_over_their_own_scratch_only():
         minidl.Linear(6, 3, generator=generator),
         minidl.ReLU(),
     ).double()
-    steps = [step.__name__ for step in model._plan()[1]]
-    assert steps == ["backward", "backward", "backward_in_place", "backward"]
     x = torch.rand(8, 2, dtype=torch.float64, generator=generator)
     g = torch.randn(8, 3, dtype=torch.float64, generator=generator)
     out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
@@ -222,49 +162,35 @@ def test_activations_write_their_gradient_over_their_own_scratch_only():
         assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
 
 
-def test_sigmoid_uses_the_next_linears_scratch_gradient_as_workspace_and_nothing_else():
-    """In place, Sigmoid writes g·σ into the gradient it is handed: only where that is
-    a Linear's scratch input gradient, never a tensor the caller passed in."""
+def test_backward_never_overwrites_the_gradient_the_caller_passes_in():
     generator = torch.Generator().manual_seed(3)
     model = deep_network(minidl.Sigmoid, [2, 6, 4], generator)  # Linear, Sigmoid, Linear
     model.append(minidl.Sigmoid()).append(minidl.Identity())
-    steps = [step.__name__ for step in model._plan()[1]]
-    assert steps == ["backward", "backward", "backward", "backward_in_place", "backward"]
     x = torch.rand(8, 2, dtype=torch.float64, generator=generator)
     g = torch.randn(8, 4, dtype=torch.float64, generator=generator)
     kept = g.clone()
     out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
-    for _ in range(2):  # the second pass reuses every buffer
+    for _ in range(2):
         model.zero_grad()
         assert rel_error(model(x), out) <= TOLERANCE
         assert rel_error(model.backward(g), grad_x) <= TOLERANCE
         assert torch.equal(g, kept)  # Identity hands the caller's g to the last Sigmoid
         for name, parameter in model.named_parameters():
             assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
-    assert not model[1]._scratch  # in place: no input-gradient buffer of its own
-    assert model[3]._scratch  # out of place (before Identity): its own buffer
 
 
-def test_hidden_layers_share_one_input_gradient_buffer_and_stay_exact():
-    """Each Linear's input gradient is read only by the activation in front of it,
-    which writes its result into its own buffer: one buffer serves every such layer."""
+def test_a_deep_network_stays_exact_step_after_step():
     generator = torch.Generator().manual_seed(2)
     model = deep_network(minidl.ReLU, [2, 6, 6, 6, 6, 2], generator)
     x = torch.rand(9, 2, dtype=torch.float64, generator=generator)
     g = torch.randn(9, 2, dtype=torch.float64, generator=generator)
     out, grad_x, grads = autograd_grads(torch_twin(model), x, g)
-    for _ in range(2):  # the second pass reuses every buffer
+    for _ in range(2):
         model.zero_grad()
         assert rel_error(model(x), out) <= TOLERANCE
         assert rel_error(model.backward(g), grad_x) <= TOLERANCE
         for name, parameter in model.named_parameters():
             assert rel_error(parameter.grad, grads[name]) <= TOLERANCE, name
-    linears = [layer for layer in model if isinstance(layer, minidl.Linear)]
-    shared = {id(layer._workspace.grad_input) for layer in linears[1:]}
-    assert len(shared) == 1  # every layer after the first: one (9, 6) buffer
-    assert linears[0]._workspace.grad_input is not linears[1]._workspace.grad_input
-    model.double()  # a move drops the shared buffers with the rest
-    assert not model._shared_scratch
 
 
 def test_errors_from_nested_chains_and_deep_in_a_layer_name_the_right_layers():
@@ -277,7 +203,6 @@ def test_errors_from_nested_chains_and_deep_in_a_layer_name_the_right_layers():
         model(torch.zeros(5, 2))
     model = minidl.Sequential(minidl.Linear(2, 3), minidl.Tanh(), minidl.Linear(3, 1))
     model(torch.zeros(5, 2))
-    # raised by a helper the layer's backward calls, two frames below the loop
     with pytest.raises(minidl.ShapeError, match=r"^layer 2 Linear\(3→1\) expects grad_output"):
         model.backward(torch.zeros(5, 2))
     model.backward(torch.zeros(5, 1))  # the refusal spent nothing
