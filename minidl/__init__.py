@@ -16,6 +16,7 @@ for comparison). The API follows PyTorch's::
 
 from minidl import init
 from minidl.data import ClassificationData, one_hot
+from minidl.engine import StepEngine
 from minidl.errors import CheckpointError, MinidlError, ShapeError, StateDictError
 from minidl.layers import (
     ELU,
@@ -102,6 +103,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "StateDictError",
+    "StepEngine",
     "StepLR",
     "Tanh",
     "Trainer",

@@ -1,15 +1,17 @@
 """Speed and memory of minidl against torch.nn + autograd + torch.optim, in one process.
 
 Each case trains the same network, from the same weights, on the same
-batches, with minidl through its public API (as the Trainer does: under
-inference mode) and with its PyTorch twin, interleaved A B A B … after a
-warm-up. One thread, so that the numbers measure per-op overhead and
-arithmetic rather than scheduling. Front ends print the report.
+batches three ways: minidl through its step engine (``minidl.StepEngine``,
+as the Trainer runs it), minidl eagerly (the README's plain loop) and its
+PyTorch twin, their epochs interleaved after a warm-up. One thread, so that
+the numbers measure per-op overhead and arithmetic rather than scheduling.
+Front ends print the report.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import os
 import statistics
@@ -23,6 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from minidl import reference
+from minidl.engine import StepEngine
 from minidl.layers import (
     ELU,
     GELU,
@@ -40,7 +43,6 @@ from minidl.layers import (
 from minidl.losses import MSELoss
 from minidl.module import Module
 from minidl.optim import SGD
-from minidl.scratch import clear_shared
 
 
 @dataclass(frozen=True)
@@ -112,46 +114,57 @@ def default_cases(quick: bool) -> list[BenchCase]:
 @dataclass
 class CaseResult:
     case: BenchCase
-    minidl_ms: list[float]
+    engine_ms: list[float]  # per epoch, through the step engine
+    eager_ms: list[float]  # per epoch, the plain public step
     torch_ms: list[float]
-    minidl_peak_bytes: int
+    engine_alloc_bytes: float  # allocated per replayed step (profiler)
+    engine_peak_bytes: int  # a fresh run: model, optimizer, engine, its recordings, 4 steps
     torch_peak_bytes: int
-    floor_bytes: int  # memory_floor_bytes: what a design with kept gradients cannot go below
 
     @property
     def ratio(self) -> float:
-        """torch time / minidl time (medians): how many times faster minidl is."""
-        return statistics.median(self.torch_ms) / statistics.median(self.minidl_ms)
+        """torch time / engine time (medians): how many times faster minidl's engine is."""
+        return statistics.median(self.torch_ms) / statistics.median(self.engine_ms)
+
+    @property
+    def eager_ratio(self) -> float:
+        """torch time / eager minidl time (medians)."""
+        return statistics.median(self.torch_ms) / statistics.median(self.eager_ms)
 
     def to_dict(self) -> dict:
         return {
             **asdict(self.case),
-            "minidl_ms": self.minidl_ms,
+            "engine_ms": self.engine_ms,
+            "eager_ms": self.eager_ms,
             "torch_ms": self.torch_ms,
-            "minidl_median_ms": statistics.median(self.minidl_ms),
+            "engine_median_ms": statistics.median(self.engine_ms),
+            "eager_median_ms": statistics.median(self.eager_ms),
             "torch_median_ms": statistics.median(self.torch_ms),
             "ratio": self.ratio,
-            "minidl_peak_bytes": self.minidl_peak_bytes,
+            "eager_ratio": self.eager_ratio,
+            "engine_alloc_bytes": self.engine_alloc_bytes,
+            "engine_peak_bytes": self.engine_peak_bytes,
             "torch_peak_bytes": self.torch_peak_bytes,
-            "floor_bytes": self.floor_bytes,
         }
 
 
 @dataclass
 class OpCount:
-    """Tensor ops per training step of the classic network at batch 32, and their cost.
+    """The classic network's step at batch 32: its ops, and what they cost.
 
-    Step, floor and replay are measured in rounds; within a round their samples
-    are taken in turn, so that a burst of load from elsewhere on the machine
-    lands on a sample of each rather than on one of them; the ratios are taken
-    per round.
+    The engine's step, the floor (its replayed ops, each timed alone and
+    summed) and the same ops replayed back to back are measured in rounds;
+    within a round their samples are taken in turn, so that a burst of load
+    from elsewhere on the machine lands on a sample of each rather than on
+    one of them; the ratios are taken per round.
     """
 
-    minidl_ops: list[str]
-    torch_ops: list[str]
-    step_us: list[float]  # per round: minidl's step through its public API
-    floor_us: list[float]  # per round: the step's ops, each timed alone, summed
-    sequence_us: list[float]  # per round: the ops replayed back to back, no minidl Python
+    engine_ops: list[str]  # the calls a replay makes, input copies and the loss read included
+    eager_ops: int  # aten ops of the plain eager step
+    torch_ops: int  # aten ops of torch.nn + autograd + torch.optim
+    step_us: list[float]  # per round: StepEngine.step
+    floor_us: list[float]  # per round: the replay's calls, each timed alone, summed
+    sequence_us: list[float]  # per round: the replay's calls back to back
 
     @property
     def step_over_floor(self) -> list[float]:
@@ -163,10 +176,11 @@ class OpCount:
 
     def to_dict(self) -> dict:
         return {
-            "minidl_ops": len(self.minidl_ops),
-            "torch_ops": len(self.torch_ops),
+            "engine_ops": len(self.engine_ops),
+            "eager_ops": self.eager_ops,
+            "torch_ops": self.torch_ops,
             "rounds": len(self.step_us),
-            "minidl_step_us": statistics.median(self.step_us),
+            "engine_step_us": statistics.median(self.step_us),
             "floor_us": statistics.median(self.floor_us),
             "sequence_us": statistics.median(self.sequence_us),
             "step_over_floor": statistics.median(self.step_over_floor),
@@ -176,7 +190,7 @@ class OpCount:
                 "floor_us": self.floor_us,
                 "sequence_us": self.sequence_us,
             },
-            "minidl_op_names": self.minidl_ops,
+            "engine_op_names": self.engine_ops,
         }
 
 
@@ -199,18 +213,21 @@ class BenchReport:
 
 
 class BenchSetup:
-    """Both frameworks, identical weights, the same data and batches."""
+    """minidl twice (engine, eager) and its torch twin: identical weights, the same batches."""
 
     def __init__(self, case: BenchCase, seed: int = 0) -> None:
-        generator = torch.Generator().manual_seed(seed)
         dtype = getattr(torch, case.dtype)
         self.case = case
-        self.model = case.build_model(generator)
-        self.loss = MSELoss()
+        sides = []
+        for _ in range(2):
+            model = case.build_model(torch.Generator().manual_seed(seed))
+            sides.append((model, MSELoss(), SGD(model.parameters(), lr=1e-3)))
+        (self.model, self.loss, self.optimizer), self.eager = sides
+        self.engine = StepEngine(self.model, self.loss, self.optimizer)
         self.twin = reference.torch_twin(self.model)
         self.twin_loss = reference.torch_loss(self.loss)
-        self.optimizer = SGD(self.model.parameters(), lr=1e-3)
         self.twin_optimizer = reference.torch_optimizer(self.optimizer, self.twin.parameters())
+        generator = torch.Generator().manual_seed(seed + 1)
         x = torch.rand(case.samples, case.widths[0], generator=generator, dtype=dtype)
         target = torch.rand(case.samples, case.widths[-1], generator=generator, dtype=dtype)
         self.batches = list(
@@ -221,19 +238,23 @@ class BenchSetup:
         """The epoch's batches of the full batch size (not a smaller last one)."""
         return [b for b in self.batches if len(b[0]) == self.case.batch_size]
 
-    def minidl_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
-        """One training step, written as ``Trainer._train_epoch`` runs it."""
-        model, loss, optimizer = self.model, self.loss, self.optimizer
-        value = loss.value(model.forward(x), target)
+    def eager_step(self, x: torch.Tensor, target: torch.Tensor) -> float:
+        """One training step as the README writes it, with no engine."""
+        model, loss, optimizer = self.eager
         optimizer.zero_grad()
-        model.backward_parameters(loss.backward())
+        value = loss(model(x), target)
+        model.backward(loss.backward())
         optimizer.step()
-        return value
+        return value.item()
 
-    def minidl_epoch(self) -> None:
-        with torch.inference_mode():
-            for x, target in self.batches:
-                self.minidl_step(x, target)
+    def engine_epoch(self) -> None:
+        step = self.engine.step
+        for x, target in self.batches:
+            step(x, target)
+
+    def eager_epoch(self) -> None:
+        for x, target in self.batches:
+            self.eager_step(x, target)
 
     def torch_epoch(self) -> None:
         for x, target in self.batches:
@@ -260,129 +281,83 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def peak_bytes(fn: Callable[[], None]) -> int:
-    """Peak of bytes allocated minus freed while ``fn`` runs (CPU profiler events)."""
+def _memory_events(fn: Callable[[], None]) -> list[int]:
+    """Bytes allocated (positive) and freed (negative) while ``fn`` runs, in order."""
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     events = sorted(
         (e for e in prof.events() if e.self_cpu_memory_usage),
         key=lambda e: e.time_range.start,
     )
+    return [e.self_cpu_memory_usage for e in events]
+
+
+def peak_bytes(fn: Callable[[], None]) -> int:
+    """Peak of bytes allocated minus freed while ``fn`` runs (CPU profiler events)."""
     live = peak = 0
-    for event in events:
-        live += event.self_cpu_memory_usage
+    for change in _memory_events(fn):
+        live += change
         peak = max(peak, live)
     return peak
 
 
-def memory_floor_bytes(model: Module, x: torch.Tensor) -> int:
-    """Parameters + gradients + the inputs that backward reads of every layer with
-    parameters but the first (whose input is the data, allocated before the run)
-    + backward's largest step: the input gradient that a layer with parameters
-    writes (none for the first such layer, where backward stops), with, for the
-    last such layer, its output gradient (the loss's).
+def allocated_bytes(fn: Callable[[], None]) -> int:
+    """Every byte allocated while ``fn`` runs, freed or not (CPU profiler events)."""
+    return sum(change for change in _memory_events(fn) if change > 0)
 
-    This is the least that a design keeping both its gradients and its
-    activation buffers from one step to the next can hold: what the issue's
-    recipe (buffers cached per module and batch shape, parameters and
-    gradients in flat buffers) asks for, and what makes a step allocate
-    nothing. When a layer writes its input gradient, every saved input in
-    front of it is still needed and those behind it are kept buffers, so
-    the input gradient is new memory; a middle layer's output gradient can
-    sit in the dead buffer of its own output, but the last one's has only
-    the prediction's place. torch frees gradients in ``zero_grad`` and
-    activations during backward, so its peak can be lower: where this floor
-    exceeds torch's peak, no such design reaches it.
-    """
-    parameters = sum(p.numel() * p.data.element_size() for p in model.parameters())
-    saved = 0
-    steps: list[int] = []  # per layer with parameters: the new memory of its backward
-    last_output = 0
-    with torch.inference_mode():
-        was_training = model.training
-        model.eval()  # fresh tensors: the model's training buffers stay as they were
-        try:
-            for index, layer in enumerate(model):  # type: ignore[call-overload]
-                x_bytes = x.numel() * x.element_size()
-                y = layer(x)
-                if layer.parameters():
-                    if index > 0:
-                        saved += x_bytes
-                    steps.append(x_bytes if steps else 0)  # the first: no input gradient
-                    last_output = y.numel() * y.element_size()
-                x = y
-        finally:
-            model.train(was_training)
-    if steps:
-        steps[-1] += last_output
-    return 2 * parameters + saved + max(steps, default=0)
+
+WARM_UP_EPOCHS = 3  # the engine: an eager step, then two recorded ones, per batch shape
 
 
 def run_case(case: BenchCase, repeats: int) -> CaseResult:
     setup = BenchSetup(case)
-    setup.minidl_epoch()  # warm-up: buffers, caches, lazy state
+    for _ in range(WARM_UP_EPOCHS):
+        setup.engine_epoch()
+    setup.eager_epoch()
     setup.torch_epoch()
-    minidl_ms, torch_ms = [], []
+    engine_ms, eager_ms, torch_ms = [], [], []
     for _ in range(repeats):
-        minidl_ms.append(_timed(setup.minidl_epoch))
+        engine_ms.append(_timed(setup.engine_epoch))
+        eager_ms.append(_timed(setup.eager_epoch))
         torch_ms.append(_timed(setup.torch_epoch))
     x, target = setup.batches[0]
+    steps = 4
+    alloc = allocated_bytes(lambda: [setup.engine.step(x, target) for _ in range(steps)])
 
-    # memory of a whole fresh run: model, optimizer and two steps, all observed
-    def minidl_cold() -> None:
+    # memory of a whole fresh run: model, optimizer, engine and its recordings, four steps
+    def engine_cold() -> None:
         model = case.build_model(torch.Generator().manual_seed(1))
-        loss, optimizer = MSELoss(), SGD(model.parameters(), lr=1e-3)
-        with torch.inference_mode():
-            for _ in range(2):
-                loss.value(model(x), target)
-                optimizer.zero_grad()
-                model.backward_parameters(loss.backward())
-                optimizer.step()
+        engine = StepEngine(model, MSELoss(), SGD(model.parameters(), lr=1e-3))
+        for _ in range(4):
+            engine.step(x, target)
 
     def torch_cold() -> None:
         twin = reference.torch_twin(setup.model, copy_weights=False)
         optimizer = reference.torch_optimizer(setup.optimizer, twin.parameters())
-        for _ in range(2):
+        for _ in range(4):
             reference.torch_train_step(twin, setup.twin_loss, optimizer, x, target)
 
-    # a fresh process has no shared ones vector yet: count it. Forgotten before the
-    # run, not in it: freeing the last case's would count as a negative allocation
-    clear_shared()
     return CaseResult(
         case,
-        minidl_ms,
+        engine_ms,
+        eager_ms,
         torch_ms,
-        peak_bytes(minidl_cold),
+        alloc / steps,
+        peak_bytes(engine_cold),
         peak_bytes(torch_cold),
-        memory_floor_bytes(setup.model, x),
     )
 
 
 class OpRecorder(TorchDispatchMode):
-    """Records every aten op dispatched while active, with its arguments."""
+    """Records every aten op dispatched while active."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.calls: list[tuple[object, tuple, dict]] = []
+        self.calls: list[object] = []
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        self.calls.append((func, args, kwargs))
-        return func(*args, **kwargs)
-
-
-def _python_callable(func) -> Callable:
-    """The torch function a user would call for an aten op (cheaper than the OpOverload)."""
-    name = func.overloadpacket.__name__
-    if name == "_local_scalar_dense":
-        return torch.Tensor.item
-    if name.endswith("_") and hasattr(torch.Tensor, name):
-        return getattr(torch.Tensor, name)
-    if hasattr(torch, name):
-        return getattr(torch, name)
-    if hasattr(torch.Tensor, name):
-        return getattr(torch.Tensor, name)
-    return func
+        self.calls.append(func)
+        return func(*args, **(kwargs or {}))
 
 
 Call = tuple[Callable, tuple, dict]
@@ -393,9 +368,8 @@ def calls_sample(call: Call, calls: int, warm: int = 3) -> Callable[[], float]:
     keyword arguments), timed, in µs per call, after ``warm`` calls that are not:
     every sample times it warm (its code and data in the caches), as when all
     its samples are taken one after the other. The loop calls the function
-    itself: a wrapper (a lambda) around each op would add its own call to the
-    op's time, 2 µs on the classic step's floor, which flattered step / floor
-    by 0.08."""
+    itself, as the replay does: a wrapper around each call would add its own
+    cost to the floor."""
     fn, args, kwargs = call
 
     def sample() -> float:
@@ -444,59 +418,52 @@ def interleaved_medians(samplers: list[Callable[[], float]], samples: int = 9) -
     return [statistics.median(sampled) for sampled in times]
 
 
-def record_step(
-    setup: BenchSetup, x: torch.Tensor, target: torch.Tensor
-) -> tuple[list[str], list[Call]]:
-    """The aten ops of one steady-state minidl step: their names, and each as a call
-    (the torch function and its arguments) that ``replay_calls`` repeats."""
-    with torch.inference_mode():
-        setup.minidl_step(x, target)  # steady state: buffers already fit this batch
-        with OpRecorder() as recorder:
-            setup.minidl_step(x, target)
-    names = [str(func) for func, _, _ in recorder.calls]
-    calls: list[Call] = [(_python_callable(f), args, kwargs) for f, args, kwargs in recorder.calls]
-    return names, calls
+def _name(call: Callable) -> str:
+    func = call.func if isinstance(call, functools.partial) else call
+    return getattr(func, "__name__", type(func).__name__)
 
 
-def replay_calls(calls: list[Call]) -> None:
-    """The recorded ops back to back, with no Python around them but this loop."""
-    for call, args, kwargs in calls:
-        call(*args, **kwargs)
+def replay_calls(calls: list[Callable[[], object]]) -> None:
+    """The replay's calls back to back, with no Python around them but this loop."""
+    for call in calls:
+        call()
 
 
 def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
-    """Ops per step of each framework, minidl's step time and the floor its ops imply.
+    """Ops per step of the engine, eager minidl and torch; the engine's step time and the
+    floor its calls imply.
 
-    The floor times each op alone, repeated; ``sequence_us`` replays the step's
-    ops back to back with the same arguments, which is what they cost in a
-    step without minidl's own Python around them (caches and branch
-    predictors see a mix of ops there, so it exceeds the floor). Each round
-    measures all three, their samples taken in turn (``interleaved_medians``),
-    so that their ratios compare times taken over the same second.
+    The floor times each call of the replay alone, repeated; ``sequence_us``
+    makes the same calls back to back, which is what they cost in a step
+    without the engine's guard around them (caches and branch predictors
+    see a mix of ops there, so it exceeds the floor). Each round measures all
+    three, their samples taken in turn (``interleaved_medians``).
     """
     case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
     setup = BenchSetup(case)
-    setup.minidl_epoch()
-    setup.torch_epoch()
-    x, target = setup.batches[0]
+    for _ in range(WARM_UP_EPOCHS):
+        setup.engine_epoch()
+    x, target = setup.full_batches()[0]
+    calls = setup.engine.recorded_calls(x, target)
     step_us, floor_us, sequence_us = [], [], []
-    with torch.inference_mode():
-        names, calls = record_step(setup, x, target)
-        samplers = [
-            steps_sample(setup.minidl_step, setup.full_batches(), 666),
-            calls_sample((replay_calls, (calls,), {}), 666),
-            *(calls_sample(call, 222) for call in calls),  # each op alone, 222 calls in a row
-        ]
-        for _ in range(rounds):
-            step, sequence, *ops = interleaved_medians(samplers)
-            step_us.append(step)
-            floor_us.append(sum(ops))
-            sequence_us.append(sequence)
+    samplers = [
+        steps_sample(setup.engine.step, setup.full_batches(), 666),
+        calls_sample((replay_calls, (calls,), {}), 666),
+        *(calls_sample((call, (), {}), 222) for call in calls),  # each alone, 222 in a row
+    ]
+    for _ in range(rounds):
+        step, sequence, *ops = interleaved_medians(samplers)
+        step_us.append(step)
+        floor_us.append(sum(ops))
+        sequence_us.append(sequence)
+    with OpRecorder() as eager:
+        setup.eager_step(x, target)
     with OpRecorder() as theirs:
         reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
     return OpCount(
-        minidl_ops=names,
-        torch_ops=[str(func) for func, _, _ in theirs.calls],
+        engine_ops=[_name(call) for call in calls],
+        eager_ops=len(eager.calls),
+        torch_ops=len(theirs.calls),
         step_us=step_us,
         floor_us=floor_us,
         sequence_us=sequence_us,

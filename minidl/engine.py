@@ -45,13 +45,14 @@ from collections.abc import Callable
 from itertools import chain
 from operator import call as _apply
 from operator import is_
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-from minidl.losses.loss import Loss
-from minidl.module import Module
+if TYPE_CHECKING:
+    from minidl.losses.loss import Loss
+    from minidl.module import Module
 
 # calls that hand a tensor's value to Python: a step that makes one may branch on it
 VALUE_READS = frozenset(
@@ -76,25 +77,63 @@ FACTORIES = frozenset(
     {"ones", "zeros", "full", "arange", "linspace", "eye", "tensor", "scalar_tensor"}
     | {"ones_like", "zeros_like", "full_like", "new_ones", "new_zeros", "new_full", "new_tensor"}
 )
+# calls that, when they allocate, copy their input's values unchanged (into a new layout)
+COPIES = frozenset({"reshape", "flatten", "contiguous", "clone", "reshape_as", "view_as"})
 UNINITIALISED = frozenset({"empty", "empty_like", "new_empty", "empty_strided"})
-# reflected operators, replayed as the function with the operands swapped
+# reflected operators, replayed as the function with the operands swapped; a Python
+# number becomes a 0-dim tensor only for add, sub, mul and div (pow keeps its number:
+# a tensor base takes another kernel, whose last bit differs for some exponents)
 REFLECTED = {
     "__radd__": (torch.add, False),
     "__rmul__": (torch.mul, False),
     "__rsub__": (torch.sub, True),
-    "__rtruediv__": (torch.div, True),
-    "__rdiv__": (torch.div, True),
     "__rpow__": (torch.pow, True),
 }
-# functions without an out= form, and the same computation with one (ATen's relu is clamp_min)
+ARITHMETIC = frozenset(
+    {"add", "sub", "mul", "div", "true_divide", "subtract", "multiply"}
+    | {"add_", "sub_", "mul_", "div_", "__add__", "__sub__", "__mul__", "__truediv__"}
+    | {"__radd__", "__rmul__", "__rsub__"}
+)
+
+
+def _reciprocal_times(tensor: torch.Tensor, number: object, out: torch.Tensor) -> None:
+    """``number / tensor`` as torch computes it (``Tensor.__rdiv__``: 1/tensor, times number)."""
+    torch.reciprocal(tensor, out=out)
+    torch.mul(out, number, out=out)
+
+
+def _var_mean_into(
+    x: torch.Tensor,
+    dim: object = None,
+    *,
+    correction: float | None = None,
+    keepdim: bool = False,
+    out: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    """``torch.var_mean`` into existing tensors (ATen has the form; Python does not expose it)."""
+    dims = [dim] if isinstance(dim, int) else dim
+    torch.ops.aten.var_mean.correction_out(
+        x, dims, correction=correction, keepdim=keepdim, out0=out[0], out1=out[1]
+    )
+
+
+def _scalar(number: object, like: torch.Tensor) -> object:
+    """A Python number as a 0-dim tensor of ``like``'s dtype (made once, not at every call)."""
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return number
+    if isinstance(number, float) and not like.is_floating_point():
+        return number
+    return torch.tensor(number, dtype=like.dtype, device=like.device)
+
+
+# calls without an out= form, and the same computation with one: ATen's relu is clamp_min,
+# Tensor.__rdiv__ is reciprocal() * number
 OUT_FORMS: dict[str, Callable[[tuple], tuple[Callable, tuple]]] = {
     "relu": lambda args: (torch.clamp_min, (args[0], 0)),
+    "var_mean": lambda args: (_var_mean_into, args),
+    "__rdiv__": lambda args: (_reciprocal_times, (args[0], _scalar(args[1], args[0]))),
+    "__rtruediv__": lambda args: (_reciprocal_times, (args[0], _scalar(args[1], args[0]))),
 }
-# binary arithmetic: a Python number as the second operand becomes a 0-dim tensor
-ARITHMETIC = frozenset(
-    {"add", "sub", "mul", "div", "true_divide", "subtract", "multiply", "pow", "rsub"}
-    | {"add_", "sub_", "mul_", "div_", "pow_", "__add__", "__sub__", "__mul__", "__truediv__"}
-)
 MAX_RECORDINGS = 4  # per batch shape: a step that never records the same twice runs eagerly
 
 
@@ -141,7 +180,7 @@ def _fresh_like(result: object) -> object:
 class _Call:
     """One torch call of the recorded step and how to replay it."""
 
-    __slots__ = ("args", "func", "kind", "kwargs", "name", "replay", "result")
+    __slots__ = ("args", "fallback", "func", "kind", "kwargs", "name", "replay", "result")
 
     def __init__(self, func: Callable, name: str, args: tuple, kwargs: dict, result: object):
         self.func, self.name, self.args, self.kwargs, self.result = (
@@ -153,9 +192,11 @@ class _Call:
         )
         self.kind = ""  # "view", "metadata", "constant", "in-place", "allocating"
         self.replay: Callable[[], object] | None = None
+        # a padded copy replays only its interior: this, if a later call writes its border
+        self.fallback: Callable[[], object] | None = None
 
     def writes(self) -> list[torch.Tensor]:
-        if self.kind == "allocating":
+        if self.kind in ("allocating", "constant"):
             return _tensors(self.result)
         if "out" in self.kwargs:
             return _tensors(self.kwargs["out"])
@@ -237,13 +278,8 @@ class _Recorder(TorchFunctionMode):
         """The arguments with a Python number as second operand made a 0-dim tensor."""
         if name not in ARITHMETIC or len(args) < 2 or not isinstance(args[0], torch.Tensor):
             return args
-        number, tensor = args[1], args[0]
-        if isinstance(number, bool) or not isinstance(number, (int, float)):
-            return args
-        if isinstance(number, float) and not tensor.is_floating_point():
-            return args
-        constant = torch.tensor(number, dtype=tensor.dtype, device=tensor.device)
-        return (args[0], constant, *args[2:])
+        operand = _scalar(args[1], args[0])
+        return args if operand is args[1] else (args[0], operand, *args[2:])
 
     def _in_place_replay(self, call: _Call, before: torch.Tensor | None) -> Callable[[], object]:
         """The call as it is, or with a 0-dim operand if that writes the same bits.
@@ -267,11 +303,29 @@ class _Recorder(TorchFunctionMode):
         name, args, kwargs, result = call.name, call.args, call.kwargs, call.result
         if name in FACTORIES and generator is None:
             call.kind = "constant"  # replayed only if a later call writes into it
+            fill = _fill(name, args, kwargs)
+            if fill is not None:
+                return functools.partial(torch.Tensor.fill_, result, fill)
+        if name in COPIES and isinstance(result, torch.Tensor):
+            source = args[0]
+            into = result if result.shape == source.shape else result.view(source.shape)
+            return functools.partial(torch.Tensor.copy_, into, source)
+        if name == "constant_pad_nd" and isinstance(result, torch.Tensor):
+            interior = _padded_interior(result, args, kwargs)
+            if interior is not None:
+                call.fallback = functools.partial(
+                    _compute_and_copy, call.func, args, kwargs, [result]
+                )
+                return functools.partial(torch.Tensor.copy_, interior, args[0])
         forms: list[tuple[Callable, tuple]] = []
         if name in REFLECTED:
             function, swap = REFLECTED[name]
             operand = args[1]
-            if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+            if (
+                name in ARITHMETIC
+                and isinstance(operand, (int, float))
+                and not isinstance(operand, bool)
+            ):
                 operand = torch.tensor(operand, dtype=args[0].dtype, device=args[0].device)
             forms.append((function, (operand, args[0]) if swap else (args[0], operand)))
         elif name in OUT_FORMS:
@@ -306,6 +360,30 @@ class _Recorder(TorchFunctionMode):
         return functools.partial(_compute_and_copy, call.func, args, kwargs, _tensors(result))
 
 
+def _fill(name: str, args: tuple, kwargs: dict) -> float | None:
+    """The value a zeros/ones/full factory fills its result with (None: another factory)."""
+    if "zeros" in name:
+        return 0
+    if "ones" in name:
+        return 1
+    if name in ("full", "new_full", "full_like"):
+        value = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        return value if isinstance(value, (int, float)) else None
+    return None
+
+
+def _padded_interior(result: torch.Tensor, args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """The part of ``constant_pad_nd(x, pad)``'s result that holds x (None if a pad is < 0)."""
+    x, pad = args[0], list(args[1] if len(args) > 1 else kwargs["pad"])
+    if any(p < 0 for p in pad):
+        return None
+    interior = result
+    for i in range(len(pad) // 2):
+        dim = result.dim() - 1 - i
+        interior = interior.narrow(dim, pad[2 * i], x.shape[dim])
+    return interior
+
+
 def _compute_and_copy(func: Callable, args: tuple, kwargs: dict, into: list[torch.Tensor]) -> None:
     for target, value in zip(into, _tensors(func(*args, **kwargs)), strict=True):
         target.copy_(value)
@@ -317,13 +395,14 @@ class _Recording:
     def __init__(self, calls: list[_Call], split: int, inputs: tuple, value: torch.Tensor):
         self.calls, self.split, self.inputs, self.value = calls, split, inputs, value
         self.signature = _signature(calls, inputs)
-        self.forward: list[Callable[[], object]] = []  # up to the loss value
-        self.update: list[Callable[[], object]] = []  # zero_grad, backward, optimizer step
+        self.forward: list[Callable[[], object]] = []  # zero_grad, up to the loss value
+        self.update: list[Callable[[], object]] = []  # backward, optimizer step
         self.guard: _Guard | None = None
 
     def externals(self) -> list[object]:
         """The tensors and generators the step used that it did not make."""
-        made = {id(t) for call in self.calls for t in _tensors(call.result)}
+        # an in-place call returns the tensor it wrote into, often one that outlives the step
+        made = {id(t) for c in self.calls if c.kind != "in-place" for t in _tensors(c.result)}
         made.update(id(t) for t in self.inputs)
         found: dict[int, object] = {}
         for call in self.calls:
@@ -368,7 +447,10 @@ class _Recording:
                     continue  # made once, at recording, and never written after
             elif call.kind == "in-place":
                 written_later.update(writes)
-            kept.append((index, call.replay))  # type: ignore[arg-type]
+            replay = call.replay
+            if call.fallback is not None and writes & written_later:
+                replay = call.fallback  # its border is written later: remake it whole
+            kept.append((index, replay))  # type: ignore[arg-type]
         kept.reverse()
         self.forward = [replay for index, replay in kept if index < self.split]
         self.update = [replay for index, replay in kept if index >= self.split]
@@ -611,17 +693,19 @@ class StepEngine:
         self.before_update = before_update
         self.enabled = enabled
         self._slots: dict[tuple, _Slot] = {}
+        self.replays = 0  # steps replayed so far (the rest ran eagerly or were recorded)
 
     def step(self, x: torch.Tensor, target: torch.Tensor, skip_non_finite: bool = False) -> float:
         """One training step on a batch; returns the loss.
 
-        With ``skip_non_finite``, a NaN or infinite loss leaves the gradients
-        and parameters as they were (the trainer stops there).
+        With ``skip_non_finite``, a NaN or infinite loss leaves the parameters
+        and optimizer state as they were (the trainer stops there).
         """
         slot = self._slots.get((x.shape, x.dtype, target.shape, target.dtype, x.device))
         if slot is not None:
             recording = slot.recording
             if recording is not None and recording.guard.holds():  # type: ignore[union-attr]
+                self.replays += 1
                 return recording.replay(x, target, skip_non_finite)
         return self._slow_step(x, target, skip_non_finite)
 
@@ -675,10 +759,10 @@ class StepEngine:
         )
 
         def forward() -> object:
+            optimizer.zero_grad()
             return loss(model(x), target)
 
         def update() -> None:
-            optimizer.zero_grad()
             model.backward(loss.backward())
             if before_update is not None:
                 before_update()
