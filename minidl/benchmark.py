@@ -281,7 +281,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _memory_events(fn: Callable[[], None]) -> list[int]:
+def memory_events(fn: Callable[[], None]) -> list[int]:
     """Bytes allocated (positive) and freed (negative) while ``fn`` runs, in order."""
     with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
@@ -295,7 +295,7 @@ def _memory_events(fn: Callable[[], None]) -> list[int]:
 def peak_bytes(fn: Callable[[], None]) -> int:
     """Peak of bytes allocated minus freed while ``fn`` runs (CPU profiler events)."""
     live = peak = 0
-    for change in _memory_events(fn):
+    for change in memory_events(fn):
         live += change
         peak = max(peak, live)
     return peak
@@ -303,7 +303,7 @@ def peak_bytes(fn: Callable[[], None]) -> int:
 
 def allocated_bytes(fn: Callable[[], None]) -> int:
     """Every byte allocated while ``fn`` runs, freed or not (CPU profiler events)."""
-    return sum(change for change in _memory_events(fn) if change > 0)
+    return sum(change for change in memory_events(fn) if change > 0)
 
 
 WARM_UP_EPOCHS = 3  # the engine: an eager step, then two recorded ones, per batch shape

@@ -93,6 +93,8 @@ ARITHMETIC = frozenset(
     {"add", "sub", "mul", "div", "true_divide", "subtract", "multiply"}
     | {"add_", "sub_", "mul_", "div_", "__add__", "__sub__", "__mul__", "__truediv__"}
     | {"__radd__", "__rmul__", "__rsub__"}
+    | {"gt", "lt", "ge", "le", "eq", "ne", "__gt__", "__lt__", "__ge__", "__le__", "__eq__"}
+    | {"__ne__"}
 )
 
 
@@ -102,19 +104,12 @@ def _reciprocal_times(tensor: torch.Tensor, number: object, out: torch.Tensor) -
     torch.mul(out, number, out=out)
 
 
-def _var_mean_into(
-    x: torch.Tensor,
-    dim: object = None,
-    *,
-    correction: float | None = None,
-    keepdim: bool = False,
-    out: tuple[torch.Tensor, torch.Tensor],
-) -> None:
-    """``torch.var_mean`` into existing tensors (ATen has the form; Python does not expose it)."""
-    dims = [dim] if isinstance(dim, int) else dim
-    torch.ops.aten.var_mean.correction_out(
-        x, dims, correction=correction, keepdim=keepdim, out0=out[0], out1=out[1]
-    )
+def _sum_then_divide(*args: object, count: object, out: torch.Tensor, **kwargs: object) -> None:
+    """``torch.mean`` as ATen computes it on the CPU: the sum, divided in place by the count."""
+    if len(args) == 1 and "dim" not in kwargs:
+        args = (*args, None)  # all dimensions (sum's out= form needs them named)
+    torch.sum(*args, **kwargs, out=out)  # type: ignore[call-overload]
+    out.div_(count)
 
 
 def _scalar(number: object, like: torch.Tensor) -> object:
@@ -130,7 +125,6 @@ def _scalar(number: object, like: torch.Tensor) -> object:
 # Tensor.__rdiv__ is reciprocal() * number
 OUT_FORMS: dict[str, Callable[[tuple], tuple[Callable, tuple]]] = {
     "relu": lambda args: (torch.clamp_min, (args[0], 0)),
-    "var_mean": lambda args: (_var_mean_into, args),
     "__rdiv__": lambda args: (_reciprocal_times, (args[0], _scalar(args[1], args[0]))),
     "__rtruediv__": lambda args: (_reciprocal_times, (args[0], _scalar(args[1], args[0]))),
 }
@@ -318,6 +312,11 @@ class _Recorder(TorchFunctionMode):
                 )
                 return functools.partial(torch.Tensor.copy_, interior, args[0])
         forms: list[tuple[Callable, tuple]] = []
+        if name == "mean" and isinstance(result, torch.Tensor) and "dtype" not in kwargs:
+            # ATen's mean into an out= tensor is a sum, then div_ by the count as a Python
+            # number, which wraps it in a new tensor at every call: the count made once
+            count = args[0].numel() // max(result.numel(), 1)
+            forms.append((functools.partial(_sum_then_divide, count=_scalar(count, result)), args))
         if name in REFLECTED:
             function, swap = REFLECTED[name]
             operand = args[1]
@@ -498,27 +497,29 @@ def _signature(calls: list[_Call], inputs: tuple) -> list[tuple]:
     return signature
 
 
-# values compared by equality in the guard; anything else that holds state is walked into
-PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+# values compared by equality in the guard; anything else that holds state is walked into,
+# but for shapes (a layer keeps its input's for backward: the batch shape fixes them)
+PLAIN = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device)
 SKIPPED = (type, type(len), type(_signature), functools.partial, torch.Tensor, torch.Generator)
+SKIPPED += (torch.Size,)
 MAX_OBJECTS = 20_000
 
 
 def _plain(value: object) -> bool:
-    if isinstance(value, tuple) and not isinstance(value, torch.Size):
+    if type(value) is tuple:
         return all(map(_plain, value))
     return isinstance(value, PLAIN)
 
 
 def _entries(obj: object) -> tuple[object, list, list] | None:
     """(container, keys, values) of an object's state, or None for a leaf."""
+    if isinstance(obj, SKIPPED) or (callable(obj) and not hasattr(obj, "__dict__")):
+        return None
     if isinstance(obj, dict):
         keys = list(obj)
         return obj, keys, [obj[k] for k in keys]
     if isinstance(obj, (list, tuple)):
         return obj, list(range(len(obj))), list(obj)
-    if isinstance(obj, SKIPPED) or (callable(obj) and not hasattr(obj, "__dict__")):
-        return None
     if hasattr(obj, "__dict__") and type(obj).__module__ != "builtins":
         return _entries(vars(obj))
     slots = [

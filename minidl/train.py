@@ -9,6 +9,7 @@ whole train and test sets in eval mode and emits ``EpochCompleted``.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import torch
 
 from minidl.data import ClassificationData, one_hot
+from minidl.engine import StepEngine
 from minidl.errors import StateDictError
 from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
@@ -180,7 +182,9 @@ class Trainer:
         shuffle: if False, batches follow the data order.
         scheduler: stepped once after every epoch.
         clip_grad_norm: if set, gradients are scaled to this global norm at most
-            before every optimizer step.
+            before every optimizer step (fixed once the trainer is made).
+        engine: train through ``minidl.StepEngine`` (the same numbers, several
+            times faster on small networks); False runs the plain eager step.
         threads: torch's intra-op threads while ``run`` trains (restored after);
             None leaves torch's setting. One thread is fastest for the lab's
             small networks, and from a worker thread torch's thread pool is
@@ -204,6 +208,7 @@ class Trainer:
         threads: int | None = 1,
         scheduler: LRScheduler | None = None,
         clip_grad_norm: float | None = None,
+        engine: bool = True,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -223,6 +228,11 @@ class Trainer:
         self.threads = threads
         self.scheduler = scheduler
         self.clip_grad_norm = clip_grad_norm
+        clip = None
+        if clip_grad_norm is not None:
+            clip = functools.partial(clip_grad_norm_, model.parameters(), clip_grad_norm)
+        # each training step: zero_grad, forward, loss, backward, clipping, optimizer step
+        self.engine = StepEngine(model, loss, optimizer, before_update=clip, enabled=engine)
         self._generator = torch.Generator().manual_seed(shuffle_seed)
         self._x_train = data.x_train.to(self.dtype).to(self.device)
         self._x_test = data.x_test.to(self.dtype).to(self.device)
@@ -349,29 +359,24 @@ class Trainer:
     def _train_epoch(
         self, epoch: int, should_stop: Callable[[], bool] | None
     ) -> EpochCompleted | TrainingDiverged | TrainingStopped:
-        model, loss, optimizer = self.model, self.loss, self.optimizer
         n = self._x_train.shape[0]
         if self.shuffle:
             order = torch.randperm(n, generator=self._generator).to(self.device)
             inputs, targets = self._x_train[order], self._t_train[order]
         else:
             inputs, targets = self._x_train, self._t_train
-        model.train()
+        self.model.train()
         total = 0.0
         started = time.perf_counter()
+        engine_step = self.engine.step
         for step, start in enumerate(range(0, n, self.batch_size), start=1):
             if should_stop is not None and should_stop():
                 return TrainingStopped(epoch, step)
             x = inputs[start : start + self.batch_size]
             t = targets[start : start + self.batch_size]
-            optimizer.zero_grad()
-            value = loss(model(x), t).item()
-            if not math.isfinite(value):
+            value = engine_step(x, t, skip_non_finite=True)
+            if not math.isfinite(value):  # the update was not applied
                 return TrainingDiverged(epoch, step, value)
-            model.backward(loss.backward())
-            if self.clip_grad_norm is not None:
-                clip_grad_norm_(model.parameters(), self.clip_grad_norm)
-            optimizer.step()
             total += value * x.shape[0]
         seconds = time.perf_counter() - started
         if self.scheduler is not None:

@@ -89,13 +89,17 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
     if not out.is_terminal:
         out = Console(highlight=False, width=160)
     out.print(
-        f"minidl vs torch.nn + autograd + torch.optim, interleaved, one thread"
-        f"{' (quick)' if quick else ''}",
+        f"minidl (step engine and eager) vs torch.nn + autograd + torch.optim, interleaved, "
+        f"one thread{' (quick)' if quick else ''}",
         markup=False,
     )
 
     def progress(result: CaseResult) -> None:
-        out.print(f"  measured: {result.case.name}  ratio {result.ratio:.2f}", markup=False)
+        out.print(
+            f"  measured: {result.case.name}  engine {result.ratio:.2f}, eager "
+            f"{result.eager_ratio:.2f}",
+            markup=False,
+        )
 
     report = run_benchmark(quick=quick, on_case=progress)
     table = Table(
@@ -103,41 +107,54 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
     )
     for column in (
         "case",
+        "minidl",
         "minidl ms/epoch",
         "torch ms/epoch",
         "torch/minidl",
+        "alloc/step",
         "peak mem minidl",
         "peak mem torch",
-        "mem floor",
     ):
-        table.add_column(column, justify="left" if column == "case" else "right")
+        table.add_column(column, justify="left" if column in ("case", "minidl") else "right")
     for result in report.cases:
         table.add_row(
             result.case.name,
-            _spread(result.minidl_ms),
+            "engine",
+            _spread(result.engine_ms),
             _spread(result.torch_ms),
             f"{result.ratio:.2f}",
-            _size(result.minidl_peak_bytes),
+            _size(round(result.engine_alloc_bytes)),
+            _size(result.engine_peak_bytes),
             _size(result.torch_peak_bytes),
-            _size(result.floor_bytes),
+        )
+        table.add_row(
+            "",
+            "eager",
+            _spread(result.eager_ms),
+            "",
+            f"{result.eager_ratio:.2f}",
+            "",
+            "",
+            "",
+            end_section=True,
         )
     out.print(table)
     out.print(
-        "mem floor: parameters + gradients + the activations backward reads + the largest "
-        "input gradient backward writes (at the last layer, with the loss's gradient), all "
-        "alive at once in any design that keeps its gradient and activation buffers between "
-        "steps (no allocation per step)",
+        "engine: minidl.StepEngine, the trainer's path (one step recorded, then replayed into "
+        "fixed buffers); eager: the plain public step. alloc/step: bytes allocated by a replayed "
+        "step; peak mem: a fresh run (model, optimizer, the engine's recordings, four steps)",
         markup=False,
     )
     ops = report.ops
     if ops is not None:
         median = statistics.median
         out.print(
-            f"tensor ops per training step, classic MLP, batch 32: minidl {len(ops.minidl_ops)}, "
-            f"torch {len(ops.torch_ops)}. Median of {len(ops.step_us)} rounds: minidl step "
-            f"{median(ops.step_us):.1f} µs, its ops timed one by one {median(ops.floor_us):.1f} "
-            f"µs, the same ops replayed back to back {median(ops.sequence_us):.1f} µs; "
-            f"per round, step / floor = {_spread(ops.step_over_floor)}, step / replay = "
+            f"tensor ops per training step, classic MLP, batch 32: engine replay "
+            f"{len(ops.engine_ops)}, eager {ops.eager_ops}, torch {ops.torch_ops}. Median of "
+            f"{len(ops.step_us)} rounds: engine step {median(ops.step_us):.1f} µs, its calls "
+            f"timed one by one {median(ops.floor_us):.1f} µs (the floor), the same calls "
+            f"back to back {median(ops.sequence_us):.1f} µs; per round, step / floor = "
+            f"{_spread(ops.step_over_floor)}, step / back to back = "
             f"{_spread(ops.step_over_sequence)}",
             markup=False,
         )
