@@ -33,7 +33,8 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
         assert len(case["engine_ms"]) == len(case["eager_ms"]) == len(case["torch_ms"]) == 5
         assert case["ratio"] > 0 and case["eager_ratio"] > 0
         assert case["engine_peak_bytes"] > 0 and case["torch_peak_bytes"] > 0
-        assert case["engine_alloc_bytes"] == 0  # a replayed step allocates nothing
+        # a replayed step allocates nothing but BatchNorm's var_mean (see test_engine.py)
+        assert (case["engine_alloc_bytes"] == 0) == (case["kind"] != "batchnorm")
     ops = report["ops"]
     assert ops["engine_ops"] < ops["eager_ops"] < ops["torch_ops"]
     assert "addmm" in ops["engine_op_names"] and "copy_" in ops["engine_op_names"]
