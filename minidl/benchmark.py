@@ -433,7 +433,8 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     """Ops per step of the engine, eager minidl and torch; the engine's step time and the
     floor its calls imply.
 
-    The floor times each call of the replay alone, repeated; ``sequence_us``
+    The floor times each call of the replay alone, repeated, under inference mode
+    as the replay runs them; ``sequence_us``
     makes the same calls back to back, which is what they cost in a step
     without the engine's guard around them (caches and branch predictors
     see a mix of ops there, so it exceeds the floor). Each round measures all
@@ -446,13 +447,16 @@ def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
     x, target = setup.full_batches()[0]
     calls = setup.engine.recorded_calls(x, target)
     step_us, floor_us, sequence_us = [], [], []
+    # short samples (about 1 ms each), many of them: on a busy machine the scheduler takes
+    # the core away for milliseconds at a time, and the medians leave out the samples it hit
     samplers = [
-        steps_sample(setup.engine.step, setup.full_batches(), 666),
-        calls_sample((replay_calls, (calls,), {}), 666),
-        *(calls_sample((call, (), {}), 222) for call in calls),  # each alone, 222 in a row
+        steps_sample(setup.engine.step, setup.full_batches(), 31),
+        calls_sample((replay_calls, (calls,), {}), 31),
+        *(calls_sample((call, (), {}), 100) for call in calls),  # each alone, 100 in a row
     ]
     for _ in range(rounds):
-        step, sequence, *ops = interleaved_medians(samplers)
+        with torch.inference_mode():  # where the replay runs its calls
+            step, sequence, *ops = interleaved_medians(samplers, samples=21)
         step_us.append(step)
         floor_us.append(sum(ops))
         sequence_us.append(sequence)

@@ -608,34 +608,38 @@ class _Guard:
                     ):
                         checked[places[up].parent].add(places[up].parent_key)
                         up = places[up].parent
-        # plain values are compared by value, in one comparison of tuples; objects
-        # (containers, tensors, generators) by identity, in one pass over all of them
-        plain: list[tuple[Callable[[object], tuple], object]] = []
-        objects: list[tuple[Callable[[object], tuple], object]] = []
+        # One comparison of tuples checks nearly everything: Python compares their items
+        # by identity first, so when every object is still in place no __eq__ runs, and a
+        # plain value set anew (a scheduler's float) compares by value. A tensor that was
+        # replaced would be compared by value (an error for several elements: the guard
+        # fails), so containers holding one-element tensors are checked by identity alone.
+        equal: list[tuple[Callable[[object], tuple], object]] = []
+        identical: list[tuple[Callable[[object], tuple], object]] = []
         for index, keys in checked.items():
             place = places[index]
             if not keys or isinstance(place.container, tuple):  # a tuple cannot change
                 continue
             ordered = [k for k in place.keys if k in keys]
             values = dict(zip(place.keys, place.values, strict=True))
-            for wanted, into in ((True, plain), (False, objects)):
-                chosen = [k for k in ordered if _plain(values[k]) == wanted]
-                if chosen:
-                    into.append((_getter(place.container, chosen), place.container))
-        self._plain_columns = ([g for g, _ in plain], [c for _, c in plain])
-        self._object_columns = ([g for g, _ in objects], [c for _, c in objects])
-        self._expected_plain = list(map(_apply, *self._plain_columns))
-        self._expected_objects = list(chain.from_iterable(map(_apply, *self._object_columns)))
-        self.size = len(plain) + len(objects)
+            scalar_tensor = any(
+                isinstance(values[k], torch.Tensor) and values[k].numel() == 1 for k in ordered
+            )
+            into = identical if scalar_tensor else equal
+            into.append((_getter(place.container, ordered), place.container))
+        self._equal = ([g for g, _ in equal], [c for _, c in equal])
+        self._identical = ([g for g, _ in identical], [c for _, c in identical])
+        self._expected_equal = list(map(_apply, *self._equal))
+        self._expected_identical = list(chain.from_iterable(map(_apply, *self._identical)))
+        self.size = len(equal) + len(identical)
 
     def holds(self) -> bool:
         """True when every checked object is the one recorded and every plain value equal."""
         try:
-            return list(map(_apply, *self._plain_columns)) == self._expected_plain and all(
+            return list(map(_apply, *self._equal)) == self._expected_equal and all(
                 map(
                     is_,
-                    chain.from_iterable(map(_apply, *self._object_columns)),
-                    self._expected_objects,
+                    chain.from_iterable(map(_apply, *self._identical)),
+                    self._expected_identical,
                 )
             )
         except Exception:  # a key or attribute gone, an odd __eq__: record again
