@@ -14,18 +14,13 @@ from minidl.parameter import Parameter
 
 
 def check_learning_rate(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"Invalid learning rate: {lr!r} (must be a finite number > 0)")
     return float(lr)
 
 
 def check_non_negative(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ValueError(f"Invalid {name}: {value!r} (must be a finite number >= 0)")
     return float(value)
 
@@ -33,14 +28,14 @@ def check_non_negative(name: str, value: object) -> float:
 class Optimizer:
     """Base class: parameters in flat groups, hyper-parameters and per-parameter state.
 
-    Subclasses list their hyper-parameters in ``hyperparameters`` (saved in
-    the state dict), name the flat state they keep in ``state_names()``
-    (made as zeros when the optimizer is made) and implement
-    ``update(group)``, the maths on one ``FlatGroup`` (its flat ``data``,
-    ``grad`` and ``state``). Hyper-parameters are plain attributes
-    (schedulers change ``lr`` between steps). The step count is a 0-dim
-    tensor, ``steps``, counted by a tensor op like every other change a
-    step makes.
+    A subclass sets its hyper-parameters (plain attributes, listed in
+    ``hyperparameters`` and saved in the state dict; schedulers change
+    ``lr`` between steps), names the flat state it keeps in
+    ``state_names()`` (made as zeros, here and whenever one is missing) and
+    gives the maths as ``rule(param, grad, state, steps, **hyperparameters)``,
+    a plain function applied to each ``FlatGroup``'s flat tensors. The step
+    count is a 0-dim tensor, ``steps``, counted by a tensor op like every
+    other change a step makes.
 
     Create the optimizer after moving the model (``Module.to``), as in
     PyTorch; a parameter moved later is re-homed at the next step.
@@ -70,12 +65,12 @@ class Optimizer:
         self._where = [position[id(p)] for p in self.params]
         with torch.inference_mode(False):
             self.steps = torch.zeros((), dtype=torch.float64)
-
-    def make_state(self) -> None:
-        """Make the state ``state_names`` lists (subclasses call it once set up)."""
         for group in self.groups:
-            for name in self.state_names():
-                group.state_tensor(name)
+            self._make_state(group)
+
+    def _make_state(self, group: FlatGroup) -> None:
+        for name in self.state_names():
+            group.state_tensor(name)
 
     def state_names(self) -> tuple[str, ...]:
         """The flat state tensors ``update`` reads, for the current hyper-parameters."""
@@ -102,6 +97,19 @@ class Optimizer:
             self.update(group)
 
     def update(self, group: FlatGroup) -> None:
+        """``rule`` on one group's flat data, gradient and state."""
+        self._make_state(group)  # (a hyper-parameter may have changed, a state dict been loaded)
+        hyper = {name: getattr(self, name) for name in self.hyperparameters}
+        self.rule(group.data, group.grad, group.state, self.steps, **hyper)
+
+    @staticmethod
+    def rule(
+        param: torch.Tensor,
+        grad: torch.Tensor,
+        state: dict[str, torch.Tensor],
+        steps: torch.Tensor,
+        **hyperparameters: Any,
+    ) -> None:
         raise NotImplementedError
 
     # --- state dicts ---------------------------------------------------------
