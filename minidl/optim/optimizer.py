@@ -47,30 +47,22 @@ class Optimizer:
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        seen: set[int] = set()
         for index, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(
                     f"{type(self).__name__}: parameter {index} is a {type(p).__name__}, "
                     "not a minidl Parameter"
                 )
-            if id(p) in seen:
+            if any(q is p for q in self.params[:index]):
                 raise ValueError(f"{type(self).__name__}: parameter {index} appears twice")
-            seen.add(id(p))
         self.lr = check_learning_rate(lr)
         self.groups = group_parameters(self.params)
-        # parameter index -> (group, index within the group)
-        self._where: list[tuple[FlatGroup, int]] = []
         position = {id(p): (g, i) for g in self.groups for i, p in enumerate(g.params)}
-        self._where = [position[id(p)] for p in self.params]
+        self._where = [position[id(p)] for p in self.params]  # (group, index in it) per parameter
         with torch.inference_mode(False):
             self.steps = torch.zeros((), dtype=torch.float64)
         for group in self.groups:
-            self._make_state(group)
-
-    def _make_state(self, group: FlatGroup) -> None:
-        for name in self.state_names():
-            group.state_tensor(name)
+            group.make_state(self.state_names())
 
     def state_names(self) -> tuple[str, ...]:
         """The flat state tensors ``update`` reads, for the current hyper-parameters."""
@@ -98,7 +90,7 @@ class Optimizer:
 
     def update(self, group: FlatGroup) -> None:
         """``rule`` on one group's flat data, gradient and state."""
-        self._make_state(group)  # (a hyper-parameter may have changed, a state dict been loaded)
+        group.make_state(self.state_names())  # (after a hyper-parameter change or a load)
         hyper = {name: getattr(self, name) for name in self.hyperparameters}
         self.rule(group.data, group.grad, group.state, self.steps, **hyper)
 
@@ -135,10 +127,8 @@ class Optimizer:
         """Restore a state dict from the same kind of optimizer; on mismatch change nothing."""
         name = type(self).__name__
         try:
-            kind = state["type"]
-            hyper = state["hyperparameters"]
-            step_count = state["step_count"]
-            per_param = state["state"]
+            kind, hyper = state["type"], state["hyperparameters"]
+            step_count, per_param = state["step_count"], state["state"]
         except (KeyError, TypeError) as error:
             raise StateDictError(f"{name} state dict lacks the key {error}") from None
         if kind != name:
@@ -172,10 +162,8 @@ class Optimizer:
             setattr(self, key, value)
         self.steps.fill_(int(step_count))
         for group in self.groups:
-            group.state = {
-                key: torch.zeros(group.numel, dtype=group.data.dtype, device=group.data.device)
-                for key in keys
-            }
+            group.state = {}
+            group.make_state(tuple(keys))
         for entry, (group, position) in zip(per_param, self._where, strict=True):
             for key, value in entry.items():
                 group.view_of(group.state[key], position).copy_(value)
