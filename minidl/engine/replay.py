@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -77,6 +78,7 @@ class _Recording:
                 replay = call.fallback  # its border is written later: remake it whole
             kept.append((index, replay))  # type: ignore[arg-type]
         kept.reverse()
+        kept = self._share_buffers(kept)
         self.forward = [replay for index, replay in kept if index < self.split]
         self.update = [replay for index, replay in kept if index >= self.split]
 
@@ -95,6 +97,77 @@ class _Recording:
             return value
         finally:
             del guard
+
+    def _share_buffers(
+        self, kept: list[tuple[int, Callable[[], object]]]
+    ) -> list[tuple[int, Callable[[], object]]]:
+        """Let a result take the buffer of one that is dead by then (same shape and layout).
+
+        The step's activations and gradients then fit in fewer buffers, which stay
+        in the caches. A result moves only if nothing else (a view) shares its
+        storage, and only into a buffer whose last use comes before the call that
+        makes it, so no call ever reads what it writes. The values are the same.
+        """
+        made: dict[int, torch.Tensor] = {}  # storage -> the result an allocating call made
+        value = _storage(self.value)  # read after the calls: it stays where it is
+        for index, _ in kept:
+            result = self.calls[index].result
+            if (
+                self.calls[index].kind == "allocating"
+                and isinstance(result, torch.Tensor)
+                and result.numel()
+                and _storage(result) != value
+            ):
+                made[_storage(result)] = result
+        last: dict[int, int] = {}  # storage -> position of its last use
+        seen_as: dict[int, set[int]] = {}  # storage -> ids of the tensors that use it
+        for position, (_, replay) in enumerate(kept):
+            for tensor in _partial_tensors(replay):
+                if tensor.numel():
+                    last[_storage(tensor)] = position
+                    seen_as.setdefault(_storage(tensor), set()).add(id(tensor))
+        free: dict[tuple, list[list]] = {}  # layout -> [buffer, position of its last use]
+        moved: dict[int, torch.Tensor] = {}  # id of a result -> the buffer it takes
+        for position, (index, _) in enumerate(kept):
+            result = self.calls[index].result
+            if not isinstance(result, torch.Tensor) or _storage(result) not in made:
+                continue
+            if made[_storage(result)] is not result:
+                continue
+            layout = (result.shape, result.stride(), result.dtype, result.device)
+            end = last.get(_storage(result), position)
+            pool = free.setdefault(layout, [])
+            movable = seen_as.get(_storage(result)) == {id(result)} and result.is_contiguous()
+            spare = next((entry for entry in pool if entry[1] < position), None)
+            if movable and spare is not None:
+                moved[id(result)] = spare[0]
+                spare[1] = end
+            else:
+                pool.append([result, end])
+        if not moved:
+            return kept
+        return [(index, _substitute(replay, moved)) for index, replay in kept]
+
+
+def _partial_tensors(replay: Callable[[], object]) -> list[torch.Tensor]:
+    if isinstance(replay, functools.partial):
+        return _tensors(replay.args) + _tensors(replay.keywords)
+    return []
+
+
+def _substitute(value: object, moved: dict[int, torch.Tensor]) -> object:
+    """``value`` with every tensor in ``moved`` replaced by its new buffer."""
+    if isinstance(value, torch.Tensor):
+        return moved.get(id(value), value)
+    if isinstance(value, functools.partial):
+        args = _substitute(value.args, moved)
+        keywords = _substitute(value.keywords, moved)
+        return functools.partial(value.func, *args, **keywords)  # type: ignore[arg-type]
+    if isinstance(value, (list, tuple)) and _tensors(value):
+        return type(value)(_substitute(item, moved) for item in value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, moved) for key, item in value.items()}
+    return value
 
 
 def _signature(calls: list[_Call], inputs: tuple) -> list[tuple]:
