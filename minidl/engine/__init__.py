@@ -4,8 +4,8 @@ A minidl step is a few dozen small tensor ops, and on small networks their
 Python around them (layers, loss, optimizer, checks) costs as much as the ops
 themselves. The engine runs the plain step::
 
-    output = model(x); value = loss(output, target)
-    optimizer.zero_grad(); model.backward(loss.backward()); optimizer.step()
+    optimizer.zero_grad(); value = loss(model(x), target)
+    model.backward(loss.backward()); optimizer.step()
 
 while a ``TorchFunctionMode`` notes every torch call it makes, then repeats
 only those calls at the next steps, without the Python:
@@ -16,11 +16,13 @@ only those calls at the next steps, without the Python:
   a constant (``new_ones``) is made once;
 * the batch is copied into fixed input tensors that the recording read;
 * calls whose results nobody reads (the model's input gradient) are dropped;
+* a result takes the buffer of one that is dead by then;
 * a Python number operand becomes a 0-dim tensor made once (the number
   would otherwise be wrapped into a new tensor at every call).
 
-Every rewritten call is tried once against the original while recording and
-kept only if its result is bit for bit the same; random ops (Dropout's mask)
+Every ``out=`` form and 0-dim operand is tried once against the original
+call while recording and kept only if its result is bit for bit the same
+(copies and refills are exact by construction); random ops (Dropout's mask)
 are replayed too, so they draw fresh numbers from the same generator, as the
 eager step would. Results equal the eager step's exactly.
 
@@ -228,8 +230,8 @@ class StepEngine:
             return value
         recording = _Recording(recorder.calls, split, slot.inputs, loss_tensor)  # type: ignore[arg-type]
         if slot.candidate is not None and slot.candidate.signature == recording.signature:
-            recording.compile()
             recording.guard = _Guard(roots, recording.externals())
+            recording.compile()  # and forgets the calls: buffers no replay uses are freed
             slot.recording, slot.candidate, slot.attempts = recording, None, 0
         else:
             slot.candidate = recording

@@ -81,6 +81,7 @@ class _Recording:
         kept = self._share_buffers(kept)
         self.forward = [replay for index, replay in kept if index < self.split]
         self.update = [replay for index, replay in kept if index >= self.split]
+        self.calls, self.signature = [], []
 
     def replay(self, x: torch.Tensor, target: torch.Tensor, skip_non_finite: bool) -> float:
         guard = torch._C._InferenceMode(True)
