@@ -3,7 +3,7 @@
 Every test trains two identical set-ups on the same batches: one through
 ``StepEngine.step``, one with the plain public step. Losses must be the same
 floats and parameters, gradients and optimizer state the same tensors
-(``torch.equal``), whatever changes between the steps.
+(compared bit for bit), whatever changes between the steps.
 """
 
 from __future__ import annotations
