@@ -384,3 +384,14 @@ def test_the_trainer_through_the_engine_equals_the_trainer_without(loss):
         assert same_bits(p.data, q.data)
     assert fast.engine.why_eager() is None and fast.engine.replays > 0
     assert plain_trainer.engine.replays == 0
+
+
+def test_a_layer_appended_between_steps_is_trained_too():
+    pair = Pair(mlp(plain(minidl.Tanh)))
+    for _ in range(5):
+        pair.step()
+    for model, _, _ in pair.sides:
+        model.append(minidl.Tanh())
+    for _ in range(5):
+        pair.step()
+    assert replaying(pair.engine)
