@@ -62,11 +62,12 @@ def _entries(obj: object) -> tuple[object, list, list] | None:
 class _Place:
     """A container reachable from the step's roots, and where it was found."""
 
-    __slots__ = ("container", "keys", "parent", "parent_key", "values")
+    __slots__ = ("container", "instance", "keys", "parent", "parent_key", "values")
 
     def __init__(self, container: object, keys: list, values: list, parent: int, key: object):
         self.container, self.keys, self.values = container, keys, values
         self.parent, self.parent_key = parent, key
+        self.instance = False  # the attributes of an object (a module, an optimizer)
 
 
 def _walk(roots: list[object]) -> list[_Place]:
@@ -92,7 +93,9 @@ def _walk_from(root: object, seen: set[int], places: list[_Place]) -> None:
             continue
         container, keys, values = entries
         seen.add(id(container))
-        places.append(_Place(container, keys, values, parent, key))
+        place = _Place(container, keys, values, parent, key)
+        place.instance = not isinstance(obj, (dict, list, tuple))
+        places.append(place)
         here = len(places) - 1
         queue.extend((v, here, k) for k, v in zip(keys, values, strict=True) if not _plain(v))
 
@@ -128,13 +131,17 @@ class _Guard:
         watched_ids = {id(w) for w in watched}
         checked: dict[int, set] = {i: set() for i in range(len(places))}  # place -> keys
         for index, place in enumerate(places):
+            watched_here = False
             for key, value in zip(place.keys, place.values, strict=True):
                 # a plain value, a watched tensor or generator, or an item of a list
                 # (a Sequential's layers: which modules run, in which order)
-                if _plain(value) or id(value) in watched_ids or isinstance(place.container, list):
+                if id(value) in watched_ids:
+                    watched_here = True
                     checked[index].add(key)
-            if not checked[index]:
-                continue
+                elif _plain(value) or isinstance(place.container, list):
+                    checked[index].add(key)
+            if not (watched_here or (place.instance and checked[index])):
+                continue  # values a step keeps for itself (a tuple saved for backward)
             # the path to it, up to a root: every link must still hold
             up = index
             while (

@@ -243,6 +243,10 @@ def test_batch_size_changes_and_a_smaller_last_batch():
             pair.step(rows)
     assert replaying(pair.engine)
     assert len(pair.engine._slots) == 2
+    before = pair.engine.replays
+    for rows in (8, 8, 8, 5):  # both batch shapes recorded: a whole epoch is replayed
+        pair.step(rows)
+    assert pair.engine.replays == before + 4
 
 
 def test_train_and_eval_mode_switched_between_steps():
