@@ -91,7 +91,9 @@ class BatchNorm1d(Module):
         n = x.numel() // self.num_features
         batch_statistics = self.training or self.running_mean is None
         if self.training and n == 1:
-            raise ShapeError(f"needs more than 1 value per feature in training, got {tuple(x.shape)}")
+            raise ShapeError(
+                f"needs more than 1 value per feature in training, got {tuple(x.shape)}"
+            )
         if batch_statistics and n > 0:
             var, mean = torch.var_mean(x, dims, correction=0)
         elif batch_statistics:  # an empty batch: nothing to normalise, no statistics

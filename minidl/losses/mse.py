@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from minidl.losses.loss import Loss
+from minidl.losses.loss import Loss, legacy_reduction
 
 
 class MSELoss(Loss):
@@ -14,6 +14,8 @@ class MSELoss(Loss):
     by 2·N, not N.
 
     Args:
+        size_average, reduce: torch's deprecated spelling of ``reduction``
+            (see ``legacy_reduction``); leave them None.
         reduction: "mean", "sum" or "none" (one loss per element).
 
     Shape: prediction (*), target (*) of the same shape -> scalar ("none": (*)).
@@ -25,13 +27,15 @@ class MSELoss(Loss):
         dℓ/dprediction = 2·d / n
     """
 
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
         self._diff: torch.Tensor | None = None
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        self._check_same_shape(prediction, target)
-        self._diff = prediction - target
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(input, target)
+        self._diff = input - target
         return self._reduce(self._diff * self._diff)
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from minidl.losses.loss import Loss
+from minidl.losses.loss import Loss, legacy_reduction
 
 
 class _ElementwiseLoss(Loss):
@@ -24,11 +24,20 @@ class _ElementwiseLoss(Loss):
 
 
 class L1Loss(_ElementwiseLoss):
-    """ℓ = mean |pred − target| (or the sum); d/dpred = sign(pred − target), 0 where equal."""
+    """ℓ = mean |pred − target| (or the sum); d/dpred = sign(pred − target), 0 where equal.
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        self._check_same_shape(prediction, target)
-        self._diff = prediction - target
+    ``size_average`` and ``reduce`` are torch's deprecated spelling of
+    ``reduction`` (see ``legacy_reduction``); leave them None.
+    """
+
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(input, target)
+        self._diff = input - target
         return self._reduce(self._diff.abs())
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
@@ -44,9 +53,9 @@ class HuberLoss(_ElementwiseLoss):
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
         self.delta = float(delta)
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        self._check_same_shape(prediction, target)
-        diff = self._diff = prediction - target
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(input, target)
+        diff = self._diff = input - target
         size = diff.abs()
         quadratic = 0.5 * diff * diff
         linear = self.delta * (size - 0.5 * self.delta)

@@ -29,15 +29,18 @@ def adam_update(
     eps: float,
     weight_decay: float,
     decoupled_weight_decay: bool,
+    maximize: bool = False,
 ) -> None:
     """One Adam(W) step at step count t = ``steps`` (a 0-dim tensor), in place.
 
     m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε),
     with v replaced by its running maximum for AMSGrad (``max_exp_avg_sq``
     given). Weight decay adds λp to g (Adam) or multiplies p by 1 − lr·λ
-    first (AdamW).
+    first (AdamW). Maximizing flips the sign of g first.
     """
     beta1, beta2 = betas
+    if maximize:
+        grad = -grad
     if weight_decay != 0:
         if decoupled_weight_decay:
             param.mul_(1 - lr * weight_decay)
@@ -59,26 +62,38 @@ class Adam(Optimizer):
 
     Args:
         params: the parameters to update.
-        lr: learning rate (> 0).
+        lr: learning rate (> 0; a one-element tensor counts as its value).
         betas: decay rates of the first and second moment estimates.
         eps: added to the denominator.
         weight_decay: L2 penalty added to the gradient.
         amsgrad: use the running maximum of the second moment (Reddi et al.).
+        maximize: ascend instead of descend.
+        decoupled_weight_decay: decay the weights as AdamW does.
+        foreach, capturable, differentiable, fused: accepted and ignored
+            (they choose among torch's implementations of the same maths).
     """
 
-    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
-    decoupled_weight_decay = False
+    hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize")
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float = 1e-3,
+        lr: float | torch.Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         super().__init__(params, lr)
+        self.maximize = bool(maximize)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self.betas = _check_betas(tuple(betas))
         self.eps = check_non_negative("eps", eps)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
@@ -101,21 +116,38 @@ class Adam(Optimizer):
             self.eps,
             self.weight_decay,
             self.decoupled_weight_decay,
+            self.maximize,
         )
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's optim.AdamW."""
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's optim.AdamW.
 
-    decoupled_weight_decay = True
+    Arguments as Adam's (without ``decoupled_weight_decay``, which AdamW is).
+    """
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float = 1e-3,
+        lr: float | torch.Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
