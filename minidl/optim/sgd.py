@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import torch
+from torch import Tensor
 
-from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
 
 
 def sgd_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    momentum_buffer: torch.Tensor | None,
-    steps: torch.Tensor,
+    param: Tensor,
+    grad: Tensor,
+    state: dict[str, Tensor],
+    steps: Tensor,
+    *,
     lr: float,
     momentum: float,
     dampening: float,
@@ -23,7 +23,7 @@ def sgd_update(
     weight_decay: float,
     maximize: bool = False,
 ) -> None:
-    """One SGD step, in place: the maths of PyTorch's optim.SGD.
+    """One SGD step at step count ``steps``, in place: the maths of PyTorch's optim.SGD.
 
     g = −g when maximizing; d = g + weight_decay·p; with momentum,
     b = momentum·b + (1 − dampening)·d (b = d at the first step) and
@@ -34,12 +34,12 @@ def sgd_update(
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     if momentum != 0:
-        assert momentum_buffer is not None
+        buffer = state["momentum_buffer"]
         if dampening == 0:  # b starts at zero: the first step makes it d
-            momentum_buffer.mul_(momentum).add_(grad)
+            buffer.mul_(momentum).add_(grad)
         else:  # all of d at the first step (steps = 1), then (1 − dampening)·d
-            momentum_buffer.mul_(momentum).addcmul_(grad, 1 - dampening * (steps - 1).clamp(max=1))
-        grad = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+            buffer.mul_(momentum).addcmul_(grad, 1 - dampening * (steps - 1).clamp(max=1))
+        grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
     param.add_(grad, alpha=-lr)
 
 
@@ -59,11 +59,12 @@ class SGD(Optimizer):
     """
 
     hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
+    rule = staticmethod(sgd_update)
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float | torch.Tensor = 1e-3,
+        lr: float | Tensor = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
@@ -74,7 +75,6 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr)
         self.maximize = bool(maximize)
         self.momentum = check_non_negative("momentum", momentum)
         self.dampening = check_non_negative("dampening", dampening)
@@ -82,22 +82,7 @@ class SGD(Optimizer):
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
         self.nesterov = bool(nesterov)
-        self.make_state()
+        super().__init__(params, lr)
 
     def state_names(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.momentum != 0 else ()
-
-    def update(self, group: FlatGroup) -> None:
-        buffer = group.state_tensor("momentum_buffer") if self.momentum != 0 else None
-        sgd_update(
-            group.data,
-            group.grad,
-            buffer,
-            self.steps,
-            self.lr,
-            self.momentum,
-            self.dampening,
-            self.nesterov,
-            self.weight_decay,
-            self.maximize,
-        )
