@@ -21,12 +21,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import hypothesis
 import pytest
 import torch
-from torch.testing._internal import common_modules, common_nn, common_optimizers
 
 import minidl
 from tests.conftest import TOLERANCE, rel_error
+
+# importing torch's test definitions loads a hypothesis profile of its own (10 examples):
+# the other tests keep theirs
+_profile = hypothesis.settings.get_current_profile_name()
+from torch.testing._internal import common_modules, common_nn, common_optimizers  # noqa: E402
+
+hypothesis.settings.load_profile(_profile)
 
 DTYPE = torch.float64
 
