@@ -196,7 +196,7 @@ class Conv1d(Module):
         c_in_g, c_out_g = c_in // groups, self.out_channels // groups
         if grad_output.shape != (n, self.out_channels, length_out):
             raise ShapeError(
-                f"{self.describe()}: expects grad_output {(n, self.out_channels, length_out)}, "
+                f"expects grad_output {(n, self.out_channels, length_out)}, "
                 f"got {tuple(grad_output.shape)}"
             )
         g = (  # g_g for every group: (G, N·L_out, C_out/G)
