@@ -19,6 +19,10 @@ from minidl.module import Module
 class ReLU(Module):
     """The positive part of x.
 
+    Args:
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
+
     Shape: (*) -> (*)
 
     Forward:  y = max(0, x)
@@ -82,6 +86,10 @@ class Sigmoid(Module):
 class SiLU(Module):
     """The sigmoid-weighted linear unit (also called swish).
 
+    Args:
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
+
     Shape: (*) -> (*)
 
     Forward:  y = x · σ(x)
@@ -109,6 +117,8 @@ class LeakyReLU(Module):
 
     Args:
         negative_slope: s, the slope for x <= 0.
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
 
     Shape: (*) -> (*)
 
@@ -140,6 +150,8 @@ class ELU(Module):
 
     Args:
         alpha: α, the value y tends to (negated) as x → −∞.
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
 
     Shape: (*) -> (*)
 

@@ -13,7 +13,8 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
-        inplace: only False (minidl layers never overwrite their input).
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
         generator: source of the masks (torch's global one if None), so a
             seeded run is reproducible.
 

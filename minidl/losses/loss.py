@@ -43,9 +43,10 @@ class Loss:
     gradient with respect to each loss (ones when omitted).
 
     ``forward`` returns the loss as a tensor and keeps what ``backward``
-    needs; ``value`` returns the same number as a Python float. Only the
-    gradient with respect to the input (the prediction) is computed, never
-    one with respect to the target.
+    needs; ``value`` returns the same number as a Python float. Narrower
+    than torch: only the gradient with respect to the input (the
+    prediction) is computed, never one with respect to the target, which a
+    trainer does not learn.
     """
 
     target_kind: ClassVar[str] = "one_hot"

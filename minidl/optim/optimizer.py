@@ -49,7 +49,9 @@ class Optimizer:
     ``maximize`` (ascend the objective: the gradient's sign is flipped).
     torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable``
     are accepted and ignored: they choose among torch's implementations of
-    the same maths, and minidl has one.
+    the same maths, and minidl has one. Narrower than torch: the parameters
+    are minidl ``Parameter``s in one group (torch's per-group option dicts
+    are not taken), as the flat buffers hold them.
     """
 
     hyperparameters: ClassVar[tuple[str, ...]] = ("lr",)
