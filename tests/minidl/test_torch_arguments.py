@@ -138,6 +138,47 @@ def test_conv1d_every_argument_at_once_equals_autograd(mode):
     assert rel_error(ours.bias.grad, theirs.bias.grad) <= TOLERANCE
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {},
+        {"momentum": None},
+        {"track_running_stats": False},
+        {"affine": False},
+        {"bias": False},
+        {"momentum": None, "track_running_stats": False, "bias": False},
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_on_sequences_equals_autograd_in_every_path(arguments, training):
+    theirs = torch.nn.BatchNorm1d(4, **arguments, dtype=DTYPE)
+    ours = minidl.BatchNorm1d(4, **arguments, dtype=DTYPE)
+    if theirs.affine:  # γ and β away from their initial ones and zeros
+        with torch.no_grad():
+            theirs.weight.copy_(_random(4, seed=5))
+            if theirs.bias is not None:
+                theirs.bias.copy_(_random(4, seed=6))
+    ours.load_state_dict(theirs.state_dict())
+    for seed in range(3):  # move the running statistics first
+        batch = _random(5, 4, 7, seed=10 + seed) * (seed + 1)
+        theirs(batch)
+        ours(batch)
+    theirs.train(training)
+    ours.train(training)
+    x = _random(3, 4, 6, seed=20).requires_grad_(True)
+    expected = theirs(x)
+    grad_output = _random(3, 4, 6, seed=21)
+    expected.backward(grad_output)
+    assert rel_error(ours(x.detach()), expected.detach()) <= TOLERANCE
+    assert rel_error(ours.backward(grad_output), x.grad) <= TOLERANCE
+    for name, parameter in theirs.named_parameters():
+        assert rel_error(getattr(ours, name).grad, parameter.grad) <= TOLERANCE
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    for name, buffer in theirs.named_buffers():
+        assert rel_error(ours.state_dict()[name].to(buffer.dtype), buffer) <= TOLERANCE
+
+
 def test_conv1d_refuses_what_torch_refuses():
     with pytest.raises(ValueError, match="strided"):
         minidl.Conv1d(2, 2, 3, stride=2, padding="same")
