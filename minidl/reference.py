@@ -131,8 +131,12 @@ def torch_twin(model: Module, copy_weights: bool = True) -> nn.Module:
     return twin
 
 
-def torch_loss(loss: Loss) -> nn.Module:
-    """The torch.nn loss equivalent to a minidl loss."""
+def torch_loss(loss: Loss, dtype: torch.dtype | None = None) -> nn.Module:
+    """The torch.nn loss equivalent to a minidl loss (its class weights in ``dtype``).
+
+    minidl's losses convert their weights to the input's dtype at each call;
+    torch's need them in that dtype already.
+    """
     if isinstance(loss, HuberLoss):
         return nn.HuberLoss(reduction=loss.reduction, delta=loss.delta)
     for ours, theirs in (
@@ -142,7 +146,7 @@ def torch_loss(loss: Loss) -> nn.Module:
         (BCEWithLogitsLoss, nn.BCEWithLogitsLoss),
     ):
         if type(loss) is ours:
-            return theirs(reduction=loss.reduction, **_loss_options(loss))
+            return theirs(reduction=loss.reduction, **_loss_options(loss)).to(dtype)
     raise TwinError(f"{type(loss).__name__} has no PyTorch twin")
 
 
@@ -285,7 +289,7 @@ class TwinTrainer:
                 generators[id(source)] = torch.Generator()
                 generators[id(source)].set_state(source.get_state())
             _replace_module(self.model, twin_dropout, SeededDropout(ours.p, generators[id(source)]))
-        self.loss = torch_loss(trainer.loss)
+        self.loss = torch_loss(trainer.loss, trainer.model.parameters()[0].dtype)
         self.optimizer = torch_optimizer(trainer.optimizer, self.model.parameters())
         self.scheduler = (
             None

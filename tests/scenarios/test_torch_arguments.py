@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import minidl
+from minidl.reference import TwinTrainer
 from scenarios import ScenarioError, parse_scenario
 from scenarios.build import build_experiment
 from scenarios.schema import load_scenario, parse_document, save_scenario, scenario_to_document
@@ -111,3 +112,11 @@ def test_the_layer_panel_takes_the_issue_example():
     scenario = parse_document(text_document)
     assert scenario.model.layers[2].kwargs == typed
     assert isinstance(build_experiment(scenario).model[2], minidl.Conv1d)
+
+
+def test_the_pytorch_twin_follows_a_float64_run_with_the_torch_arguments():
+    scenario = parse_scenario(TEXT.replace("epochs = 1", 'epochs = 1\ndtype = "float64"'))
+    experiment = build_experiment(scenario)
+    twin = TwinTrainer(experiment.trainer)
+    ours, theirs = experiment.trainer.run(1), twin.run(1)
+    assert abs(ours.final.train_loss - theirs.final.train_loss) <= 1e-9 * theirs.final.train_loss
