@@ -47,6 +47,28 @@ def test_sgd_takes_weight_decay_before_nesterov_and_defaults_lr():
     assert minidl.SGD([parameter], lr=torch.tensor(0.5)).lr == 0.5
 
 
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    start, grads = _random(5), [_random(5, seed=s) for s in range(1, 4)]
+    theirs_param = start.clone()
+    theirs = torch.optim.Adam([theirs_param], 0.1, weight_decay=0.3, decoupled_weight_decay=True)
+    ours_param = minidl.Parameter(start.clone())
+    ours = minidl.Adam([ours_param], 0.1, weight_decay=0.3, decoupled_weight_decay=True)
+    for grad in grads:
+        theirs_param.grad, ours_param.grad = grad.clone(), grad
+        theirs.step()
+        ours.step()
+    assert rel_error(ours_param.data, theirs_param) <= TOLERANCE
+
+
+def test_an_optimizer_state_dict_without_maximize_loads_as_not_maximizing():
+    parameter = minidl.Parameter(torch.zeros(2))
+    state = minidl.SGD([parameter], 0.1, maximize=True).state_dict()
+    del state["hyperparameters"]["maximize"]  # as saved before the argument existed
+    sgd = minidl.SGD([parameter], 0.1, maximize=True)
+    sgd.load_state_dict(state)
+    assert sgd.maximize is False
+
+
 def test_forward_takes_input_by_name():
     x = _random(3, 2)
     layer = minidl.Linear(2, 2).double()
