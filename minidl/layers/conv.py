@@ -51,7 +51,7 @@ class Conv1d(Module):
 
         y_g = X_g W_gᵀ + b_g
         dW_g += g_gᵀ X_g
-        db  += Σ over n and l of g
+        db  += gᵀ 1      (g as (N·L_out, C_out) rows)
         dX_g = g_g W_g,  then dx_padded[n, c, l·s + j·d] += dX[(n, l), (c, j)]
         dx[n, c, src(i)] += dx_padded[n, c, i]
     """
@@ -168,14 +168,11 @@ class Conv1d(Module):
             )
         k, groups = self.kernel_size, self.groups
         c_in_g, c_out_g = self.in_channels // groups, self.out_channels // groups
-        padded = self.pad(x)
-        span = self.dilation * (k - 1) + 1
-        windows = padded.unfold(2, span, self.stride)[..., :: self.dilation]  # (N, C_in, L_out, k)
-        rows = (  # X_g for every group: (G, N·L_out, C_in/G · k)
-            windows.reshape(n, groups, c_in_g, length_out, k)
-            .permute(1, 0, 3, 2, 4)
-            .reshape(groups, n * length_out, c_in_g * k)
-        )
+        windows = self.pad(x).unfold(2, self.dilation * (k - 1) + 1, self.stride)
+        if self.dilation > 1:  # a window spans d·(k − 1) + 1 positions; keep every d-th
+            windows = windows[..., :: self.dilation]  # (N, C_in, L_out, k)
+        # X_g for every group: (G, N·L_out, C_in/G · k)
+        rows = windows.transpose(1, 2).reshape(n * length_out, groups, c_in_g * k).transpose(0, 1)
         self._saved = (x.shape, rows)
         weight = self.weight.data.view(groups, c_out_g, c_in_g * k)  # W_g
         if self.bias is None:
@@ -183,8 +180,8 @@ class Conv1d(Module):
         else:
             bias = self.bias.data.view(groups, 1, c_out_g)
             y = torch.baddbmm(bias, rows, weight.transpose(1, 2))  # y_g = X_g W_gᵀ + b_g
-        y = y.view(groups, n, length_out, c_out_g).permute(1, 0, 3, 2)  # (N, G, C_out/G, L_out)
-        return y.reshape(n, self.out_channels, length_out)
+        # (G, N·L_out, C_out/G) -> (N, C_out, L_out)
+        return y.transpose(0, 1).reshape(n, length_out, self.out_channels).transpose(1, 2)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         if self._saved is None:
@@ -199,20 +196,15 @@ class Conv1d(Module):
                 f"expects grad_output {(n, self.out_channels, length_out)}, "
                 f"got {tuple(grad_output.shape)}"
             )
-        g = (  # g_g for every group: (G, N·L_out, C_out/G)
-            grad_output.reshape(n, groups, c_out_g, length_out)
-            .permute(1, 0, 3, 2)
-            .reshape(groups, n * length_out, c_out_g)
-        )
+        rows_g = grad_output.transpose(1, 2).reshape(n * length_out, self.out_channels)  # g
+        g = rows_g.view(n * length_out, groups, c_out_g).transpose(0, 1)  # g_g: (G, N·L_out, ·)
         weight = self.weight.data.view(groups, c_out_g, c_in_g * k)
         self.weight.grad.view_as(weight).baddbmm_(g.transpose(1, 2), rows)  # dW_g += g_gᵀ X_g
         if self.bias is not None:
-            self.bias.grad.add_(grad_output.sum((0, 2)))  # db += Σ g
+            self.bias.grad.addmv_(rows_g.t(), rows_g.new_ones(n * length_out))  # db += gᵀ 1
         grad_rows = torch.bmm(g, weight)  # dX_g = g_g W_g
         grad_windows = (  # (N, C_in, k, L_out)
-            grad_rows.view(groups, n, length_out, c_in_g, k)
-            .permute(1, 0, 3, 4, 2)
-            .reshape(n, c_in, k, length_out)
+            grad_rows.transpose(0, 1).reshape(n, length_out, c_in, k).permute(0, 2, 3, 1)
         )
         # tap j of window l read x_padded at l·s + j·d: its gradient goes back there
         s, d = self.stride, self.dilation

@@ -75,11 +75,9 @@ class CrossEntropyLoss(Loss):
                 "CrossEntropyLoss expects logits (N, C), (N, C, d1, …) or (C,), got ()"
             )
         classes = input.shape[0] if input.dim() == 1 else input.shape[1]
-        weight = input.new_ones(classes) if self.weight is None else self.weight.to(input)
-        if weight.shape != (classes,):
-            raise ShapeError(
-                f"CrossEntropyLoss: weight {tuple(weight.shape)} for {classes} classes"
-            )
+        w = None if self.weight is None else self.weight.to(input)  # None: all ones
+        if w is not None and w.shape != (classes,):
+            raise ShapeError(f"CrossEntropyLoss: weight {tuple(w.shape)} for {classes} classes")
         z = self._rows(input, classes)
         shifted = z - z.amax(dim=1, keepdim=True)
         log_p = shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
@@ -87,7 +85,9 @@ class CrossEntropyLoss(Loss):
         if target.is_floating_point() and target.shape == input.shape:  # probabilities
             if self.ignore_index != -100:
                 raise ValueError("CrossEntropyLoss: ignore_index needs class-index targets")
-            a = (self._rows(target, classes) * (1 - eps) + eps / classes) * weight
+            a = self._rows(target, classes) * (1 - eps) + eps / classes
+            if w is not None:
+                a = a * w
             denominator = torch.tensor(float(z.shape[0]), dtype=z.dtype, device=z.device)
             loss_shape = target.shape[:1] + target.shape[2:] if input.dim() > 1 else ()
         else:
@@ -98,14 +98,14 @@ class CrossEntropyLoss(Loss):
                     f"{tuple(index_shape)} or probabilities of shape {tuple(input.shape)} for "
                     f"logits {tuple(input.shape)}, got {target.dtype} {tuple(target.shape)}"
                 )
-            y = target.reshape(-1).long()
-            kept = y != self.ignore_index
-            y = torch.where(kept, y, 0)  # any class for the ignored rows: their a is 0
-            w_y = weight[y] * kept  # w_y, 0 where ignored
-            one_hot = torch.zeros_like(z).scatter_(1, y.unsqueeze(1), 1.0)
-            a = one_hot * (w_y * (1 - eps)).unsqueeze(1) + (kept.unsqueeze(1) * weight) * (
-                eps / classes
-            )
+            y = target.reshape(-1, 1).long()
+            kept = y != self.ignore_index  # (M, 1)
+            y = y * kept  # class 0 for the ignored rows: their a is 0
+            kept = kept.to(z.dtype)  # 1, or 0 where ignored
+            w_y = kept if w is None else w[y] * kept  # w_y, 0 where ignored
+            a = torch.zeros_like(z).scatter_(1, y, w_y)  # w_y at column y
+            if eps != 0:  # (1 − ε)·w_y at column y, + ε/C·w_c everywhere
+                a = a * (1 - eps) + kept * (eps / classes) * (1 if w is None else w)
             denominator = w_y.sum()
             loss_shape = target.shape
         losses = -(a * log_p).sum(dim=1)  # ℓ = −Σ a·log p
