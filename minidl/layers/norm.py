@@ -41,8 +41,8 @@ class BatchNorm1d(Module):
         running_mean ← (1 − m)·running_mean + m·μ
         running_var  ← (1 − m)·running_var + m·σ²·n/(n − 1)
 
-    Backward (with running statistics μ and σ² are constants and
-    dx = g·γ/√(σ² + ε))::
+    Backward (normalising with the running statistics, μ and σ² are
+    constants and dx = g·γ/√(σ² + ε))::
 
         dγ += Σ g·x̂        dβ += Σ g
         dx = γ/√(σ² + ε) · (g − mean(g) − x̂·mean(g·x̂))
@@ -118,9 +118,11 @@ class BatchNorm1d(Module):
         """Move the running statistics towards the batch's (m a tensor op when cumulative)."""
         assert self.running_mean is not None and self.running_var is not None
         assert self.num_batches_tracked is not None
-        m: float | torch.Tensor = self.momentum
-        if m is None:  # the cumulative average: m = 1 / (batches seen so far)
+        m: float | torch.Tensor
+        if self.momentum is None:  # the cumulative average: m = 1 / (batches seen so far)
             m = 1 / self.num_batches_tracked.to(self.running_mean.dtype)
+        else:
+            m = self.momentum
         self.running_mean.mul_(1 - m).add_(m * mean)
         self.running_var.mul_(1 - m).add_(var * (m * n / (n - 1)))
 
