@@ -29,7 +29,8 @@ import minidl
 from tests.conftest import TOLERANCE, rel_error
 
 # importing torch's test definitions loads a hypothesis profile of its own (10 examples):
-# the other tests keep theirs
+# the other tests keep theirs. (It also freezes torch.backends' flags, which nothing in
+# this project sets.)
 _profile = hypothesis.settings.get_current_profile_name()
 from torch.testing._internal import common_modules, common_nn, common_optimizers  # noqa: E402
 
