@@ -11,6 +11,52 @@ import sys
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_EXPECTATION_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# a run ended by a signal exits 128 + its number: SIGINT 130, SIGTERM 143, SIGHUP 129
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+# bidirectional-text controls reorder what a terminal shows: escaped like control characters
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def printable(text: object, keep_newlines: bool = True) -> str:
+    """``text`` with control characters (ANSI escapes, bells, bidi overrides) written as
+    ``\\x1b``-style escapes, so a name or message cannot drive the terminal."""
+    import unicodedata
+
+    out = []
+    for char in str(text):
+        if char == "\n" and keep_newlines:
+            out.append(char)
+        elif unicodedata.category(char) == "Cc" or char in _BIDI:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived while no run was under way: unwinds like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signalled(signum: int, _frame: object) -> None:
+    raise Signalled(signum)
+
+
+def _install_start_up_handlers() -> None:
+    """SIGTERM and SIGHUP during start-up end the command quietly, like Ctrl-C."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in STOP_SIGNALS[1:]:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _raise_signalled)
 
 
 def _non_negative_int(text: str) -> int:
@@ -55,8 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Train the scenario described by FILE without a user interface, print progress "
             "and a summary, and check the file's [expect] bounds. Exit status: 0 when every "
-            "expectation holds, 1 when one fails (or training diverged or was interrupted), "
-            "2 for an invalid scenario file or arguments."
+            "expectation holds, 1 when one fails (or training diverged), 2 for an invalid "
+            "scenario file or arguments, 128 + the signal's number when SIGINT (130), SIGHUP "
+            "(129) or SIGTERM (143) ended the run (the completed epochs are still written to "
+            "--json and --csv)."
         ),
     )
     replay.add_argument(
@@ -125,8 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a signal before a run starts exits 128 + its number, quietly."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as interrupt:
+        signum = interrupt.signum if isinstance(interrupt, Signalled) else 2
+        print(f"minidl-lab: interrupted (signal {signum}) before training began", file=sys.stderr)
+        return 128 + signum
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("replay", "compare"):
+        _install_start_up_handlers()
     if args.command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser.print_help()
