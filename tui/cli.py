@@ -36,27 +36,67 @@ def printable(text: object, keep_newlines: bool = True) -> str:
 
 
 class Signalled(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived while no run was under way: unwinds like Ctrl-C."""
+    """SIGINT, SIGTERM or SIGHUP arrived while no run was under way: unwinds like Ctrl-C."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
+_pending_signal: list[int] = []  # the first stop signal seen before training began
+
+
+def _record_signal(signum: int, _frame: object) -> None:
+    if not _pending_signal:
+        _pending_signal.append(signum)
+
+
 def _raise_signalled(signum: int, _frame: object) -> None:
+    _record_signal(signum, _frame)
     raise Signalled(signum)
 
 
-def _install_start_up_handlers() -> None:
-    """SIGTERM and SIGHUP during start-up end the command quietly, like Ctrl-C."""
+def pending_signal() -> int | None:
+    """The first SIGINT, SIGTERM or SIGHUP that arrived since the command started."""
+    return _pending_signal[0] if _pending_signal else None
+
+
+def _set_handlers(handler: object) -> dict[int, object]:
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
-        return
-    for name in STOP_SIGNALS[1:]:
+        return {}
+    previous = {}
+    for name in STOP_SIGNALS:
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _raise_signalled)
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, handler)
+    return previous
+
+
+def _install_start_up_handlers() -> dict[int, object]:
+    """During start-up SIGINT, SIGTERM and SIGHUP are only noted, not raised.
+
+    An exception raised inside an import can be swallowed by a library and
+    leave it half-imported (numpy then refuses to load again), so the
+    command checks ``pending_signal()`` once its imports and the scenario
+    are loaded, and exits quietly with 128 + the signal. Returns the
+    handlers replaced, for ``main`` to put back.
+    """
+    _pending_signal.clear()
+    return _set_handlers(_record_signal)
+
+
+def raise_on_signals() -> None:
+    """From here on SIGINT, SIGTERM and SIGHUP raise ``Signalled`` (a KeyboardInterrupt)."""
+    _set_handlers(_raise_signalled)
+
+
+def report_interrupt(signum: int) -> int:
+    """Say which signal ended the command; return its exit status, 128 + the signal."""
+    print(f"minidl-lab: interrupted (signal {signum})", file=sys.stderr)
+    return 128 + signum
 
 
 def _non_negative_int(text: str) -> int:
@@ -177,16 +217,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt as interrupt:
-        signum = interrupt.signum if isinstance(interrupt, Signalled) else 2
-        print(f"minidl-lab: interrupted (signal {signum}) before training began", file=sys.stderr)
-        return 128 + signum
+        return report_interrupt(interrupt.signum if isinstance(interrupt, Signalled) else 2)
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("replay", "compare"):
-        _install_start_up_handlers()
+        import signal
+
+        previous = _install_start_up_handlers()
+        try:
+            return _command(args, parser)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    return _command(args, parser)
+
+
+def _command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser.print_help()

@@ -8,7 +8,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui.cli import EXIT_OK, EXIT_USAGE, printable
+from tui.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    pending_signal,
+    printable,
+    raise_on_signals,
+    report_interrupt,
+)
 
 
 def compare_command(
@@ -24,7 +31,7 @@ def compare_command(
     out = Console(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, width=120)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         scenario = load_scenario(resolve_scenario_path(file)).with_overrides(epochs=epochs)
     except ScenarioError as error:
@@ -39,6 +46,9 @@ def compare_command(
             f"+ {rounds - 1} go beyond {MAX_SEED} (2**63 - 1)"
         )
         return EXIT_USAGE
+    if pending_signal() is not None:  # a signal during start-up
+        return report_interrupt(pending_signal())
+    raise_on_signals()  # from now on a signal ends the rounds at once
     name = printable(scenario.name, keep_newlines=False)
     out.print(
         f"{name}: minidl and its PyTorch twin, {rounds} round(s) of "

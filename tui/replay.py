@@ -23,7 +23,9 @@ from tui.cli import (
     EXIT_OK,
     EXIT_USAGE,
     STOP_SIGNALS,
+    pending_signal,
     printable,
+    report_interrupt,
 )
 
 if TYPE_CHECKING:
@@ -175,7 +177,7 @@ def replay(
     run either: the files are written all the same.
     """
     out = Console(file=ClosedPipeGuard(sys.stdout), highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from scenarios.build import build_experiment, check_expectations
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
@@ -190,6 +192,8 @@ def replay(
     except MemoryError:
         err.print("minidl-lab replay: error: not enough memory to build the scenario", markup=False)
         return EXIT_USAGE
+    if pending_signal() is not None:  # a signal during start-up
+        return report_interrupt(pending_signal())
     total = scenario.training.epochs
     stop = StopRequest()
     started = time.perf_counter()
@@ -244,8 +248,9 @@ def replay(
             f"{len(history.epochs)} complete epochs kept",
             markup=False,
         )
-    if stop.signum is not None:
-        return 128 + stop.signum
+    signum = stop.signum or pending_signal()  # during training, or while printing the summary
+    if signum is not None:
+        return 128 + signum
     for result in failed:
         err.print(f"expectation failed: {result.describe()}", markup=False)
     return EXIT_OK if not failed and history.status == "completed" else EXIT_EXPECTATION_FAILED
