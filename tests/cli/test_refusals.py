@@ -221,6 +221,26 @@ def test_deeply_nested_toml_is_refused_without_recursion_error(depth, tmp_path, 
     )
 
 
+def test_deeply_nested_dotted_keys_are_refused(tmp_path, capsys):
+    text = scenario() + "\n" + ".".join(["k"] * 5000) + " = 1\n"
+    refused(
+        capsys,
+        tmp_path,
+        [str(write(tmp_path, text))],
+        "tables or arrays are nested too deeply (at most 32 levels)",
+    )
+
+
+def test_the_lab_command_refuses_a_bad_file_before_opening(tmp_path, capsys):
+    text = scenario('{ type = "Flatten", start_dim = 5 }, { type = "Linear", out_features = 2 }')
+    assert main(["lab", str(write(tmp_path, text))]) == 2
+    assert "model.layers[0] (Flatten): start_dim = 5" in capsys.readouterr().err
+    text = scenario('{ type = "Tanh\\u001b[2J" }, { type = "Linear", out_features = 2 }')
+    assert main(["lab", str(write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and r"Tanh\x1b[2J" in err
+
+
 def test_nesting_within_the_bound_is_reported_as_an_ordinary_error(tmp_path, capsys):
     text = scenario() + "\n[extra]\nvalue = " + "[" * 20 + "]" * 20 + "\n"
     refused(capsys, tmp_path, [str(write(tmp_path, text))], "extra: unknown key")
