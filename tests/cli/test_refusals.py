@@ -333,6 +333,10 @@ def test_only_regular_files_are_read_as_csv_data(kind, tmp_path, capsys):
     assert stat.S_ISFIFO(os.stat(csv_path).st_mode) or kind == "device"
 
 
+def test_a_path_too_long_for_the_system_is_refused(tmp_path, capsys):
+    refused(capsys, tmp_path, ["a" * 5000], ": File name too long")
+
+
 def test_an_oversized_scenario_file_is_refused(tmp_path, capsys):
     path = tmp_path / "big.toml"
     path.write_text(scenario() + "#" * (1 << 20))
