@@ -164,6 +164,25 @@ def test_exports_honour_the_umask(tmp_path, capsys):
     json.loads((tmp_path / "c.json").read_text(), parse_constant=_refuse_constant)
 
 
+def test_outputs_never_replace_pipes_or_directories_and_follow_links(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(LONG.replace("EPOCHS", "1"))
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    assert main(["replay", str(path), "--json", str(pipe), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "is not a regular file" in err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # still a pipe
+    assert main(["replay", str(path), "--csv", str(tmp_path), "-q"]) == 2
+    assert tmp_path.is_dir()
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert main(["replay", str(path), "--csv", str(link), "-q"]) == 0
+    assert link.is_symlink() and real.read_text().startswith("epoch,train_loss")
+
+
 ANSI_TOML = r"evil\u001b[2J\u001b]0;owned\u0007\u202ename"  # TOML escapes: the name holds them
 ANSI_SHOWN = r"evil\x1b[2J\x1b]0;owned\x07\u202ename"
 
