@@ -119,6 +119,29 @@ def test_a_closed_stdout_still_writes_the_files(tmp_path):
     assert len(rows) == 300
 
 
+def test_compare_with_a_closed_stdout_still_writes_its_json(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(LONG.replace("EPOCHS", "2"))
+    json_path = tmp_path / "c.json"
+    command = ["compare", str(path), "--rounds", "3", "--json", str(json_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("long: minidl and its PyTorch twin")
+    process.stdout.close()  # as `| head -1`
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    document = json.loads(json_path.read_text(), parse_constant=_refuse_constant)
+    assert len(document["rounds"]) == 3
+
+
 def test_a_diverged_run_writes_strict_json_naming_the_non_finite_numbers(tmp_path, capsys):
     path = tmp_path / "diverge.toml"
     path.write_text(LONG.replace("EPOCHS", "3").replace("lr = 0.1", "lr = 1e30"))
