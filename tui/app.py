@@ -8,11 +8,17 @@ shared trainer) in a child process that a thread worker drives
 
 from __future__ import annotations
 
+import functools
 import gc
+import inspect
+import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -20,13 +26,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
     Checkbox,
+    ContentSwitcher,
     Footer,
-    Header,
     Input,
     Label,
     ProgressBar,
     RichLog,
     Select,
+    Static,
     Switch,
 )
 
@@ -49,36 +56,59 @@ from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
-from tui.widgets.model_panel import ModelPanel
+from tui.widgets.help_screen import HelpScreen
+from tui.widgets.layer_list import LayerList
+from tui.widgets.model_panel import PRESETS, ModelPanel
 from tui.widgets.path_prompt import PathPrompt
-from tui.widgets.settings_panel import SettingsPanel
+from tui.widgets.settings_panel import (
+    CORE_FIELDS,
+    SettingsPanel,
+    field_of,
+    read_settings,
+    show_problems,
+)
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
 CHART_REFRESH_SECONDS = 0.5
 TEST_POINTS_SHOWN = 300
 SERIES = ("train", "test", "torch train", "torch test")
+METRICS_HEADER = "        ─── loss ───   ─ accuracy ─\nepoch   train    test   train    test     F1"
+# keys that type into a field: they act only when no field has the focus
+LETTER_ACTIONS = {
+    "train", "pause", "step", "stop", "reset", "more", "zoom", "compare", "export",
+    "save_weights", "load_weights", "help", "quit",
+}  # fmt: skip
 
 
 class MinidlLab(App):
     """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
 
     TITLE = "minidl-lab"
-    # below 110 columns the sidebar narrows and the controls shrink to one line
+    # below 110 columns the left column narrows
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     CSS_PATH = "styles/app.tcss"
+    AUTO_FOCUS = "#layer-list"
+    # letters act when no field has the focus (a field types them); Escape leaves a field;
+    # ctrl+s, ctrl+o and F1 work everywhere, as no field uses them
     BINDINGS = [
         Binding("t", "train", "Train"),
-        Binding("p", "pause", "Pause/Resume"),
-        Binding("s", "step", "Step epoch"),
-        Binding("x", "stop", "Stop"),
-        Binding("r", "reset", "Reset"),
-        Binding("ctrl+s", "save", "Save scenario"),
-        Binding("ctrl+o", "load", "Load scenario"),
-        Binding("ctrl+e", "export", "Export history"),
-        Binding("ctrl+w", "save_weights", "Save weights"),
-        Binding("ctrl+l", "load_weights", "Load weights"),
-        Binding("q", "quit", "Quit"),
+        Binding("p", "pause", "Pause"),
+        Binding("s", "step", "Step"),
+        Binding("x", "stop", "Stop", show=False),
+        Binding("r", "reset", "Reset", show=False),
+        Binding("m", "more", "More"),
+        Binding("z", "zoom", "Zoom charts", show=False),
+        Binding("v", "compare", "vs torch on/off", show=False),
+        Binding("h", "export", "Export history", show=False),
+        Binding("w", "save_weights", "Save weights", show=False),
+        Binding("l", "load_weights", "Load weights", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f1", "help", "Help", show=False, priority=True),
+        Binding("ctrl+s", "save", "Save scenario", show=False, priority=True),
+        Binding("ctrl+o", "load", "Open scenario", show=False, priority=True),
+        Binding("escape", "leave_field", "Leave field"),
+        Binding("q", "quit", "Quit", show=False),
     ]
 
     def __init__(self, scenario: Scenario) -> None:
@@ -90,47 +120,66 @@ class MinidlLab(App):
         self._stop_requested = False
         self.started_at = 0.0
         self.last_detail = ""
+        self.crash_line: str | None = None
         # before Textual takes over stdout and stderr, which the fork server inherits
         warm_up()
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        with Horizontal(id="controls"):
+            yield Button("Train", id="train", variant="success", compact=True)
+            yield Button("Pause", id="pause", compact=True)
+            yield Button("Step", id="step", compact=True)
+            yield Button("Stop", id="stop", variant="error", compact=True)
+            yield Button("Reset", id="reset", compact=True)
+            yield Label("vs torch", id="compare-label")
+            yield Switch(
+                value=False,
+                id="compare",
+                tooltip="train the torch.nn twin alongside (from the next reset)",
+            )
         with Horizontal(id="main"):
-            with VerticalScroll(id="sidebar"):
-                yield SettingsPanel(self.document, id="settings")
-                yield Label("Model", classes="section")
-                yield ModelPanel(self.document["model"]["layers"], id="model")
+            with ContentSwitcher(id="left", initial="lab-pane"):
+                yield from self._left_panes()
             with Vertical(id="work"):
-                with Horizontal(id="controls"):
-                    yield Button("Train", id="train", variant="success")
-                    yield Button("Pause", id="pause")
-                    yield Button("Step", id="step")
-                    yield Button("Stop", id="stop", variant="error")
-                    yield Button("Reset", id="reset")
-                    yield Label("vs torch", id="compare-label")
-                    yield Switch(
-                        value=False,
-                        id="compare",
-                        tooltip="train the torch.nn twin alongside (from the next reset)",
-                    )
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", SERIES, id="loss-chart")
                     yield MetricChart("accuracy", SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
-                    yield RichLog(id="metrics", max_lines=2000, wrap=False)
+                    with Vertical(id="table"):
+                        yield Static(METRICS_HEADER, id="metrics-header", markup=False)
+                        yield RichLog(id="metrics", max_lines=2000, wrap=False)
                 with Horizontal(id="progress-row"):
                     yield ProgressBar(id="progress", show_eta=False)
-                yield Label("ready: press t to train", id="status")
-        yield Footer()
+        yield Static("ready: press t to train", id="status", markup=False)
+        yield Footer(compact=True)
+
+    def _left_panes(self) -> list[VerticalScroll]:
+        """The model and the main settings; the other settings in a pane of their own."""
+        return [
+            VerticalScroll(
+                Label("Model", classes="section"),
+                ModelPanel(self.document["model"]["layers"], id="model"),
+                Label("Setup", classes="section"),
+                SettingsPanel(self.document, "core", id="settings"),
+                Static("m: more settings", classes="hint"),
+                id="lab-pane",
+                can_focus=False,
+            ),
+            VerticalScroll(
+                Label("More settings (m or Esc: back)", classes="section"),
+                SettingsPanel(self.document, "more", id="settings-more"),
+                id="more-pane",
+                can_focus=False,
+            ),
+        ]
 
     def on_mount(self) -> None:
         # torch and Textual leave ~10⁶ long-lived objects: a full garbage collection
         # walking them paused the interface for 150–180 ms while training; frozen,
         # they are no longer walked
         gc.freeze()
-        self._write_metrics_header()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
         self.revalidate()
 
@@ -149,38 +198,61 @@ class MinidlLab(App):
             self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
 
     def revalidate(self) -> None:
-        """Rebuild the scenario from the form; mark problems and disable Train until fixed."""
-        settings = self.query_one(SettingsPanel)
+        """Rebuild the scenario from the form; put each problem beside its field, say in
+        the status line why Train is disabled, and enable it once all are fixed."""
         model = self.query_one(ModelPanel)
-        problems = settings.invalid_inputs()
-        scenario = None
+        settings, problems = read_settings(self.screen)
+        document = {
+            "name": self.document.get("name", "lab"),
+            "description": self.document.get("description", ""),
+            "data": settings["data"],
+            "training": {
+                # not in the form: kept as the scenario had them
+                **{k: v for k, v in self.document["training"].items() if k in ("dtype", "shuffle")},
+                **settings["training"],
+            },
+            "model": {**settings["model"], "layers": model.specs},
+        }
+        if "expect" in self.document:
+            document["expect"] = self.document["expect"]
+        scenario = net = None
         if not problems:
-            document = {
-                "name": self.document.get("name", "lab"),
-                "description": self.document.get("description", ""),
-                **settings.read(),
-                "model": {
-                    "init": settings.init(),
-                    "layers": model.specs,
-                    **({"features": features} if (features := settings.features()) else {}),
-                },
-            }
-            if "expect" in self.document:
-                document["expect"] = self.document["expect"]
             try:
                 scenario = parse_document(document)
+                net = build_model(scenario.model, 2, scenario.data.num_classes)
             except ScenarioError as error:
-                problems = error.problems
+                problems = list(error.problems)
+            except Exception as error:  # a set-up the schema let through but cannot build
+                problems = [f"model.layers: cannot build this model: {one_line(error)}"]
+            if problems:
+                scenario = net = None
         self.scenario = scenario
-        settings.show_errors(problems)
-        if scenario is not None:
-            net = build_model(scenario.model, 2, scenario.data.num_classes)
-            model.show_summary(f"{len(net)} layers, {net.num_parameters():,} parameters", ok=True)
-        else:
-            layer_problems = [p for p in problems if p.startswith("model")]
-            model.show_summary("\n".join(layer_problems) or "fix the settings above", ok=False)
-        self.query_one("#train", Button).disabled = scenario is None
-        self.query_one("#step", Button).disabled = scenario is None
+        unplaced = show_problems(self.screen, problems)
+        layer_problems = [p for p in unplaced if p.startswith("model")]
+        others = self.query_one("#settings-errors", Static)
+        others.update("\n".join(p for p in unplaced if p not in layer_problems))
+        others.set_class(bool(others.content), "-shown")
+        features = scenario.model.features if scenario is not None else ()
+        model.show_model(net, len(features) or 2, layer_problems)
+        for button in ("#train", "#step"):
+            self.query_one(button, Button).disabled = scenario is None
+        if not self.running:
+            self._show_readiness(problems)
+
+    def _show_readiness(self, problems: list[str]) -> None:
+        """Ready, or why Train is disabled (and where the problem is)."""
+        if not problems:
+            if self.query_one("#status", Static).has_class("disabled"):
+                self.set_status("ready: press t to train")
+            return
+        more = len(problems) - 1
+        hidden = any(
+            not p.startswith("model.layers") and field_of(p) not in CORE_FIELDS for p in problems
+        )
+        where = " (press m: more settings)" if hidden else ""
+        extra = f" (and {more} more, marked beside their fields)" if more else ""
+        self.set_status(f"Train is disabled: {problems[0]}{extra}{where}", error=True)
+        self.query_one("#status", Static).add_class("disabled")
 
     # --- training control -----------------------------------------------------
     def on_unmount(self) -> None:
@@ -211,7 +283,6 @@ class MinidlLab(App):
         for chart in self.query(MetricChart):
             chart.clear()
         self.query_one("#metrics", RichLog).clear()
-        self._write_metrics_header()
         self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
@@ -346,10 +417,6 @@ class MinidlLab(App):
             self.running = False
             self.set_status("reset: new weights from the seed; press t to train")
 
-    def _write_metrics_header(self) -> None:
-        log = self.query_one("#metrics", RichLog)
-        log.write("epoch train loss  test loss train acc test acc     F1  samples/s")
-
     # --- worker reports -----------------------------------------------------
     def on_epochs_trained(self, message: EpochsTrained) -> None:
         loss_chart = self.query_one("#loss-chart", MetricChart)
@@ -361,9 +428,8 @@ class MinidlLab(App):
             accuracy_chart.add("train", e.epoch, e.train_accuracy)
             accuracy_chart.add("test", e.epoch, e.test_accuracy)
             lines.append(
-                f"{e.epoch:>5} {e.train_loss:>10.4f} {e.test_loss:>10.4f} "
-                f"{e.train_accuracy:>9.3f} {e.test_accuracy:>8.3f} {e.f1:>6.3f} "
-                f"{e.samples_per_second:>10,.0f}"
+                f"{e.epoch:>5} {_loss(e.train_loss)} {_loss(e.test_loss)} "
+                f"{e.train_accuracy:>7.3f} {e.test_accuracy:>7.3f} {e.f1:>6.3f}"
             )
         # a log, not a DataTable: appending is cheap, and the UI thread must stay
         # idle for the training thread (measured: a DataTable of 600 rows cost
@@ -419,9 +485,11 @@ class MinidlLab(App):
             chart.redraw()
 
     def set_status(self, text: str, error: bool = False) -> None:
-        label = self.query_one("#status", Label)
-        label.update(text, layout=False)  # one line of fixed size: no reflow of the screen
-        label.set_class(error, "error")
+        """One message at the bottom, wrapped in full, never read as markup."""
+        status = self.query_one("#status", Static)
+        status.update(Text(text))
+        status.set_class(error, "error")
+        status.remove_class("disabled")
 
     # --- buttons ------------------------------------------------------------
     @on(Switch.Changed, "#compare")
@@ -489,13 +557,11 @@ class MinidlLab(App):
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""
         self.document = scenario_to_document(scenario)
-        sidebar = self.query_one("#sidebar", VerticalScroll)
-        await sidebar.remove_children()
-        await sidebar.mount(
-            SettingsPanel(self.document, id="settings"),
-            Label("Model", classes="section"),
-            ModelPanel(self.document["model"]["layers"], id="model"),
-        )
+        left = self.query_one("#left", ContentSwitcher)
+        await left.remove_children()
+        await left.mount(*self._left_panes())
+        left.current = "lab-pane"
+        self.query_one(LayerList).focus()
         self._close_session()
         self.revalidate()
 
@@ -570,17 +636,198 @@ class MinidlLab(App):
         self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
 
+    # --- keys ----------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Letters type into a field, so they are not offered while one has the focus;
+        Escape is offered only there."""
+        in_field = isinstance(self.focused, Input)
+        if action in LETTER_ACTIONS:
+            return not in_field or action == "help"
+        if action == "leave_field":
+            return in_field or self.query_one("#left", ContentSwitcher).current == "more-pane"
+        return True
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
+
+    def action_leave_field(self) -> None:
+        """Escape: out of a field to the layer list (from the other settings: back to it)."""
+        left = self.query_one("#left", ContentSwitcher)
+        if left.current == "more-pane" and not isinstance(self.focused, Input):
+            self.action_more()
+            return
+        if left.current == "lab-pane":
+            self.query_one(LayerList).focus()
+        else:
+            self.set_focus(None)
+
+    def action_more(self) -> None:
+        """Switch the left column between the model and main settings and the others."""
+        left = self.query_one("#left", ContentSwitcher)
+        if left.current == "lab-pane":
+            left.current = "more-pane"
+            self.query_one("#csv-path", Input).focus()
+        else:
+            left.current = "lab-pane"
+            self.query_one(LayerList).focus()
+        self.refresh_bindings()
+
+    def action_zoom(self) -> None:
+        """Charts, map and table over the whole width, or back beside the model."""
+        self.screen.toggle_class("-zoomed")
+
+    def action_compare(self) -> None:
+        switch = self.query_one("#compare", Switch)
+        switch.value = not switch.value
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_list()))
+
+    def key_list(self) -> list[tuple[str, str, str]]:
+        """Every key of the lab, read from the bindings: (key, what it does, where)."""
+        rows = []
+        for binding in LayerList.BINDINGS:
+            assert isinstance(binding, Binding)
+            rows.append((self._key_name(binding), binding.description, "layer list"))
+        rows += [
+            ("↑ ↓", "select a layer", "layer list"),
+            ("Enter", "edit the selected layer", "layer list"),
+            ("letters, Enter", "type-ahead, then add or edit", "layer dialog"),
+            ("Tab / Shift+Tab", "next / previous field", "everywhere"),
+        ]
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            where = "outside a field" if binding.action in LETTER_ACTIONS else "everywhere"
+            if binding.action == "leave_field":
+                where = "in a field"
+            rows.append((self._key_name(binding), binding.description, where))
+        rows.append(("ctrl+p", "command palette: every action by name", "everywhere"))
+        rows.append(("ctrl+q", "quit", "everywhere"))
+        return rows
+
+    @staticmethod
+    def _key_name(binding: Binding) -> str:
+        names = {"question_mark": "?", "plus": "+", "equals_sign": "=", "minus": "-"}
+        names |= {"left_square_bracket": "[", "right_square_bracket": "]"}
+        keys = [names.get(key, key) for key in binding.key.split(",")]
+        return binding.key_display or " ".join(keys)
+
+    # --- errors ----------------------------------------------------------------
+    def report_failure(self, what: str, error: BaseException) -> None:
+        """An action that failed: said in the status line; the lab stays usable."""
+        self.log.error("".join(traceback.format_exception(error)))
+        self.set_status(f"could not {what}: {one_line(error)}", error=True)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no action caught ends the lab with one line (and status 1); the
+        traceback goes to a file named in that line."""
+        super()._handle_exception(error)
+        log = Path(tempfile.gettempdir()) / "minidl-lab-crash.txt"
+        try:
+            log.write_text("".join(traceback.format_exception(error)))
+            where = f" (traceback in {log})"
+        except OSError:
+            where = ""
+        self.crash_line = f"minidl-lab: internal error: {one_line(error)}{where}"
+        self._exit_renderables.clear()  # no traceback on the terminal: run() prints the line
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs the lab; an internal error exits with status 1, never 0."""
+        result = super().run(*args, **kwargs)
+        if self.crash_line is not None:
+            print(self.crash_line, file=sys.stderr)
+        if self.return_code:
+            raise SystemExit(self.return_code)
+        return result
+
     # --- command palette ------------------------------------------------------
     def get_system_commands(self, screen):
         """The lab's actions in the command palette, beside Textual's own."""
         yield from super().get_system_commands(screen)
+        seen = set()
         for binding in self.BINDINGS:
-            if binding.action != "quit":
-                yield SystemCommand(
-                    binding.description,
-                    f"{binding.description} ({binding.key})",
-                    getattr(self, f"action_{binding.action}"),
-                )
+            assert isinstance(binding, Binding)
+            if binding.action in ("quit", "leave_field") or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(
+                binding.description,
+                f"{binding.description} ({self._key_name(binding)})",
+                getattr(self, f"action_{binding.action}"),
+            )
+        panel = self.query_one(ModelPanel)
+        for action, name in (("add", "Add a layer"), ("edit", "Edit the selected layer")):
+            yield SystemCommand(
+                name, f"{name} (layer list: {action[0]})", getattr(panel, f"ask_{action}")
+            )
+        yield SystemCommand("Remove the selected layer", "(layer list: d)", panel.remove_layer)
+        for preset in PRESETS:
+            yield SystemCommand(
+                f"Preset: {preset}",
+                "replace the layer stack",
+                functools.partial(panel.apply_preset, preset),
+            )
+
+
+def _loss(value: float) -> str:
+    """A loss in 7 columns whatever its size: 0.02381, 1.2e+05, inf."""
+    text = f"{value:7.4f}"
+    return text if len(text) <= 7 else f"{value:7.2g}"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line of at most 300 characters: its type and message."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+# Every action that reads files, writes files or trains goes through one boundary: any
+# exception it raises becomes a status message, and the lab stays usable.
+GUARDED_ACTIONS = {
+    "action_train": "train",
+    "action_step": "train one epoch",
+    "action_reset": "reset",
+    "action_save": "save the scenario",
+    "save_to": "save the scenario",
+    "action_load": "load a scenario",
+    "load_from": "load the scenario",
+    "action_export": "export the history",
+    "export_to": "export the history",
+    "action_save_weights": "save the weights",
+    "save_weights_to": "save the weights",
+    "action_load_weights": "load weights",
+    "load_weights_from": "load the weights",
+}
+
+
+def _guarded(method, what: str):
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded_coroutine(self: MinidlLab, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(self, *args, **kwargs)
+            except Exception as error:
+                self.report_failure(what, error)
+
+        return guarded_coroutine
+
+    @functools.wraps(method)
+    def guarded(self: MinidlLab, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:
+            self.report_failure(what, error)
+
+    return guarded
+
+
+for _name, _what in GUARDED_ACTIONS.items():
+    setattr(MinidlLab, _name, _guarded(getattr(MinidlLab, _name), _what))
 
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
