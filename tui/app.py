@@ -23,6 +23,8 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -88,7 +90,6 @@ class MinidlLab(App):
     # below 110 columns the left column narrows
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     CSS_PATH = "styles/app.tcss"
-    AUTO_FOCUS = "#layer-list"
     # letters act when no field has the focus (a field types them); Escape leaves a field;
     # ctrl+s, ctrl+o and F1 work everywhere, as no field uses them
     BINDINGS = [
@@ -182,14 +183,23 @@ class MinidlLab(App):
         gc.freeze()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
         self.revalidate()
+        self.query_one(LayerList).focus()  # the model first
 
     # --- form -> scenario ----------------------------------------------------
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
     @on(ModelPanel.Changed)
-    def form_changed(self) -> None:
-        self.revalidate()
+    def form_changed(self, event: Message) -> None:
+        """A field of the form changed (not one of a dialog's)."""
+        control = getattr(event, "control", None)
+        if control is None or control.screen is self.form_screen:
+            self.revalidate()
+
+    @property
+    def form_screen(self) -> Screen:
+        """The screen that holds the form, whichever dialog is open over it."""
+        return self.screen_stack[0]
 
     @on(Select.Changed, "#data-kind")
     def data_set_chosen(self, event: Select.Changed) -> None:
@@ -201,7 +211,7 @@ class MinidlLab(App):
         """Rebuild the scenario from the form; put each problem beside its field, say in
         the status line why Train is disabled, and enable it once all are fixed."""
         model = self.query_one(ModelPanel)
-        settings, problems = read_settings(self.screen)
+        settings, problems = read_settings(self.form_screen)
         document = {
             "name": self.document.get("name", "lab"),
             "description": self.document.get("description", ""),
@@ -215,23 +225,26 @@ class MinidlLab(App):
         }
         if "expect" in self.document:
             document["expect"] = self.document["expect"]
+        # the schema judges the rest even when a field could not be read at all, so
+        # every problem shows at once
         scenario = net = None
-        if not problems:
-            try:
-                scenario = parse_document(document)
-                net = build_model(scenario.model, 2, scenario.data.num_classes)
-            except ScenarioError as error:
-                problems = list(error.problems)
-            except Exception as error:  # a set-up the schema let through but cannot build
-                problems = [f"model.layers: cannot build this model: {one_line(error)}"]
-            if problems:
-                scenario = net = None
+        try:
+            scenario = parse_document(document)
+            net = build_model(scenario.model, 2, scenario.data.num_classes)
+        except ScenarioError as error:
+            problems += error.problems
+        except Exception as error:  # a set-up the schema let through but cannot build
+            problems.append(f"model.layers: cannot build this model: {one_line(error)}")
+        if problems:
+            scenario = net = None
         self.scenario = scenario
-        unplaced = show_problems(self.screen, problems)
+        unplaced = show_problems(self.form_screen, problems)
         layer_problems = [p for p in unplaced if p.startswith("model")]
         others = self.query_one("#settings-errors", Static)
-        others.update("\n".join(p for p in unplaced if p not in layer_problems))
-        others.set_class(bool(others.content), "-shown")
+        other_text = "\n".join(p for p in unplaced if p not in layer_problems)
+        if str(others.content) != other_text:
+            others.update(other_text)
+            others.set_class(bool(other_text), "-shown")
         features = scenario.model.features if scenario is not None else ()
         model.show_model(net, len(features) or 2, layer_problems)
         for button in ("#train", "#step"):
@@ -487,7 +500,8 @@ class MinidlLab(App):
     def set_status(self, text: str, error: bool = False) -> None:
         """One message at the bottom, wrapped in full, never read as markup."""
         status = self.query_one("#status", Static)
-        status.update(Text(text))
+        if str(status.content) != text:
+            status.update(Text(text))
         status.set_class(error, "error")
         status.remove_class("disabled")
 

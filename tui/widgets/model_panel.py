@@ -122,10 +122,11 @@ class ModelPanel(Vertical):
         """Rows with each layer's output and parameters, and the chain under them; or the
         problems of a stack that does not build."""
         self._select = self.selected
+        rows = self._rows
         summary = self.query_one("#model-summary", Static)
         if model is None:
             self._rows = [LayerRow(describe_layer(layer)) for layer in self.specs]
-            summary.update("\n".join(problems) or "the settings need fixing first")
+            text = "\n".join(problems) or "the settings need fixing first"
             summary.set_class(bool(problems), "error")
         else:
             outputs = layer_outputs(model)[len(model) - len(self.specs) :]
@@ -135,9 +136,13 @@ class ModelPanel(Vertical):
             ]
             chain = " → ".join([str(in_features), *(describe_layer(layer) for layer in self.specs)])
             final = outputs[-1][0] if outputs else str(in_features)
-            summary.update(f"{chain} → {final} · {model.num_parameters():,} parameters")
+            text = f"{chain} → {final} · {model.num_parameters():,} parameters"
             summary.remove_class("error")
-        self._refill()
+        # updates re-lay the screen out (and redraw the charts): only on change
+        if str(summary.content) != text:
+            summary.update(text)
+        if self._rows != rows or self.layer_list.option_count != len(self._rows):
+            self._refill()
 
     # --- keys ---------------------------------------------------------------
     @on(LayerList.Requested)

@@ -278,6 +278,7 @@ def show_problems(root: DOMNode, problems: list[str]) -> list[str]:
     for field_id in FIELD_PATHS:
         label = root.query_one(f"#{field_id}-error", Static)
         shown = "\n".join(by_field.get(field_id, []))
-        label.update(shown)
-        label.set_class(bool(shown), "-shown")
+        if str(label.content) != shown:  # an update re-lays the screen out: only on change
+            label.update(shown)
+            label.set_class(bool(shown), "-shown")
     return unplaced
