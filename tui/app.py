@@ -28,7 +28,6 @@ from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
-    ContentSwitcher,
     Footer,
     Input,
     Label,
@@ -89,27 +88,29 @@ class MinidlLab(App):
     TITLE = "minidl-lab"
     # below 110 columns the left column narrows
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # from 46 rows the other settings show under the model
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (46, "-tall")]
     CSS_PATH = "styles/app.tcss"
     # letters act when no field has the focus (a field types them); Escape leaves a field;
     # ctrl+s, ctrl+o and F1 work everywhere, as no field uses them
     BINDINGS = [
-        Binding("t", "train", "Train"),
-        Binding("p", "pause", "Pause"),
-        Binding("s", "step", "Step"),
-        Binding("x", "stop", "Stop", show=False),
-        Binding("r", "reset", "Reset", show=False),
-        Binding("m", "more", "More"),
-        Binding("z", "zoom", "Zoom charts", show=False),
-        Binding("v", "compare", "vs torch on/off", show=False),
-        Binding("h", "export", "Export history", show=False),
-        Binding("w", "save_weights", "Save weights", show=False),
-        Binding("l", "load_weights", "Load weights", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("f1", "help", "Help", show=False, priority=True),
-        Binding("ctrl+s", "save", "Save scenario", show=False, priority=True),
-        Binding("ctrl+o", "load", "Open scenario", show=False, priority=True),
-        Binding("escape", "leave_field", "Leave field"),
-        Binding("q", "quit", "Quit", show=False),
+        Binding("t", "train", "Train", tooltip="train every epoch left (resumes a pause)"),
+        Binding("p", "pause", "Pause", tooltip="pause or resume the run"),
+        Binding("s", "step", "Step", tooltip="train one epoch"),
+        Binding("x", "stop", "Stop", show=False, tooltip="stop the run (within one batch)"),
+        Binding("r", "reset", "Reset", show=False, tooltip="new weights from the seed"),
+        Binding("m", "more", "More", tooltip="the other settings, or back to the model"),
+        Binding("z", "zoom", "Zoom", show=False, tooltip="charts and map over the whole width"),
+        Binding("v", "compare", "vs torch", show=False, tooltip="vs torch on/off (next reset)"),
+        Binding("h", "export", "Export", show=False, tooltip="export the history (JSON, CSV)"),
+        Binding("w", "save_weights", "Save weights", show=False, tooltip="save the weights"),
+        Binding("l", "load_weights", "Load weights", show=False, tooltip="load weights"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("f1", "help", "Help", show=False, priority=True, tooltip="this help"),
+        Binding("ctrl+s", "save", "Save", show=False, priority=True, tooltip="save the scenario"),
+        Binding("ctrl+o", "load", "Open", show=False, priority=True, tooltip="open a scenario"),
+        Binding("escape", "leave_field", "Leave field", tooltip="leave the field"),
+        Binding("q", "quit", "Quit", show=False, tooltip="quit"),
     ]
 
     def __init__(self, scenario: Scenario) -> None:
@@ -140,7 +141,7 @@ class MinidlLab(App):
                 tooltip="train the torch.nn twin alongside (from the next reset)",
             )
         with Horizontal(id="main"):
-            with ContentSwitcher(id="left", initial="lab-pane"):
+            with VerticalScroll(id="left", can_focus=False):
                 yield from self._left_panes()
             with Vertical(id="work"):
                 with Horizontal(id="charts"):
@@ -156,23 +157,22 @@ class MinidlLab(App):
         yield Static("ready: press t to train", id="status", markup=False)
         yield Footer(compact=True)
 
-    def _left_panes(self) -> list[VerticalScroll]:
-        """The model and the main settings; the other settings in a pane of their own."""
+    def _left_panes(self) -> list[Vertical]:
+        """The model and the main settings; under them the other settings, shown on tall
+        terminals and otherwise in their place on m."""
         return [
-            VerticalScroll(
+            Vertical(
                 Label("Model", classes="section"),
                 ModelPanel(self.document["model"]["layers"], id="model"),
                 Label("Setup", classes="section"),
                 SettingsPanel(self.document, "core", id="settings"),
                 Static("m: more settings", classes="hint"),
                 id="lab-pane",
-                can_focus=False,
             ),
-            VerticalScroll(
-                Label("More settings (m or Esc: back)", classes="section"),
+            Vertical(
+                Label("More settings (m: back)", classes="section"),
                 SettingsPanel(self.document, "more", id="settings-more"),
                 id="more-pane",
-                can_focus=False,
             ),
         ]
 
@@ -571,10 +571,10 @@ class MinidlLab(App):
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""
         self.document = scenario_to_document(scenario)
-        left = self.query_one("#left", ContentSwitcher)
+        left = self.query_one("#left", VerticalScroll)
         await left.remove_children()
         await left.mount(*self._left_panes())
-        left.current = "lab-pane"
+        self.form_screen.remove_class("-more")
         self.query_one(LayerList).focus()
         self._close_session()
         self.revalidate()
@@ -658,7 +658,7 @@ class MinidlLab(App):
         if action in LETTER_ACTIONS:
             return not in_field or action == "help"
         if action == "leave_field":
-            return in_field or self.query_one("#left", ContentSwitcher).current == "more-pane"
+            return in_field or self.more_shown
         return True
 
     def on_descendant_focus(self) -> None:
@@ -667,26 +667,32 @@ class MinidlLab(App):
     def on_descendant_blur(self) -> None:
         self.refresh_bindings()
 
+    @property
+    def more_shown(self) -> bool:
+        """Whether m has brought the other settings forward."""
+        return self.form_screen.has_class("-more")
+
     def action_leave_field(self) -> None:
-        """Escape: out of a field to the layer list (from the other settings: back to it)."""
-        left = self.query_one("#left", ContentSwitcher)
-        if left.current == "more-pane" and not isinstance(self.focused, Input):
-            self.action_more()
+        """Escape: out of a field to the layer list; from the other settings, out of the
+        field first, then back to the model."""
+        if self.more_shown:
+            if isinstance(self.focused, Input):
+                self.set_focus(None)
+            else:
+                self.action_more()
             return
-        if left.current == "lab-pane":
-            self.query_one(LayerList).focus()
-        else:
-            self.set_focus(None)
+        self.query_one(LayerList).focus()
 
     def action_more(self) -> None:
-        """Switch the left column between the model and main settings and the others."""
-        left = self.query_one("#left", ContentSwitcher)
-        if left.current == "lab-pane":
-            left.current = "more-pane"
-            self.query_one("#csv-path", Input).focus()
-        else:
-            left.current = "lab-pane"
+        """The other settings in the model's place, or back (on a tall terminal both show:
+        this moves the focus)."""
+        if self.more_shown:
+            self.form_screen.remove_class("-more")
             self.query_one(LayerList).focus()
+            self.query_one("#left", VerticalScroll).scroll_home(animate=False)
+        else:
+            self.form_screen.add_class("-more")
+            self.query_one("#csv-path", Input).focus()
         self.refresh_bindings()
 
     def action_zoom(self) -> None:
@@ -706,7 +712,7 @@ class MinidlLab(App):
         rows = []
         for binding in LayerList.BINDINGS:
             assert isinstance(binding, Binding)
-            rows.append((self._key_name(binding), binding.description, "layer list"))
+            rows.append((self._key_name(binding), binding.tooltip, "layer list"))
         rows += [
             ("↑ ↓", "select a layer", "layer list"),
             ("Enter", "edit the selected layer", "layer list"),
@@ -718,7 +724,7 @@ class MinidlLab(App):
             where = "outside a field" if binding.action in LETTER_ACTIONS else "everywhere"
             if binding.action == "leave_field":
                 where = "in a field"
-            rows.append((self._key_name(binding), binding.description, where))
+            rows.append((self._key_name(binding), binding.tooltip or binding.description, where))
         rows.append(("ctrl+p", "command palette: every action by name", "everywhere"))
         rows.append(("ctrl+q", "quit", "everywhere"))
         return rows
@@ -769,8 +775,8 @@ class MinidlLab(App):
                 continue
             seen.add(binding.action)
             yield SystemCommand(
-                binding.description,
-                f"{binding.description} ({self._key_name(binding)})",
+                binding.tooltip[0].upper() + binding.tooltip[1:],
+                f"key: {self._key_name(binding)}",
                 getattr(self, f"action_{binding.action}"),
             )
         panel = self.query_one(ModelPanel)

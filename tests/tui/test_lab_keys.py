@@ -188,7 +188,7 @@ async def test_help_lists_every_key_and_opens_from_a_field_with_f1():
         assert isinstance(app.screen, HelpScreen)
         described = {description for _, description, _ in app.screen.keys}
         for binding in [*app.BINDINGS, *LayerList.BINDINGS]:
-            assert binding.description in described
+            assert binding.tooltip in described
         await pilot.press("escape")
         app.query_one("#lr", Input).focus()
         await pilot.press("f1")
@@ -216,8 +216,8 @@ async def test_every_printable_character_in_every_input_keeps_the_lab_running():
         assert len(inputs) == 12  # 3 under the model, 9 behind m
         for widget_id in inputs:
             widget = app.query_one(f"#{widget_id}", Input)
-            pane = "more-pane" if widget_id not in ("lr", "batch-size", "epochs") else "lab-pane"
-            app.query_one("#left").current = pane
+            more = widget_id not in ("lr", "batch-size", "epochs")
+            app.screen.set_class(more, "-more")
             widget.focus()
             await pilot.press("ctrl+u")
             await type_fast(pilot, PRINTABLE)
@@ -227,7 +227,7 @@ async def test_every_printable_character_in_every_input_keeps_the_lab_running():
         assert status(app).startswith("Train is disabled: ")
         assert "[\\\\]^_`{|}~" in str(app.query_one("#lr-error").content)  # as typed, not markup
         # the layer dialog's arguments and a file prompt get the same
-        app.query_one("#left").current = "lab-pane"
+        app.screen.remove_class("-more")
         app.query_one(LayerList).focus()
         await pilot.press("a", "tab", "ctrl+u")
         await type_fast(pilot, PRINTABLE)

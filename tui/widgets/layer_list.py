@@ -38,15 +38,33 @@ class LayerList(OptionList):
     """
 
     BINDINGS = [
-        Binding("a", "request('add')", "Add"),
-        Binding("insert", "request('add')", "Add", show=False),
-        Binding("e", "request('edit')", "Edit"),
-        Binding("d", "request('remove')", "Del"),
-        Binding("delete", "request('remove')", "Delete", show=False),
-        Binding("plus,equals_sign", "request('wider')", "Width ±", key_display="+/-"),
-        Binding("minus", "request('narrower')", "Narrower", show=False),
-        Binding("shift+up,left_square_bracket", "request('up')", "Move up", show=False),
-        Binding("shift+down,right_square_bracket", "request('down')", "Move down", show=False),
+        Binding("a", "request('add')", "Add", tooltip="add a layer after the selected one"),
+        Binding("insert", "request('add')", "Add", show=False, tooltip="add a layer"),
+        Binding("e", "request('edit')", "Edit", tooltip="edit the selected layer"),
+        Binding("d", "request('remove')", "Del", tooltip="remove the selected layer"),
+        Binding("delete", "request('remove')", "Del", show=False, tooltip="remove it"),
+        Binding(
+            "plus,equals_sign",
+            "request('wider')",
+            "Width ±",
+            key_display="+/-",
+            tooltip="a Linear's (or Conv1d's) width one more / one less",
+        ),
+        Binding("minus", "request('narrower')", "Narrower", show=False, tooltip="one less"),
+        Binding(
+            "shift+up,left_square_bracket",
+            "request('up')",
+            "Move up",
+            show=False,
+            tooltip="move the selected layer up",
+        ),
+        Binding(
+            "shift+down,right_square_bracket",
+            "request('down')",
+            "Move down",
+            show=False,
+            tooltip="move the selected layer down",
+        ),
     ]
 
     class Requested(Message):

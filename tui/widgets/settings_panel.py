@@ -14,6 +14,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.widget import Widget
@@ -84,8 +85,19 @@ def _row(label: str, widget: Widget, field_id: str) -> Vertical:
     )
 
 
+class FieldInput(Input):
+    """A field of the form; its footer names the keys that work while typing (the app
+    binds them, with priority, so the field never takes them)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "app.save", "Save"),
+        Binding("ctrl+o", "app.load", "Open"),
+        Binding("f1", "app.help", "Help"),
+    ]
+
+
 def _input(value: Any, field_id: str, placeholder: str = "") -> Input:
-    return Input(str(value), placeholder=placeholder, id=field_id, compact=True)
+    return FieldInput(str(value), placeholder=placeholder, id=field_id, compact=True)
 
 
 def _select(options: list[str], value: str, field_id: str) -> Select:
