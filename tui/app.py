@@ -153,7 +153,9 @@ class MinidlLab(App):
                         yield Static(METRICS_HEADER, id="metrics-header", markup=False)
                         yield RichLog(id="metrics", max_lines=2000, wrap=False)
                 with Horizontal(id="progress-row"):
-                    yield ProgressBar(id="progress", show_eta=False)
+                    # a total from the start: an indeterminate bar would animate while idle
+                    total = self.document["training"]["epochs"]
+                    yield ProgressBar(total=total, id="progress", show_eta=False)
         yield Static("ready: press t to train", id="status", markup=False)
         yield Footer(compact=True)
 
