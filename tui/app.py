@@ -654,13 +654,15 @@ class MinidlLab(App):
 
     # --- keys ----------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Letters type into a field, so they are not offered while one has the focus;
-        Escape is offered only there."""
+        """Letters type into a field, so they are not offered while one has the focus, nor
+        under a dialog; Escape is offered wherever it leads back to the layer list."""
         in_field = isinstance(self.focused, Input)
         if action in LETTER_ACTIONS:
-            return not in_field or action == "help"
+            return (not in_field and self.screen is self.form_screen) or action == "help"
         if action == "leave_field":
-            return in_field or self.more_shown
+            return self.screen is self.form_screen and (
+                self.more_shown or not isinstance(self.focused, LayerList)
+            )
         return True
 
     def on_descendant_focus(self) -> None:

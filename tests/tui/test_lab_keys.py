@@ -375,3 +375,27 @@ def test_an_uncaught_error_exits_with_status_1_and_one_line(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("minidl-lab: internal error: RuntimeError: boom [red]not markup")
+
+
+async def test_escape_leaves_a_select_too_and_letters_do_nothing_under_a_dialog():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#loss").focus()
+        await pilot.press("escape")
+        assert isinstance(app.focused, LayerList)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("t", "s")  # the help is open: no training behind it
+        assert app.session is None and not app.running
+        await pilot.press("escape")
+
+
+async def test_presets_are_in_the_command_palette():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        assert "Preset: one hidden layer of 8" in commands
+        commands["Preset: one hidden layer of 8"].callback()
+        await pilot.pause()
+        assert app.query_one(ModelPanel).specs == PRESETS["one hidden layer of 8"]
+        assert "Train every epoch left (resumes a pause)" in commands

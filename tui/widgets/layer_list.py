@@ -79,10 +79,11 @@ class LayerList(OptionList):
 
     def show_rows(self, rows: list[LayerRow], select: int | None) -> None:
         """Replace the rows, keeping ``select`` highlighted and in view."""
-        width = max((len(row.text) for row in rows), default=0)
+        # aligned columns for short rows; a long one (a Conv1d's arguments) wraps, never cut
+        width = min(max((len(row.text) for row in rows), default=0), 16)
         options = []
         for index, row in enumerate(rows):
-            text = Text(f"{index:>2} {row.text:<{width}}", no_wrap=True, overflow="ellipsis")
+            text = Text(f"{index:>2} {row.text:<{width}}")
             if row.output is not None:
                 text.append(f"  → {row.output}", style="bold")
             if row.parameters:

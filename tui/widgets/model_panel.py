@@ -60,6 +60,12 @@ def without_derived(layer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in layer.items() if k not in DERIVED}
 
 
+def short_name(layer: dict[str, Any]) -> str:
+    """A layer in the chain under the rows: its type and width ('Linear 25', 'Conv1d 8')."""
+    width = layer.get(WIDTH_ARGUMENT.get(layer["type"], ""))
+    return layer["type"] if width is None else f"{layer['type']} {width}"
+
+
 def _shape(tensor: torch.Tensor) -> str:
     """A sample's shape: '25' for a vector, '8×7' for channels × length."""
     return "×".join(str(size) for size in tensor.shape[1:])
@@ -134,7 +140,7 @@ class ModelPanel(Vertical):
                 LayerRow(describe_layer(layer), output, parameters)
                 for layer, (output, parameters) in zip(self.specs, outputs, strict=True)
             ]
-            chain = " → ".join([str(in_features), *(describe_layer(layer) for layer in self.specs)])
+            chain = " → ".join([str(in_features), *(short_name(layer) for layer in self.specs)])
             final = outputs[-1][0] if outputs else str(in_features)
             text = f"{chain} → {final} · {model.num_parameters():,} parameters"
             summary.remove_class("error")
