@@ -8,21 +8,15 @@ shared trainer) in a child process that a thread worker drives
 
 from __future__ import annotations
 
-import functools
 import gc
-import inspect
-import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import (
@@ -30,9 +24,7 @@ from textual.widgets import (
     Checkbox,
     Footer,
     Input,
-    Label,
     ProgressBar,
-    RichLog,
     Select,
     Static,
     Switch,
@@ -40,49 +32,38 @@ from textual.widgets import (
 
 import minidl
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
-from scenarios.build import build_model
-from scenarios.datasets import DATASETS
 from scenarios.schema import (
     Scenario,
     ScenarioError,
     load_scenario,
-    parse_document,
     save_scenario,
     scenario_to_document,
 )
 from scenarios.shipped import shipped_scenarios
+from tui.lab_errors import CrashReport, guard_actions
+from tui.lab_keys import KEY_BINDINGS, LabKeys
 from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
 from tui.session import BoundaryUpdate, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
-from tui.widgets.help_screen import HelpScreen
+from tui.widgets.control_bar import ControlBar
+from tui.widgets.epoch_table import EpochTable
+from tui.widgets.lab_form import LabForm, why_disabled
 from tui.widgets.layer_list import LayerList
-from tui.widgets.model_panel import PRESETS, ModelPanel
+from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
-from tui.widgets.settings_panel import (
-    CORE_FIELDS,
-    SettingsPanel,
-    field_of,
-    read_settings,
-    show_problems,
-)
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
 CHART_REFRESH_SECONDS = 0.5
 TEST_POINTS_SHOWN = 300
 SERIES = ("train", "test", "torch train", "torch test")
-METRICS_HEADER = "        ─── loss ───   ─ accuracy ─\nepoch   train    test   train    test     F1"
-# keys that type into a field: they act only when no field has the focus
-LETTER_ACTIONS = {
-    "train", "pause", "step", "stop", "reset", "more", "zoom", "compare", "export",
-    "save_weights", "load_weights", "help", "quit",
-}  # fmt: skip
 
 
-class MinidlLab(App):
+@guard_actions
+class MinidlLab(LabKeys, CrashReport, App):
     """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
 
     TITLE = "minidl-lab"
@@ -91,28 +72,7 @@ class MinidlLab(App):
     # from 46 rows the other settings show under the model
     VERTICAL_BREAKPOINTS = [(0, "-short"), (46, "-tall")]
     CSS_PATH = "styles/app.tcss"
-    # letters act when no field has the focus (a field types them); Escape leaves a field;
-    # ctrl+s, ctrl+o and F1 work everywhere, as no field uses them
-    BINDINGS = [
-        Binding("t", "train", "Train", tooltip="train every epoch left (resumes a pause)"),
-        Binding("p", "pause", "Pause", tooltip="pause or resume the run"),
-        Binding("s", "step", "Step", tooltip="train one epoch"),
-        Binding("x", "stop", "Stop", show=False, tooltip="stop the run (within one batch)"),
-        Binding("r", "reset", "Reset", show=False, tooltip="new weights from the seed"),
-        Binding("m", "more", "More", tooltip="the other settings, or back to the model"),
-        Binding("z", "zoom", "Zoom", show=False, tooltip="charts and map over the whole width"),
-        Binding("v", "compare", "vs torch", show=False, tooltip="vs torch on/off (next reset)"),
-        Binding("h", "export", "Export", show=False, tooltip="export the history (JSON, CSV)"),
-        Binding("w", "save_weights", "Save weights", show=False, tooltip="save the weights"),
-        Binding("l", "load_weights", "Load weights", show=False, tooltip="load weights"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
-        Binding("f1", "help", "Help", show=False, priority=True, tooltip="this help"),
-        Binding("ctrl+s", "save", "Save", show=False, priority=True, tooltip="save the scenario"),
-        Binding("ctrl+o", "load", "Open", show=False, priority=True, tooltip="open a scenario"),
-        Binding("escape", "leave_field", "Leave field", tooltip="leave the field"),
-        Binding("q", "quit", "Quit", show=False, tooltip="quit"),
-    ]
-
+    BINDINGS = KEY_BINDINGS  # which work where: tui.lab_keys
     def __init__(self, scenario: Scenario) -> None:
         super().__init__()
         self.document = scenario_to_document(scenario)
@@ -122,61 +82,27 @@ class MinidlLab(App):
         self._stop_requested = False
         self.started_at = 0.0
         self.last_detail = ""
-        self.crash_line: str | None = None
         # before Textual takes over stdout and stderr, which the fork server inherits
         warm_up()
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        with Horizontal(id="controls"):
-            yield Button("Train", id="train", variant="success", compact=True)
-            yield Button("Pause", id="pause", compact=True)
-            yield Button("Step", id="step", compact=True)
-            yield Button("Stop", id="stop", variant="error", compact=True)
-            yield Button("Reset", id="reset", compact=True)
-            yield Label("vs torch", id="compare-label")
-            yield Switch(
-                value=False,
-                id="compare",
-                tooltip="train the torch.nn twin alongside (from the next reset)",
-            )
+        yield ControlBar(id="controls")
         with Horizontal(id="main"):
-            with VerticalScroll(id="left", can_focus=False):
-                yield from self._left_panes()
+            yield LabForm(self.document, id="left")
             with Vertical(id="work"):
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", SERIES, id="loss-chart")
                     yield MetricChart("accuracy", SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
-                    with Vertical(id="table"):
-                        yield Static(METRICS_HEADER, id="metrics-header", markup=False)
-                        yield RichLog(id="metrics", max_lines=2000, wrap=False)
+                    yield EpochTable(id="table")
                 with Horizontal(id="progress-row"):
                     # a total from the start: an indeterminate bar would animate while idle
                     total = self.document["training"]["epochs"]
                     yield ProgressBar(total=total, id="progress", show_eta=False)
         yield Static("ready: press t to train", id="status", markup=False)
         yield Footer(compact=True)
-
-    def _left_panes(self) -> list[Vertical]:
-        """The model and the main settings; under them the other settings, shown on tall
-        terminals and otherwise in their place on m."""
-        return [
-            Vertical(
-                Label("Model", classes="section"),
-                ModelPanel(self.document["model"]["layers"], id="model"),
-                Label("Setup", classes="section"),
-                SettingsPanel(self.document, "core", id="settings"),
-                Static("m: more settings", classes="hint"),
-                id="lab-pane",
-            ),
-            Vertical(
-                Label("More settings (m: back)", classes="section"),
-                SettingsPanel(self.document, "more", id="settings-more"),
-                id="more-pane",
-            ),
-        ]
 
     def on_mount(self) -> None:
         # torch and Textual leave ~10⁶ long-lived objects: a full garbage collection
@@ -194,8 +120,8 @@ class MinidlLab(App):
     @on(ModelPanel.Changed)
     def form_changed(self, event: Message) -> None:
         """A field of the form changed (not one of a dialog's)."""
-        control = getattr(event, "control", None)
-        if control is None or control.screen is self.form_screen:
+        control = getattr(event, "control", None)  # None: the layer stack changed
+        if control is None or self.query_one(LabForm) in control.ancestors_with_self:
             self.revalidate()
 
     @property
@@ -203,71 +129,21 @@ class MinidlLab(App):
         """The screen that holds the form, whichever dialog is open over it."""
         return self.screen_stack[0]
 
-    @on(Select.Changed, "#data-kind")
-    def data_set_chosen(self, event: Select.Changed) -> None:
-        """One output per class: the model's last width follows the data set."""
-        if event.value in DATASETS:
-            self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
-
     def revalidate(self) -> None:
-        """Rebuild the scenario from the form; put each problem beside its field, say in
-        the status line why Train is disabled, and enable it once all are fixed."""
-        model = self.query_one(ModelPanel)
-        settings, problems = read_settings(self.form_screen)
-        document = {
-            "name": self.document.get("name", "lab"),
-            "description": self.document.get("description", ""),
-            "data": settings["data"],
-            "training": {
-                # not in the form: kept as the scenario had them
-                **{k: v for k, v in self.document["training"].items() if k in ("dtype", "shuffle")},
-                **settings["training"],
-            },
-            "model": {**settings["model"], "layers": model.specs},
-        }
-        if "expect" in self.document:
-            document["expect"] = self.document["expect"]
-        # the schema judges the rest even when a field could not be read at all, so
-        # every problem shows at once
-        scenario = net = None
-        try:
-            scenario = parse_document(document)
-            net = build_model(scenario.model, 2, scenario.data.num_classes)
-        except ScenarioError as error:
-            problems += error.problems
-        except Exception as error:  # a set-up the schema let through but cannot build
-            problems.append(f"model.layers: cannot build this model: {one_line(error)}")
-        if problems:
-            scenario = net = None
+        """Rebuild the scenario from the form (which marks each problem beside its field);
+        say in the status line why Train is disabled, and enable it once all are fixed."""
+        scenario, problems = self.query_one(LabForm).check()
         self.scenario = scenario
-        unplaced = show_problems(self.form_screen, problems)
-        layer_problems = [p for p in unplaced if p.startswith("model")]
-        others = self.query_one("#settings-errors", Static)
-        other_text = "\n".join(p for p in unplaced if p not in layer_problems)
-        if str(others.content) != other_text:
-            others.update(other_text)
-            others.set_class(bool(other_text), "-shown")
-        features = scenario.model.features if scenario is not None else ()
-        model.show_model(net, len(features) or 2, layer_problems)
         for button in ("#train", "#step"):
             self.query_one(button, Button).disabled = scenario is None
-        if not self.running:
-            self._show_readiness(problems)
-
-    def _show_readiness(self, problems: list[str]) -> None:
-        """Ready, or why Train is disabled (and where the problem is)."""
-        if not problems:
-            if self.query_one("#status", Static).has_class("disabled"):
-                self.set_status("ready: press t to train")
+        if self.running:
             return
-        more = len(problems) - 1
-        hidden = any(
-            not p.startswith("model.layers") and field_of(p) not in CORE_FIELDS for p in problems
-        )
-        where = " (press m: more settings)" if hidden else ""
-        extra = f" (and {more} more, marked beside their fields)" if more else ""
-        self.set_status(f"Train is disabled: {problems[0]}{extra}{where}", error=True)
-        self.query_one("#status", Static).add_class("disabled")
+        status = self.query_one("#status", Static)
+        if problems:
+            self.set_status(why_disabled(problems), error=True)
+            status.add_class("disabled")
+        elif status.has_class("disabled"):
+            self.set_status("ready: press t to train")
 
     # --- training control -----------------------------------------------------
     def on_unmount(self) -> None:
@@ -297,7 +173,7 @@ class MinidlLab(App):
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
         for chart in self.query(MetricChart):
             chart.clear()
-        self.query_one("#metrics", RichLog).clear()
+        self.query_one(EpochTable).clear()
         self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
@@ -436,20 +312,12 @@ class MinidlLab(App):
     def on_epochs_trained(self, message: EpochsTrained) -> None:
         loss_chart = self.query_one("#loss-chart", MetricChart)
         accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
-        lines = []
         for e in message.events:
             loss_chart.add("train", e.epoch, e.train_loss)
             loss_chart.add("test", e.epoch, e.test_loss)
             accuracy_chart.add("train", e.epoch, e.train_accuracy)
             accuracy_chart.add("test", e.epoch, e.test_accuracy)
-            lines.append(
-                f"{e.epoch:>5} {_loss(e.train_loss)} {_loss(e.test_loss)} "
-                f"{e.train_accuracy:>7.3f} {e.test_accuracy:>7.3f} {e.f1:>6.3f}"
-            )
-        # a log, not a DataTable: appending is cheap, and the UI thread must stay
-        # idle for the training thread (measured: a DataTable of 600 rows cost
-        # about a third of the training time)
-        self.query_one("#metrics", RichLog).write("\n".join(lines), scroll_end=True)
+        self.query_one(EpochTable).add(message.events)
         for e in message.twin_events:
             loss_chart.add("torch train", e.epoch, e.train_loss)
             loss_chart.add("torch test", e.epoch, e.test_loss)
@@ -516,26 +384,6 @@ class MinidlLab(App):
         else:  # not trained yet: the next run builds with or without the twin
             self._close_session()
 
-    @on(Button.Pressed, "#train")
-    def _train_pressed(self) -> None:
-        self.action_train()
-
-    @on(Button.Pressed, "#pause")
-    def _pause_pressed(self) -> None:
-        self.action_pause()
-
-    @on(Button.Pressed, "#step")
-    def _step_pressed(self) -> None:
-        self.action_step()
-
-    @on(Button.Pressed, "#stop")
-    def _stop_pressed(self) -> None:
-        self.action_stop()
-
-    @on(Button.Pressed, "#reset")
-    def _reset_pressed(self) -> None:
-        self.action_reset()
-
     # --- files --------------------------------------------------------------
     def action_save(self) -> None:
         if self.scenario is None:
@@ -573,9 +421,8 @@ class MinidlLab(App):
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""
         self.document = scenario_to_document(scenario)
-        left = self.query_one("#left", VerticalScroll)
-        await left.remove_children()
-        await left.mount(*self._left_panes())
+        await self.query_one(LabForm).remove()
+        await self.query_one("#main").mount(LabForm(self.document, id="left"), before="#work")
         self.form_screen.remove_class("-more")
         self.query_one(LayerList).focus()
         self._close_session()
@@ -651,208 +498,6 @@ class MinidlLab(App):
             return
         self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
-
-    # --- keys ----------------------------------------------------------------
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Letters type into a field, so they are not offered while one has the focus, nor
-        under a dialog; Escape is offered wherever it leads back to the layer list."""
-        in_field = isinstance(self.focused, Input)
-        if action in LETTER_ACTIONS:
-            return (not in_field and self.screen is self.form_screen) or action == "help"
-        if action == "leave_field":
-            return self.screen is self.form_screen and (
-                self.more_shown or not isinstance(self.focused, LayerList)
-            )
-        return True
-
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
-
-    def on_descendant_blur(self) -> None:
-        self.refresh_bindings()
-
-    @property
-    def more_shown(self) -> bool:
-        """Whether m has brought the other settings forward."""
-        return self.form_screen.has_class("-more")
-
-    def action_leave_field(self) -> None:
-        """Escape: out of a field to the layer list; from the other settings, out of the
-        field first, then back to the model."""
-        if self.more_shown:
-            if isinstance(self.focused, Input):
-                self.set_focus(None)
-            else:
-                self.action_more()
-            return
-        self.query_one(LayerList).focus()
-
-    def action_more(self) -> None:
-        """The other settings in the model's place, or back (on a tall terminal both show:
-        this moves the focus)."""
-        if self.more_shown:
-            self.form_screen.remove_class("-more")
-            self.query_one(LayerList).focus()
-            self.query_one("#left", VerticalScroll).scroll_home(animate=False)
-        else:
-            self.form_screen.add_class("-more")
-            self.query_one("#csv-path", Input).focus()
-        self.refresh_bindings()
-
-    def action_zoom(self) -> None:
-        """Charts, map and table over the whole width, or back beside the model."""
-        self.screen.toggle_class("-zoomed")
-
-    def action_compare(self) -> None:
-        switch = self.query_one("#compare", Switch)
-        switch.value = not switch.value
-
-    def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.key_list()))
-
-    def key_list(self) -> list[tuple[str, str, str]]:
-        """Every key of the lab, read from the bindings: (key, what it does, where)."""
-        rows = []
-        for binding in LayerList.BINDINGS:
-            assert isinstance(binding, Binding)
-            rows.append((self._key_name(binding), binding.tooltip, "layer list"))
-        rows += [
-            ("↑ ↓", "select a layer", "layer list"),
-            ("Enter", "edit the selected layer", "layer list"),
-            ("letters, Enter", "type-ahead, then add or edit", "layer dialog"),
-            ("Tab / Shift+Tab", "next / previous field", "everywhere"),
-        ]
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            where = "outside a field" if binding.action in LETTER_ACTIONS else "everywhere"
-            if binding.action == "leave_field":
-                where = "in a field"
-            rows.append((self._key_name(binding), binding.tooltip or binding.description, where))
-        rows.append(("ctrl+p", "command palette: every action by name", "everywhere"))
-        rows.append(("ctrl+q", "quit", "everywhere"))
-        return rows
-
-    @staticmethod
-    def _key_name(binding: Binding) -> str:
-        names = {"question_mark": "?", "plus": "+", "equals_sign": "=", "minus": "-"}
-        names |= {"left_square_bracket": "[", "right_square_bracket": "]"}
-        keys = [names.get(key, key) for key in binding.key.split(",")]
-        return binding.key_display or " ".join(keys)
-
-    # --- errors ----------------------------------------------------------------
-    def report_failure(self, what: str, error: BaseException) -> None:
-        """An action that failed: said in the status line; the lab stays usable."""
-        self.log.error("".join(traceback.format_exception(error)))
-        self.set_status(f"could not {what}: {one_line(error)}", error=True)
-
-    def _handle_exception(self, error: Exception) -> None:
-        """An error no action caught ends the lab with one line (and status 1); the
-        traceback goes to a file named in that line."""
-        super()._handle_exception(error)
-        log = Path(tempfile.gettempdir()) / "minidl-lab-crash.txt"
-        try:
-            log.write_text("".join(traceback.format_exception(error)))
-            where = f" (traceback in {log})"
-        except OSError:
-            where = ""
-        self.crash_line = f"minidl-lab: internal error: {one_line(error)}{where}"
-        self._exit_renderables.clear()  # no traceback on the terminal: run() prints the line
-
-    def run(self, *args: Any, **kwargs: Any) -> Any:
-        """Runs the lab; an internal error exits with status 1, never 0."""
-        result = super().run(*args, **kwargs)
-        if self.crash_line is not None:
-            print(self.crash_line, file=sys.stderr)
-        if self.return_code:
-            raise SystemExit(self.return_code)
-        return result
-
-    # --- command palette ------------------------------------------------------
-    def get_system_commands(self, screen):
-        """The lab's actions in the command palette, beside Textual's own."""
-        yield from super().get_system_commands(screen)
-        seen = set()
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action in ("quit", "leave_field") or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            yield SystemCommand(
-                binding.tooltip[0].upper() + binding.tooltip[1:],
-                f"key: {self._key_name(binding)}",
-                getattr(self, f"action_{binding.action}"),
-            )
-        panel = self.query_one(ModelPanel)
-        for action, name in (("add", "Add a layer"), ("edit", "Edit the selected layer")):
-            yield SystemCommand(
-                name, f"{name} (layer list: {action[0]})", getattr(panel, f"ask_{action}")
-            )
-        yield SystemCommand("Remove the selected layer", "(layer list: d)", panel.remove_layer)
-        for preset in PRESETS:
-            yield SystemCommand(
-                f"Preset: {preset}",
-                "replace the layer stack",
-                functools.partial(panel.apply_preset, preset),
-            )
-
-
-def _loss(value: float) -> str:
-    """A loss in 7 columns whatever its size: 0.02381, 1.2e+05, inf."""
-    text = f"{value:7.4f}"
-    return text if len(text) <= 7 else f"{value:7.2g}"
-
-
-def one_line(error: BaseException) -> str:
-    """An exception as one line of at most 300 characters: its type and message."""
-    text = " ".join(f"{type(error).__name__}: {error}".split())
-    return text if len(text) <= 300 else text[:299] + "…"
-
-
-# Every action that reads files, writes files or trains goes through one boundary: any
-# exception it raises becomes a status message, and the lab stays usable.
-GUARDED_ACTIONS = {
-    "action_train": "train",
-    "action_step": "train one epoch",
-    "action_reset": "reset",
-    "action_save": "save the scenario",
-    "save_to": "save the scenario",
-    "action_load": "load a scenario",
-    "load_from": "load the scenario",
-    "action_export": "export the history",
-    "export_to": "export the history",
-    "action_save_weights": "save the weights",
-    "save_weights_to": "save the weights",
-    "action_load_weights": "load weights",
-    "load_weights_from": "load the weights",
-}
-
-
-def _guarded(method, what: str):
-    if inspect.iscoroutinefunction(method):
-
-        @functools.wraps(method)
-        async def guarded_coroutine(self: MinidlLab, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return await method(self, *args, **kwargs)
-            except Exception as error:
-                self.report_failure(what, error)
-
-        return guarded_coroutine
-
-    @functools.wraps(method)
-    def guarded(self: MinidlLab, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as error:
-            self.report_failure(what, error)
-
-    return guarded
-
-
-for _name, _what in GUARDED_ACTIONS.items():
-    setattr(MinidlLab, _name, _guarded(getattr(MinidlLab, _name), _what))
-
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
     """The lab, set up with a scenario (default: the shipped centered disk)."""
