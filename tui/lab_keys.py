@@ -47,9 +47,9 @@ KEY_BINDINGS = [
     Binding("w", "save_weights", "Save weights", show=False, tooltip="save the weights"),
     Binding("l", "load_weights", "Load weights", show=False, tooltip="load weights"),
     Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
-    Binding("f1", "help", "Help", show=False, priority=True, tooltip="this help"),
-    Binding("ctrl+s", "save", "Save", show=False, priority=True, tooltip="save the scenario"),
-    Binding("ctrl+o", "load", "Open", show=False, priority=True, tooltip="open a scenario"),
+    Binding("f1", "help", "Help", show=False, tooltip="this help (in a field too)"),
+    Binding("ctrl+s", "save", "Save", show=False, tooltip="save the scenario"),
+    Binding("ctrl+o", "load", "Open", show=False, tooltip="open a scenario"),
     Binding("escape", "leave_field", "Leave field", tooltip="leave the field"),
     Binding("q", "quit", "Quit", show=False, tooltip="quit"),
 ]

@@ -399,3 +399,13 @@ async def test_presets_are_in_the_command_palette():
         await pilot.pause()
         assert app.query_one(ModelPanel).specs == PRESETS["one hidden layer of 8"]
         assert "Train every epoch left (resumes a pause)" in commands
+
+
+async def test_in_a_field_the_footer_names_the_keys_that_work_there():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#lr", Input).focus()
+        await pilot.pause()
+        shown = {key.key for key in app.query(FooterKey)}
+        assert {"escape", "ctrl+s", "ctrl+o", "f1"} <= shown
+        assert not shown & {"t", "p", "s", "m"}

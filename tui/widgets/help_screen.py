@@ -37,6 +37,8 @@ coloured by their true class. A dot of another colour than its cell is misclassi
 Epoch table (right of the map): per epoch, the training and test loss, the training and
 test accuracy, and F1 (class 1 for two classes; macro-averaged otherwise).
 
+Progress bar (under the map): the epochs done of the epochs asked.
+
 Status line (bottom): epoch done / epochs asked, samples trained per second, seconds
 since the run started, test accuracy and F1; at the end, the final precision, recall and
 F1, and with vs torch on, the largest relative gap between minidl's and torch's loss.
