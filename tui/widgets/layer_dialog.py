@@ -124,7 +124,7 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
         with Vertical(id="layer-dialog", classes="dialog"):
             yield Static(self.title_text, markup=False, classes="dialog-title")
             yield TypeList(self.initial["type"], id="layer-types")
-            yield Static("arguments (Enter accepts, Tab switches, Esc cancels)", markup=False)
+            yield Static("arguments · Enter accepts · Tab switches · Esc cancels", markup=False)
             yield Input(
                 self._typed_arguments[self.initial["type"]],
                 placeholder="25, or name=value, …",
