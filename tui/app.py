@@ -133,6 +133,8 @@ class MinidlLab(LabKeys, CrashReport, App):
         """Rebuild the scenario from the form (which marks each problem beside its field);
         say in the status line why Train is disabled, and enable it once all are fixed."""
         scenario, problems = self.query_one(LabForm).check()
+        if (scenario is None) != (self.scenario is None):
+            self.refresh_bindings()  # Train and Step dimmed in the footer, or not
         self.scenario = scenario
         for button in ("#train", "#step"):
             self.query_one(button, Button).disabled = scenario is None
@@ -370,8 +372,12 @@ class MinidlLab(LabKeys, CrashReport, App):
     def set_status(self, text: str, error: bool = False) -> None:
         """One message at the bottom, wrapped in full, never read as markup."""
         status = self.query_one("#status", Static)
-        if str(status.content) != text:
-            status.update(Text(text))
+        shown = str(status.content)
+        if shown != text:
+            # while training the line changes twice a second: re-lay the screen out only
+            # when the old or the new text may take more than one line
+            width = status.content_region.width or 1
+            status.update(Text(text), layout=max(len(text), len(shown)) >= width)
         status.set_class(error, "error")
         status.remove_class("disabled")
 

@@ -59,11 +59,14 @@ class LabKeys(_Base):
     """The key handling of the lab (mixed into the app, whose bindings are KEY_BINDINGS)."""
 
     form_screen: Screen
+    scenario: object
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Letters type into a field, so they are not offered while one has the focus, nor
         under a dialog; Escape is offered wherever it leads back to the layer list."""
         in_field = isinstance(self.focused, Input)
+        if action in ("train", "step") and self.scenario is None:
+            return None  # shown dimmed; the status line says why
         if action in LETTER_ACTIONS:
             return (not in_field and self.screen is self.form_screen) or action == "help"
         if action == "leave_field":

@@ -411,3 +411,16 @@ async def test_in_a_field_the_footer_names_the_keys_that_work_there():
         shown = {key.key for key in app.query(FooterKey)}
         assert {"escape", "ctrl+s", "ctrl+o", "f1"} <= shown
         assert not shown & {"t", "p", "s", "m"}
+
+
+async def test_t_with_a_problem_left_keeps_saying_why_train_is_disabled():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#epochs", Input).value = "0"
+        await pilot.pause()
+        reason = status(app)
+        assert reason.startswith("Train is disabled: training.epochs = 0")
+        await pilot.press("t", "s")
+        assert app.session is None and not app.running
+        assert status(app) == reason
+        assert app.check_action("train", ()) is None  # dimmed in the footer
