@@ -50,7 +50,12 @@ KEY_BINDINGS = [
     Binding("f1", "help", "Help", show=False, tooltip="this help (in a field too)"),
     Binding("ctrl+s", "save", "Save", show=False, tooltip="save the scenario"),
     Binding("ctrl+o", "load", "Open", show=False, tooltip="open a scenario"),
-    Binding("escape", "leave_field", "Leave field", tooltip="leave the field"),
+    Binding(
+        "escape",
+        "leave_field",
+        "Back",
+        tooltip="leave the field (or the zoom, or the other settings)",
+    ),
     Binding("q", "quit", "Quit", show=False, tooltip="quit"),
 ]
 
@@ -71,7 +76,9 @@ class LabKeys(_Base):
             return (not in_field and self.screen is self.form_screen) or action == "help"
         if action == "leave_field":
             return self.screen is self.form_screen and (
-                self.more_shown or not isinstance(self.focused, LayerList)
+                self.more_shown
+                or self.form_screen.has_class("-zoomed")
+                or not isinstance(self.focused, LayerList)
             )
         return True
 
@@ -88,7 +95,10 @@ class LabKeys(_Base):
 
     def action_leave_field(self) -> None:
         """Escape: out of a field to the layer list; from the other settings, out of the
-        field first, then back to the model."""
+        field first, then back to the model; out of the zoom."""
+        if self.form_screen.has_class("-zoomed"):
+            self.action_zoom()
+            return
         if self.more_shown:
             if isinstance(self.focused, Input):
                 self.set_focus(None)
@@ -111,7 +121,10 @@ class LabKeys(_Base):
 
     def action_zoom(self) -> None:
         """Charts, map and table over the whole width, or back beside the model."""
-        self.screen.toggle_class("-zoomed")
+        self.form_screen.toggle_class("-zoomed")
+        if not self.form_screen.has_class("-zoomed"):
+            self.query_one(LayerList).focus()
+        self.refresh_bindings()
 
     def action_compare(self) -> None:
         switch = self.query_one("#compare", Switch)
