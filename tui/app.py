@@ -52,6 +52,7 @@ from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
 from tui.widgets.settings_panel import SettingsPanel
+from tui.wording import count
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
@@ -224,22 +225,47 @@ class MinidlLab(App):
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)
             return
-        if self._needs_new_session():
+        session = self.session
+        if session is not None and not session.alive:  # killed while idle: start anew
+            self._close_session()
+            session = None
+        if session is None or not session.continues(self.scenario):
             self._start(None, fresh=True)  # every epoch of the new session
             return
-        assert self.session is not None
-        if self.session.epochs_left == 0:
-            self.set_status("all epochs done: press r to reset, or raise the epochs")
+        if session.epochs_left == 0:
+            self.set_status(
+                f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
+                "raise the epochs and press t to go on, or press r to start again"
+            )
             return
-        self._start(self.session.epochs_left)
+        self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
+        self._start(session.epochs_left)
 
     def action_step(self) -> None:
-        if self.running:
+        session = self.session
+        if self.running:  # one more epoch, then paused (from a pause: exactly one)
+            if session is not None:
+                session.step()
+                self.query_one("#pause", Button).label = "Resume"
+                self.set_status("training one epoch, then pausing…")
             return
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)
             return
-        self._start(1, fresh=self._needs_new_session())
+        if session is not None and not session.alive:
+            self._close_session()
+            session = None
+        if session is None or not session.continues(self.scenario):
+            self._start(1, fresh=True)
+            return
+        if session.epochs_left == 0:  # never past the limit: extending is asked for
+            self.set_status(
+                f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
+                "raise the epochs to step on, or press r to start again"
+            )
+            return
+        self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
+        self._start(1)
 
     def action_pause(self) -> None:
         session = self.session
@@ -284,7 +310,7 @@ class MinidlLab(App):
             self._close_session()
             self.set_status("starting a training process…" if epochs == 0 else "training…")
         else:
-            self.set_status(f"training {epochs} epoch(s)…")
+            self.set_status(f"training {count(epochs or 0, 'epoch')}…")
         self.train_in_thread(epochs, spec)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
@@ -338,7 +364,8 @@ class MinidlLab(App):
 
     def on_paused(self, message: Paused) -> None:
         if self.session is not None and self.session.paused:
-            self.set_status(f"paused after {message.epochs_completed} epochs (p resumes)")
+            completed = count(message.epochs_completed, "epoch")
+            self.set_status(f"paused after {completed} (p resumes, s steps one epoch)")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
@@ -395,8 +422,16 @@ class MinidlLab(App):
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.running = False
+        self.query_one("#pause", Button).label = "Pause"
         if message.session_lost:
             self._close_session()
+            self.redraw_charts()
+            self.set_status(
+                f"{message.detail} after {count(message.finished.epochs_completed, 'epoch')}: "
+                "press t to train anew, or r for new weights",
+                error=True,
+            )
+            return
         self.redraw_charts()
         session = self.session
         final = session.history.final if session is not None else None
@@ -409,7 +444,7 @@ class MinidlLab(App):
         if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
         status = message.finished.status
-        line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
+        line = f"{status} after {count(message.finished.epochs_completed, 'epoch')}{summary}"
         if message.detail:
             line = f"{message.detail} · {line}"
         self.set_status(line, error=status == "diverged")

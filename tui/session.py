@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from minidl.reference import TwinTrainer
@@ -68,6 +68,7 @@ class RunControls:
     scenario: Scenario
     _stop: EventFlag
     _running: EventFlag  # set = not paused
+    _step_once: EventFlag  # set = pause again once the current epoch ends
 
     @property
     def epochs_completed(self) -> int:
@@ -81,10 +82,38 @@ class RunControls:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def alive(self) -> bool:
+        """False once the process that holds the model has gone (see RemoteSession)."""
+        return True
+
+    def continues(self, scenario: Scenario) -> bool:
+        """Whether this session can go on training ``scenario``, and if so adopt it.
+
+        It can when ``scenario`` is this session's, or the same but for a number of
+        epochs no smaller than those done: raising the epochs of a finished run
+        extends it, and the numbers equal those of a run that had the larger
+        count from the start (nothing in the build depends on the count).
+        """
+        if scenario == self.scenario:
+            return True
+        same_but_epochs = replace(
+            scenario, training=replace(scenario.training, epochs=self.scenario.training.epochs)
+        )
+        if same_but_epochs == self.scenario and scenario.training.epochs >= self.epochs_completed:
+            self.scenario = scenario
+            return True
+        return False
+
     def pause(self) -> None:
         self._running.clear()
 
     def resume(self) -> None:
+        self._running.set()
+
+    def step(self) -> None:
+        """Train on to the end of the current epoch, then pause (from a pause: one epoch)."""
+        self._step_once.set()
         self._running.set()
 
     def stop(self) -> None:
@@ -99,10 +128,11 @@ class TrainingSession(RunControls):
     def __init__(
         self,
         scenario: Scenario,
-        grid_size: tuple[int, int] = (48, 16),
+        grid_size: Sequence[int] = (48, 16),
         compare_with_torch: bool = False,
         stop_event: EventFlag | None = None,
         running_event: EventFlag | None = None,
+        step_event: EventFlag | None = None,
     ) -> None:
         self.scenario = scenario
         self.experiment: Experiment = build_experiment(scenario)
@@ -117,6 +147,7 @@ class TrainingSession(RunControls):
         self._stop = stop_event if stop_event is not None else threading.Event()
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
+        self._step_once = step_event if step_event is not None else threading.Event()
 
     @property
     def history(self) -> History:
@@ -152,6 +183,8 @@ class TrainingSession(RunControls):
         over (every tensor op releases and re-takes the GIL).
         """
         self._stop.clear()
+        self._step_once.clear()
+        self._running.set()  # a run starts unpaused, whatever the last one ended in
         pending: list[EpochCompleted] = []
         twin_pending: list[EpochCompleted] = []
         # the first epoch is reported at once, so that the charts move right away
@@ -177,6 +210,9 @@ class TrainingSession(RunControls):
                     theirs = self.twin.run(1).epochs[-1]
                     twin_pending.append(theirs)
                     self._track_difference(event, theirs)
+                if self._step_once.is_set():  # the next batch waits, and reports the pause
+                    self._step_once.clear()
+                    self._running.clear()
                 if time.perf_counter() - last_report >= report_every:
                     report()
                 return
@@ -195,6 +231,7 @@ class TrainingSession(RunControls):
             self.max_loss_difference = max(self.max_loss_difference, gap)
 
     def boundary(self) -> BoundaryUpdate:
-        columns, rows = self.grid_size
+        # a tuple, or a shared array that the lab rewrites when its map is resized
+        columns, rows = self.grid_size[:]
         grid = decision_grid(self.experiment.model, columns, rows, self.extent)
         return BoundaryUpdate(self.epochs_completed, grid, self.extent)
