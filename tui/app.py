@@ -79,6 +79,7 @@ class MinidlLab(App):
         Binding("ctrl+e", "export", "Export history"),
         Binding("ctrl+w", "save_weights", "Save weights"),
         Binding("ctrl+l", "load_weights", "Load weights"),
+        Binding("l", "toggle_log_scale", "Log loss"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -365,7 +366,7 @@ class MinidlLab(App):
     def on_paused(self, message: Paused) -> None:
         if self.session is not None and self.session.paused:
             completed = count(message.epochs_completed, "epoch")
-            self.set_status(f"paused after {completed} (p resumes, s steps one epoch)")
+            self.set_status(f"paused after {completed} (p resumes)")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
@@ -448,6 +449,11 @@ class MinidlLab(App):
         if message.detail:
             line = f"{message.detail} · {line}"
         self.set_status(line, error=status == "diverged")
+
+    def action_toggle_log_scale(self) -> None:
+        """The loss chart's value axis: linear or logarithmic."""
+        chart = self.query_one("#loss-chart", MetricChart)
+        chart.set_log_scale(not chart.log_scale)
 
     def redraw_charts(self) -> None:
         for chart in self.query(MetricChart):
