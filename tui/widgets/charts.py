@@ -50,6 +50,27 @@ def epoch_ticks(first: int, last: int, width: int) -> list[int]:
     return ticks
 
 
+def log_ticks(low: float, high: float, most: int) -> list[float]:
+    """Round values between ``low`` and ``high`` (both > 0) for a logarithmic axis: the
+    first of 10ⁿ, 1-2-5 × 10ⁿ or every digit × 10ⁿ that gives two ticks, thinned to at
+    most ``most`` (at least 2); the ends themselves when none does."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    ticks: list[float] = []
+    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        ticks = [
+            m * 10.0**k
+            for k in range(first, last + 1)
+            for m in mantissas
+            if low <= m * 10.0**k <= high
+        ]
+        if len(ticks) >= 2:
+            break
+    if len(ticks) < 2:
+        ticks = [low, high]
+    step = -(-len(ticks) // max(2, most))
+    return ticks[::step]
+
+
 def _rgb(colour: Colour) -> str:
     return "#{:02x}{:02x}{:02x}".format(*colour)
 
@@ -130,7 +151,7 @@ class MetricChart(Vertical):
             text.append(" torch")
             gap = self.largest_gap()
             if gap is not None:
-                text.append(f" gap {gap:.0e}", style="dim")
+                text.append(f" gap\u00a0{gap:.0e}", style="dim")  # one unit, never split
         if self.log_scale:
             text.append("  (log)", style="dim")
         return text
@@ -149,35 +170,40 @@ class MetricChart(Vertical):
         plt.clear_data()
         plt.clear_figure()
         width = max(1, plot.size.width - 8)  # less the value axis' labels
+        # plotext's own log scale takes the logarithm again at every build (that is,
+        # every render): the chart plots log10 of the values and labels the axis itself
         log = self.log_scale
-        plt.yscale("log" if log else "linear")
-        last = 0
-        for name in self.series_names:
+        drawn: list[float] = []
+        first, last = None, 0
+        # minidl's lines first, then the twin's dots on top of them
+        ordered = sorted(self.series_names, key=lambda name: name.startswith("torch "))
+        for name in ordered:
             values = [
                 (e, v) for e, v in self.points[name] if math.isfinite(v) and (v > 0 or not log)
             ]
             if not values:
                 continue
+            first = values[0][0] if first is None else min(first, values[0][0])
             last = max(last, values[-1][0])
+            twin = name.startswith("torch ")
+            values = _thin(
+                values,
+                max(2, width // TORCH_DOT_SPACING) if twin else min(MAX_DRAWN_POINTS, 2 * width),
+            )
+            epochs = [e for e, _ in values]
+            ys = [math.log10(v) if log else v for _, v in values]
+            drawn += ys
             colour = SERIES_COLOURS.get(name, FALLBACK_COLOUR)
-            if name.startswith("torch "):  # dots, drawn after the lines they may cover
-                continue
-            values = _thin(values, min(MAX_DRAWN_POINTS, 2 * width))
-            plt.plot([e for e, _ in values], [v for _, v in values], marker="hd", color=colour)
-        for name in self.series_names:
-            values = [
-                (e, v) for e, v in self.points[name] if math.isfinite(v) and (v > 0 or not log)
-            ]
-            if name.startswith("torch ") and values:
-                values = _thin(values, max(2, width // TORCH_DOT_SPACING))
-                colour = SERIES_COLOURS.get(name, FALLBACK_COLOUR)
-                plt.scatter(
-                    [e for e, _ in values], [v for _, v in values], marker="•", color=colour
-                )
-        if last:
-            first = min(v[0][0] for v in self.points.values() if v)
+            if twin:
+                plt.scatter(epochs, ys, marker="•", color=colour)
+            else:
+                plt.plot(epochs, ys, marker="hd", color=colour)
+        if first is not None:
             ticks = epoch_ticks(first, last, width)
             plt.xticks(ticks, [str(t) for t in ticks])
+        if log and drawn:
+            ticks = log_ticks(10 ** min(drawn), 10 ** max(drawn), plot.size.height // 2)
+            plt.yticks([math.log10(t) for t in ticks], [f"{t:.3g}" for t in ticks])
         plot.refresh()
 
 
