@@ -44,6 +44,7 @@ from scenarios.schema import (
 )
 from scenarios.shipped import shipped_scenarios
 from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
+from tui.scenario_files import default_file_name, find_scenario, for_saving
 from tui.session import BoundaryUpdate, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
@@ -51,6 +52,7 @@ from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 from tui.widgets.settings_panel import SettingsPanel
 from tui.wording import count
 
@@ -498,26 +500,46 @@ class MinidlLab(App):
         if self.scenario is None:
             self.set_status("nothing to save: fix the marked settings first", error=True)
             return
-        default = f"{self.scenario.name}.toml"
-        self.push_screen(PathPrompt("Save the scenario as", default), self.save_to)
+        session = self.session
+        reached = None
+        if session is not None and not self.running and session.finished(self.scenario):
+            final = session.history.final
+            if final is not None and session.history.status == "completed":
+                reached = f"test acc ≥ {final.test_accuracy:.3f}, F1 ≥ {final.f1:.3f}"
+        self.push_screen(SaveDialog(default_file_name(self.scenario), reached), self.save_to)
 
-    def save_to(self, path: str | None) -> None:
-        if path and self.scenario is not None:
-            try:
-                save_scenario(self.scenario, path)
-            except OSError as error:
-                self.set_status(f"cannot save {path}: {error}", error=True)
-                return
-            self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
+    def save_to(self, request: SaveRequest | str | None) -> None:
+        """Write the setup on screen, named after the file and described from its settings;
+        its expectations are the run's final metrics when asked for, else none."""
+        if isinstance(request, str):
+            request = SaveRequest(request)
+        if not request or self.scenario is None:
+            return
+        session = self.session
+        reached = None
+        if request.record and session is not None and session.finished(self.scenario):
+            reached = session.history.final
+        path = request.path
+        try:
+            save_scenario(for_saving(self.scenario, path, reached), path)
+        except OSError as error:
+            self.set_status(f"cannot save {path}: {error}", error=True)
+            return
+        self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
 
     def action_load(self) -> None:
-        self.push_screen(PathPrompt("Load a scenario file", ""), self.load_from)
+        self.push_screen(LoadDialog(), self.load_from)
 
     async def load_from(self, path: str | None) -> None:
+        """Load a scenario file, or a shipped scenario by name."""
         if not path:
             return
+        found = find_scenario(path)
+        if found is None:
+            self.set_status(f"no file and no shipped scenario named {path}", error=True)
+            return
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(found)
         except ScenarioError as error:
             self.set_status(str(error).replace("\n", " "), error=True)
             return
@@ -525,7 +547,7 @@ class MinidlLab(App):
             self.session.stop()
             await self.workers.wait_for_complete()
         await self.apply_scenario(scenario)
-        self.set_status(f"loaded {path}")
+        self.set_status(f"loaded {found}")
 
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""

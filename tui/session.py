@@ -61,6 +61,14 @@ class BoundaryUpdate:
     extent: Extent = UNIT_SQUARE
 
 
+def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
+    """Whether two scenarios train the same way: data, model and training, not their
+    names, descriptions or expectations (and not the epoch count unless ``epochs``)."""
+    if not epochs:
+        b = replace(b, training=replace(b.training, epochs=a.training.epochs))
+    return (a.data, a.model, a.training) == (b.data, b.model, b.training)
+
+
 class RunControls:
     """Pause, resume and stop through two events that the training loop checks between
     batches; shared by a session in this process and one in a training process."""
@@ -90,20 +98,28 @@ class RunControls:
     def continues(self, scenario: Scenario) -> bool:
         """Whether this session can go on training ``scenario``, and if so adopt it.
 
-        It can when ``scenario`` is this session's, or the same but for a number of
-        epochs no smaller than those done: raising the epochs of a finished run
-        extends it, and the numbers equal those of a run that had the larger
-        count from the start (nothing in the build depends on the count).
+        It can when ``scenario`` sets up the same training (its name, description
+        and expectations may differ) for a number of epochs no smaller than those
+        done: raising the epochs of a finished run extends it, and the numbers
+        equal those of a run that had the larger count from the start (nothing in
+        the build depends on the count).
         """
         if scenario == self.scenario:
             return True
-        same_but_epochs = replace(
-            scenario, training=replace(scenario.training, epochs=self.scenario.training.epochs)
-        )
-        if same_but_epochs == self.scenario and scenario.training.epochs >= self.epochs_completed:
+        if (
+            same_setup(scenario, self.scenario, epochs=False)
+            and scenario.training.epochs >= self.epochs_completed
+        ):
             self.scenario = scenario
             return True
         return False
+
+    def finished(self, scenario: Scenario) -> bool:
+        """Whether this session trained ``scenario``'s setup through all its epochs, so
+        that its final metrics are what a replay of ``scenario`` reaches."""
+        return same_setup(scenario, self.scenario) and self.epochs_completed == (
+            scenario.training.epochs
+        )
 
     def pause(self) -> None:
         self._running.clear()
