@@ -85,7 +85,7 @@ class MetricChart(Vertical):
 
     DEFAULT_CSS = """
     MetricChart { width: 1fr; height: 1fr; }
-    MetricChart > .chart-legend { height: auto; padding: 0 1; }
+    MetricChart > .chart-legend { height: auto; }
     MetricChart > PlotextPlot { height: 1fr; }
     """
 
@@ -142,18 +142,18 @@ class MetricChart(Vertical):
         mine = [n for n in self.series_names if not n.startswith("torch ") and self.points[n]]
         theirs = [n for n in self.series_names if n.startswith("torch ") and self.points[n]]
         for name in mine:
-            text.append("  ━ ", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
-            text.append(name)
+            text.append(" ━\u00a0", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
+            text.append(name.replace(" ", "\u00a0"))
         if theirs:
-            text.append("  ")
+            text.append(" ")
             for name in theirs:
                 text.append("•", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
-            text.append(" torch")
+            text.append("\u00a0torch")
             gap = self.largest_gap()
             if gap is not None:
                 text.append(f" gap\u00a0{gap:.0e}", style="dim")  # one unit, never split
         if self.log_scale:
-            text.append("  (log)", style="dim")
+            text.append(" (log)", style="dim")
         return text
 
     def on_resize(self) -> None:
