@@ -157,7 +157,9 @@ def test_a_finished_session_continues_only_when_just_the_epochs_were_raised(remo
     session.run(3, lambda event: None)
     assert session.epochs_left == 0
     assert session.continues(scenario)
-    assert not session.continues(dataclasses.replace(scenario, name="other"))
+    assert session.continues(dataclasses.replace(scenario, name="saved", description="mine"))
+    faster = dataclasses.replace(scenario.training, lr=scenario.training.lr * 2)
+    assert not session.continues(dataclasses.replace(scenario, training=faster))
     assert not session.continues(scenario.with_overrides(epochs=2))  # fewer than done
     more = scenario.with_overrides(epochs=5)
     assert session.continues(more) and session.epochs_left == 2
