@@ -238,7 +238,7 @@ class MinidlLab(App):
         if session.epochs_left == 0:
             self.set_status(
                 f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
-                "raise the epochs and press t to go on, or press r to start again"
+                "raise epochs to go on, r restarts"
             )
             return
         self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
@@ -264,7 +264,7 @@ class MinidlLab(App):
         if session.epochs_left == 0:  # never past the limit: extending is asked for
             self.set_status(
                 f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
-                "raise the epochs to step on, or press r to start again"
+                "raise epochs to go on, r restarts"
             )
             return
         self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
