@@ -135,25 +135,38 @@ class MetricChart(Vertical):
                     gaps.append(abs(value - theirs) / abs(theirs) if theirs else abs(value))
         return max(gaps) if gaps else None
 
-    def legend(self) -> Text:
-        """The title, a key for every series with points, the twin's gap, the scale."""
-        text = Text()
-        text.append(self.title, style="bold")
+    def legend(self, width: int | None = None) -> Text:
+        """The title, a key for every series with points, the twin's gap, the scale;
+        wrapped between entries (never inside one) to lines of ``width``."""
+        # styles on spans, never a Text's own style, which would colour what joins it
+        entries = [Text.assemble((self.title, "bold"))]
         mine = [n for n in self.series_names if not n.startswith("torch ") and self.points[n]]
         theirs = [n for n in self.series_names if n.startswith("torch ") and self.points[n]]
         for name in mine:
-            text.append(" ━\u00a0", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
-            text.append(name.replace(" ", "\u00a0"))
+            entries.append(
+                Text.assemble(("━ ", _rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR))), name)
+            )
         if theirs:
-            text.append(" ")
+            entry = Text()
             for name in theirs:
-                text.append("•", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
-            text.append("\u00a0torch")
+                entry.append("•", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
+            entry.append(" torch")
+            entries.append(entry)
             gap = self.largest_gap()
             if gap is not None:
-                text.append(f" gap\u00a0{gap:.0e}", style="dim")  # one unit, never split
+                entries.append(Text.assemble((f"gap {gap:.0e}" if gap else "gap 0", "dim")))
         if self.log_scale:
-            text.append(" (log)", style="dim")
+            entries.append(Text.assemble(("(log)", "dim")))
+        lines: list[Text] = []
+        for entry in entries:
+            if lines and (width is None or len(lines[-1]) + 1 + len(entry) <= width):
+                lines[-1].append(" ")
+                lines[-1].append_text(entry)
+            else:
+                lines.append(entry)
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        text.overflow = "crop"
         return text
 
     def on_resize(self) -> None:
@@ -164,7 +177,7 @@ class MetricChart(Vertical):
         if not self._dirty or not self.is_mounted:
             return
         self._dirty = False
-        self.query_one(".chart-legend", Static).update(self.legend())
+        self.query_one(".chart-legend", Static).update(self.legend(self.size.width))
         plot = self.plot
         plt = plot.plt
         plt.clear_data()
