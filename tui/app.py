@@ -43,6 +43,7 @@ from scenarios.shipped import shipped_scenarios
 from tui.lab_errors import CrashReport, guard_actions
 from tui.lab_keys import KEY_BINDINGS, LabKeys
 from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
+from tui.scenario_files import default_file_name, find_scenario, for_saving
 from tui.session import BoundaryUpdate, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
@@ -54,6 +55,8 @@ from tui.widgets.lab_form import LabForm, why_disabled
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
+from tui.wording import count
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
@@ -73,6 +76,7 @@ class MinidlLab(LabKeys, CrashReport, App):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (46, "-tall")]
     CSS_PATH = "styles/app.tcss"
     BINDINGS = KEY_BINDINGS  # which work where: tui.lab_keys
+
     def __init__(self, scenario: Scenario) -> None:
         super().__init__()
         self.document = scenario_to_document(scenario)
@@ -188,22 +192,47 @@ class MinidlLab(LabKeys, CrashReport, App):
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)
             return
-        if self._needs_new_session():
+        session = self.session
+        if session is not None and not session.alive:  # killed while idle: start anew
+            self._close_session()
+            session = None
+        if session is None or not session.continues(self.scenario):
             self._start(None, fresh=True)  # every epoch of the new session
             return
-        assert self.session is not None
-        if self.session.epochs_left == 0:
-            self.set_status("all epochs done: press r to reset, or raise the epochs")
+        if session.epochs_left == 0:
+            self.set_status(
+                f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
+                "raise epochs to go on, r restarts"
+            )
             return
-        self._start(self.session.epochs_left)
+        self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
+        self._start(session.epochs_left)
 
     def action_step(self) -> None:
-        if self.running:
+        session = self.session
+        if self.running:  # one more epoch, then paused (from a pause: exactly one)
+            if session is not None:
+                session.step()
+                self.query_one("#pause", Button).label = "Resume"
+                self.set_status("training one epoch, then pausing…")
             return
         if self.scenario is None:
             self.set_status("fix the marked settings first", error=True)
             return
-        self._start(1, fresh=self._needs_new_session())
+        if session is not None and not session.alive:
+            self._close_session()
+            session = None
+        if session is None or not session.continues(self.scenario):
+            self._start(1, fresh=True)
+            return
+        if session.epochs_left == 0:  # never past the limit: extending is asked for
+            self.set_status(
+                f"the run is complete ({count(session.epochs_completed, 'epoch')}): "
+                "raise epochs to go on, r restarts"
+            )
+            return
+        self.query_one(ProgressBar).update(total=session.scenario.training.epochs)
+        self._start(1)
 
     def action_pause(self) -> None:
         session = self.session
@@ -248,7 +277,7 @@ class MinidlLab(LabKeys, CrashReport, App):
             self._close_session()
             self.set_status("starting a training process…" if epochs == 0 else "training…")
         else:
-            self.set_status(f"training {epochs} epoch(s)…")
+            self.set_status(f"training {count(epochs or 0, 'epoch')}…")
         self.train_in_thread(epochs, spec)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
@@ -302,7 +331,8 @@ class MinidlLab(LabKeys, CrashReport, App):
 
     def on_paused(self, message: Paused) -> None:
         if self.session is not None and self.session.paused:
-            self.set_status(f"paused after {message.epochs_completed} epochs (p resumes)")
+            completed = count(message.epochs_completed, "epoch")
+            self.set_status(f"paused after {completed} (p resumes)")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
@@ -346,8 +376,16 @@ class MinidlLab(LabKeys, CrashReport, App):
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.running = False
+        self.query_one("#pause", Button).label = "Pause"
         if message.session_lost:
             self._close_session()
+            self.redraw_charts()
+            self.set_status(
+                f"{message.detail} after {count(message.finished.epochs_completed, 'epoch')}: "
+                "press t to train anew, or r for new weights",
+                error=True,
+            )
+            return
         self.redraw_charts()
         session = self.session
         final = session.history.final if session is not None else None
@@ -360,10 +398,15 @@ class MinidlLab(LabKeys, CrashReport, App):
         if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
         status = message.finished.status
-        line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
+        line = f"{status} after {count(message.finished.epochs_completed, 'epoch')}{summary}"
         if message.detail:
             line = f"{message.detail} · {line}"
         self.set_status(line, error=status == "diverged")
+
+    def action_log_scale(self) -> None:
+        """The loss chart's value axis: linear or logarithmic."""
+        chart = self.query_one("#loss-chart", MetricChart)
+        chart.set_log_scale(not chart.log_scale)
 
     def redraw_charts(self) -> None:
         for chart in self.query(MetricChart):
@@ -395,26 +438,46 @@ class MinidlLab(LabKeys, CrashReport, App):
         if self.scenario is None:
             self.set_status("nothing to save: fix the marked settings first", error=True)
             return
-        default = f"{self.scenario.name}.toml"
-        self.push_screen(PathPrompt("Save the scenario as", default), self.save_to)
+        session = self.session
+        reached = None
+        if session is not None and not self.running and session.finished(self.scenario):
+            final = session.history.final
+            if final is not None and session.history.status == "completed":
+                reached = f"test acc ≥ {final.test_accuracy:.3f}, F1 ≥ {final.f1:.3f}"
+        self.push_screen(SaveDialog(default_file_name(self.scenario), reached), self.save_to)
 
-    def save_to(self, path: str | None) -> None:
-        if path and self.scenario is not None:
-            try:
-                save_scenario(self.scenario, path)
-            except OSError as error:
-                self.set_status(f"cannot save {path}: {error}", error=True)
-                return
-            self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
+    def save_to(self, request: SaveRequest | str | None) -> None:
+        """Write the setup on screen, named after the file and described from its settings;
+        its expectations are the run's final metrics when asked for, else none."""
+        if isinstance(request, str):
+            request = SaveRequest(request)
+        if not request or self.scenario is None:
+            return
+        session = self.session
+        reached = None
+        if request.record and session is not None and session.finished(self.scenario):
+            reached = session.history.final
+        path = request.path
+        try:
+            save_scenario(for_saving(self.scenario, path, reached), path)
+        except OSError as error:
+            self.set_status(f"cannot save {path}: {error}", error=True)
+            return
+        self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
 
     def action_load(self) -> None:
-        self.push_screen(PathPrompt("Load a scenario file", ""), self.load_from)
+        self.push_screen(LoadDialog(), self.load_from)
 
     async def load_from(self, path: str | None) -> None:
+        """Load a scenario file, or a shipped scenario by name."""
         if not path:
             return
+        found = find_scenario(path)
+        if found is None:
+            self.set_status(f"no file and no shipped scenario named {path}", error=True)
+            return
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(found)
         except ScenarioError as error:
             self.set_status(str(error).replace("\n", " "), error=True)
             return
@@ -422,7 +485,7 @@ class MinidlLab(LabKeys, CrashReport, App):
             self.session.stop()
             await self.workers.wait_for_complete()
         await self.apply_scenario(scenario)
-        self.set_status(f"loaded {path}")
+        self.set_status(f"loaded {found}")
 
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""

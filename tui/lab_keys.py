@@ -30,7 +30,7 @@ else:
 # keys that type into a field: they act only when no field has the focus
 LETTER_ACTIONS = {
     "train", "pause", "step", "stop", "reset", "more", "zoom", "compare", "export",
-    "save_weights", "load_weights", "help", "quit",
+    "save_weights", "load_weights", "log_scale", "help", "quit",
 }  # fmt: skip
 
 
@@ -42,6 +42,7 @@ KEY_BINDINGS = [
     Binding("r", "reset", "Reset", show=False, tooltip="new weights from the seed"),
     Binding("m", "more", "More", tooltip="the other settings, or back to the model"),
     Binding("z", "zoom", "Zoom", show=False, tooltip="charts and map over the whole width"),
+    Binding("g", "log_scale", "Log loss", show=False, tooltip="loss chart: log or linear scale"),
     Binding("v", "compare", "vs torch", show=False, tooltip="vs torch on/off (next reset)"),
     Binding("h", "export", "Export", show=False, tooltip="export the history (JSON, CSV)"),
     Binding("w", "save_weights", "Save weights", show=False, tooltip="save the weights"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from textual.keys import _character_to_key
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 from textual.widgets._footer import FooterKey
 
 import minidl
@@ -23,7 +23,7 @@ from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_dialog import LayerDialog
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import PRESETS, ModelPanel
-from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.scenario_dialogs import LoadDialog
 
 SIZES = [(80, 24), (120, 36), (200, 50)]
 PRINTABLE = [c for c in string.printable if c.isprintable()]  # the 95 of ASCII 32-126
@@ -237,12 +237,13 @@ async def test_every_printable_character_in_every_input_keeps_the_lab_running():
         assert isinstance(app.screen, LayerDialog)
         assert "is not name=value" in str(app.screen.query_one("#layer-dialog-error").content)
         await pilot.press("escape", "ctrl+o")
-        assert isinstance(app.screen, PathPrompt)
+        assert isinstance(app.screen, LoadDialog)
         await type_fast(pilot, PRINTABLE)
         await pilot.press("enter")
         await pilot.pause()
         assert app.is_running and app.return_code is None
-        assert "".join(PRINTABLE).strip() in status(app)  # the path, as typed
+        message = str(app.screen.query_one("#load-message", Label).content)
+        assert "".join(PRINTABLE).strip() in message  # the path, as typed
 
 
 # --- 5. validation beside the field ---------------------------------------------------------
