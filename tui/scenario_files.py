@@ -94,9 +94,12 @@ def for_saving(scenario: Scenario, path: str | Path, reached: EpochCompleted | N
 def find_scenario(name_or_path: str) -> Path | None:
     """A file path as typed (``~`` expanded), else the shipped scenario of that name;
     None when neither exists."""
-    path = Path(name_or_path).expanduser()
-    if path.is_file():
-        return path
+    try:
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return path
+    except (OSError, RuntimeError, ValueError):  # too long, a NUL, an unknown ~user
+        return None
     return shipped_scenarios().get(name_or_path.removesuffix(".toml"))
 
 
