@@ -49,8 +49,8 @@ TYPE_AHEAD_SECONDS = 1.0
 def parse_arguments(kind: str, text: str) -> dict[str, Any]:
     """'25' or 'out_channels=8, kernel_size=3' -> arguments; ValueError says what is wrong.
 
-    Values are read as TOML values, so the scenario schema checks them
-    exactly as it checks a file.
+    Values are read as TOML values (a bare word as a string), so the scenario
+    schema checks them exactly as it checks a file.
     """
     text = text.strip()
     if not text:
@@ -60,11 +60,7 @@ def parse_arguments(kind: str, text: str) -> dict[str, Any]:
         if main is None:
             raise ValueError(f"{kind} takes no main argument; write name=value pairs")
         text = f"{main}={text}"
-    if kind == "GELU":  # its one argument is a word: quote it for TOML
-        name, value = text.split("=", 1)
-        value = value.strip()
-        text = f'{name}="{value}"' if not value.startswith('"') else text
-    return parse_name_values(text)
+    return parse_name_values(text)  # a bare word (GELU's tanh) is a string
 
 
 def arguments_text(layer: dict[str, Any]) -> str:
