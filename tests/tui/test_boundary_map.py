@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from tui.app import make_app
-from tui.widgets.boundary import CLASS_COLOURS, BoundaryMap, pixel_box
+from tui.widgets.boundary import CLASS_COLOURS, PLACEHOLDER, BoundaryMap, pixel_box
 
 SIZES = [(80, 24), (120, 36), (200, 50)]
 
@@ -107,3 +107,12 @@ async def test_after_any_resize_the_map_is_redrawn_at_the_new_resolution(start):
             assert len(drawn) == math.ceil(rows / 2)
             assert len({line.index("▀") for line in drawn}) == 1
             assert all(line.count("▀") == columns for line in drawn)
+
+
+async def test_the_placeholder_wraps_on_a_narrow_map_and_is_never_cut():
+    app = OneMap()
+    async with app.run_test(size=(14, 8)) as pilot:
+        await pilot.pause()
+        boundary = app.query_one(BoundaryMap)
+        lines = [boundary.render_line(y).text.strip() for y in range(boundary.size.height)]
+        assert " ".join(line for line in lines if line) == PLACEHOLDER

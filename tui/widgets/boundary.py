@@ -13,6 +13,7 @@ garbles the picture.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from rich.segment import Segment
@@ -130,7 +131,8 @@ class BoundaryMap(Widget):
         width = self.content_size.width
         picture = self._picture_cache()
         if not picture:
-            text = PLACEHOLDER[:width] if y == 0 else ""
+            lines = textwrap.wrap(PLACEHOLDER, max(1, width))  # narrow maps wrap it
+            text = lines[y] if y < len(lines) else ""
             return Strip([Segment(text.ljust(width), self.rich_style)])
         columns = len(picture[0])
         left = (width - columns) // 2
