@@ -25,14 +25,16 @@ features, optimizer arguments, scheduler, clipping, init) and back. A field's pr
 shows under it in red, named as in a scenario file (training.lr = 0: must be a finite
 number > 0); while any is left, Train is disabled and the status line says why.
 
-Charts (right, top): loss and accuracy per epoch, for the training set and the test set
-of minidl, and with "vs torch" on, of the torch.nn twin trained on the same batches
-(the legend in each chart names the series and their colours).
+Charts (right, top): loss and accuracy per epoch, for the training set (blue) and the
+test set (orange) of minidl, as lines; with "vs torch" on, the torch.nn twin trained on
+the same batches as paler dots over them, and its largest gap in the legend (the line
+above each chart). g shows the loss on a log scale, and back.
 
-Decision map (right, bottom): each cell is coloured by the class the model predicts
-there (blue: class 0, orange: class 1, green: class 2, purple: class 3), over the unit
-square or over your CSV data's box (named in the map's title); the dots are test points,
-coloured by their true class. A dot of another colour than its cell is misclassified.
+Decision map (right, bottom): each half cell is coloured by the class the model
+predicts there (blue: class 0, orange: class 1, green: class 2, purple: class 3), over
+the unit square or over your CSV data's box (named in the map's title), with square
+data units; the bright pixels are test points, coloured by their true class. A point of
+another colour than the area around it is misclassified.
 
 Epoch table (right of the map): per epoch, the training and test loss, the training and
 test accuracy, and F1 (class 1 for two classes; macro-averaged otherwise).
