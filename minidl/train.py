@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import math
 import os
 import time
@@ -31,7 +30,7 @@ from minidl.metrics import ClassificationMetrics, classification_metrics
 from minidl.module import Module
 from minidl.optim.optimizer import Optimizer
 from minidl.optim.schedulers import LRScheduler, clip_grad_norm_
-from minidl.serialization import atomic_write_text
+from minidl.serialization import atomic_write_text, parse_strict_json, strict_json
 
 Status = Literal["running", "completed", "stopped", "diverged"]
 
@@ -140,7 +139,7 @@ class History:
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=True) + "\n"
+        text = strict_json(self.to_dict())  # NaN/inf as null, listed under "non_finite"
         if path is not None:
             atomic_write_text(path, text)
         return text
@@ -160,7 +159,7 @@ class History:
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> History:
-        data = json.loads(Path(source).read_text(encoding="utf-8"))
+        data = parse_strict_json(Path(source).read_text(encoding="utf-8"))
         return cls(
             epochs=[EpochCompleted(**e) for e in data["epochs"]],
             status=data["status"],
@@ -268,7 +267,15 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict``; a mismatch raises, naming the part, and changes nothing."""
+        """Restore a ``state_dict``; a mismatch raises, naming the part, and changes nothing.
+
+        Every part is checked before anything is changed: the history, the
+        scheduler's numbers and each generator state (tried on a scratch
+        generator); the model and the optimizer check their own state and
+        are rolled back together if the optimizer refuses its part.
+        """
+        if not isinstance(state, dict):
+            raise StateDictError(f"trainer checkpoint must be a dict, got {type(state).__name__}")
         missing = [
             key
             for key in ("model", "optimizer", "scheduler", "shuffle_generator", "history")
@@ -277,30 +284,42 @@ class Trainer:
         if missing:
             raise StateDictError(f"trainer checkpoint lacks {', '.join(missing)}")
         generators = self._dropout_generators()
-        if len(state.get("dropout_generators", [])) != len(generators):
+        saved_generators = state.get("dropout_generators", [])
+        if not isinstance(saved_generators, list) or len(saved_generators) != len(generators):
+            count = len(saved_generators) if isinstance(saved_generators, list) else 0
             raise StateDictError(
-                f"trainer checkpoint holds {len(state.get('dropout_generators', []))} dropout "
+                f"trainer checkpoint holds {count} dropout "
                 f"generators, the model has {len(generators)}"
             )
         if (state["scheduler"] is None) != (self.scheduler is None):
             raise StateDictError("trainer checkpoint and trainer disagree on having a scheduler")
-        try:
-            epochs = [EpochCompleted(**e) for e in state["history"]["epochs"]]
-        except (KeyError, TypeError) as error:
-            raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None
-        before = {k: v.clone() for k, v in self.model.state_dict().items()}
+        epochs, status = _checked_history(state["history"])
+        scheduler_state = None
+        if self.scheduler is not None:
+            scheduler_state = _checked_scheduler_state(state["scheduler"])
+        _check_generator_state(state["shuffle_generator"], "shuffle generator")
+        for index, saved in enumerate(saved_generators):
+            _check_generator_state(saved, f"dropout generator {index}")
+
+        model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
+        optimizer_before = self.optimizer.state_dict()
         self.model.load_state_dict(state["model"])  # validates everything before copying
         try:
             self.optimizer.load_state_dict(state["optimizer"])
-        except StateDictError:
-            self.model.load_state_dict(before)
-            raise
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
+        except Exception as error:
+            self.model.load_state_dict(model_before)
+            self.optimizer.load_state_dict(optimizer_before)
+            if isinstance(error, StateDictError):
+                raise
+            raise StateDictError(
+                f"trainer checkpoint has a malformed optimizer state: {error}"
+            ) from None
+        if self.scheduler is not None and scheduler_state is not None:
+            self.scheduler.load_state_dict(scheduler_state)
         self._generator.set_state(state["shuffle_generator"])
-        for generator, saved in zip(generators, state.get("dropout_generators", []), strict=True):
+        for generator, saved in zip(generators, saved_generators, strict=True):
             generator.set_state(saved)
-        self.history = History(epochs=epochs, status=state["history"]["status"])
+        self.history = History(epochs=epochs, status=status)
 
     def _targets(self, labels: torch.Tensor) -> torch.Tensor:
         if self.loss.target_kind == "index":
@@ -399,3 +418,32 @@ class Trainer:
         self.model.train(was_training)
         predicted = prediction.argmax(dim=1).cpu()
         return value, classification_metrics(predicted, labels, self.data.num_classes)
+
+
+def _checked_history(history: Any) -> tuple[list[EpochCompleted], Status]:
+    """The epochs and status of a saved history, or StateDictError saying what is wrong."""
+    try:
+        epochs = [EpochCompleted(**e) for e in history["epochs"]]
+        status = history["status"]
+    except (KeyError, TypeError) as error:
+        raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None
+    if status not in ("running", "completed", "stopped", "diverged"):
+        raise StateDictError(f"trainer checkpoint has an unknown history status {status!r}")
+    return epochs, status
+
+
+def _checked_scheduler_state(saved: Any) -> dict[str, float | int]:
+    try:
+        return {"base_lr": float(saved["base_lr"]), "last_epoch": int(saved["last_epoch"])}
+    except (KeyError, TypeError, ValueError) as error:
+        raise StateDictError(f"trainer checkpoint has a malformed scheduler: {error}") from None
+
+
+def _check_generator_state(saved: Any, what: str) -> None:
+    """Try a saved generator state on a scratch generator, so a bad one changes nothing."""
+    if not isinstance(saved, torch.Tensor) or saved.dtype != torch.uint8:
+        raise StateDictError(f"trainer checkpoint: the {what} state is not a byte tensor")
+    try:
+        torch.Generator().set_state(saved)
+    except (RuntimeError, ValueError, TypeError):
+        raise StateDictError(f"trainer checkpoint: the {what} state is corrupt") from None

@@ -6,6 +6,7 @@ objects, so the lab, ``replay`` and the tests all build the same thing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,18 +16,120 @@ import minidl
 from minidl.train import Event, History, Trainer
 from scenarios import registry
 from scenarios.datasets import DATASETS
-from scenarios.schema import EXPECTATIONS, DataSpec, ModelSpec, Scenario
+from scenarios.datasets.csv_points import CsvPoints
+from scenarios.limits import available_memory, gigabytes
+from scenarios.schema import EXPECTATIONS, DataSpec, ModelSpec, Scenario, TrainingSpec
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 INPUT_FEATURES = 2  # every data set is 2-D
 
 
 class ModelSpecError(ValueError):
-    """A layer stack that does not chain; ``problems`` name the layers."""
+    """A layer stack that does not chain; ``problems`` name the layers.
 
-    def __init__(self, problems: list[str]) -> None:
+    ``outputs`` is the width the layers give when only the last one's width
+    is at fault (so a CSV file's labels can be blamed at their line).
+    """
+
+    def __init__(self, problems: list[str], outputs: int | None = None) -> None:
         self.problems = problems
+        self.outputs = outputs
         super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """What training will hold in memory besides the weights, for the estimate.
+
+    Per parameter: the weight, its gradient, up to two optimizer slots and
+    a checkpoint copy. Per activation value of one sample: the layer's
+    output, its gradient and a scratch buffer, for every sample of a batch,
+    plus one output per sample for a pass over the whole train or test set.
+    The data: points, one-hot targets and a shuffled copy.
+    """
+
+    n_train: int
+    n_test: int
+    batch_size: int
+    num_classes: int
+    element_bytes: int
+    available: int
+
+    def data_bytes(self) -> int:
+        per_point = 2 * 8 + 8 + 3 * (2 + self.num_classes) * self.element_bytes
+        return (self.n_train + self.n_test) * per_point
+
+    def bytes_for(self, parameters: int, activations_per_sample: int) -> int:
+        rows = 3 * self.batch_size + max(self.n_train, self.n_test)
+        values = 5 * parameters + activations_per_sample * rows
+        return values * self.element_bytes + self.data_bytes()
+
+    def refusal(self, needed: int, what: str) -> str:
+        return (
+            f"{what} would need about {gigabytes(needed)} of memory to train "
+            f"({self.n_train:,} training and {self.n_test:,} test points, batches of "
+            f"{self.batch_size}), more than the {gigabytes(self.available)} this machine has "
+            "available; use fewer points or smaller layers"
+        )
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What validation needs to know about a built model."""
+
+    parameters: int
+    single_value_batchnorm: str | None  # a BatchNorm1d that sees one value per feature and sample
+
+
+def _layer_cost(layer_type: str, kwargs: dict, shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """(parameters, output values per sample) of a layer before building it, or None to probe.
+
+    ``shape`` is the input's shape without the batch dimension; the sizes
+    come from arithmetic alone, so a layer too large to allocate is caught
+    before it is.
+    """
+    per_sample = math.prod(shape)
+    if layer_type == "Linear" and shape:
+        out = kwargs["out_features"]
+        bias = out if kwargs.get("bias", True) else 0
+        return shape[-1] * out + bias, per_sample // max(shape[-1], 1) * out
+    if layer_type == "Conv1d" and len(shape) == 2:
+        channels, length = shape
+        out, kernel = kwargs["out_channels"], kwargs["kernel_size"]
+        stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+        out_length = max((length + 2 * padding - kernel) // stride + 1, 0)
+        bias = out if kwargs.get("bias", True) else 0
+        return out * channels * kernel + bias, out * out_length
+    if layer_type == "BatchNorm1d" and shape:
+        return 2 * shape[0], per_sample
+    return None  # every other layer keeps the number of values and has no parameters
+
+
+def _dim_problem(layer_type: str, kwargs: dict, shape: tuple[int, ...]) -> str | None:
+    """A dimension argument that does not name a feature dimension of an input of ``shape``."""
+    names = {"Flatten": ("start_dim", "end_dim"), "Unflatten": ("dim",), "Softmax": ("dim",)}
+    defaults = {"start_dim": 1, "end_dim": -1, "dim": -1}
+    rank = len(shape)
+    dims = {}
+    for name in names.get(layer_type, ()):
+        value = kwargs.get(name, defaults[name])
+        if not (1 <= value <= rank - 1 or -(rank - 1) <= value <= -1):
+            shown = ", ".join(["N", *map(str, shape[1:])])
+            allowed = " or ".join(
+                f"{low}..{high}" if low != high else str(low)
+                for low, high in ((1, rank - 1), (-(rank - 1), -1))
+            )
+            return (
+                f"{name} = {value} does not name a feature dimension of its input ({shown}); "
+                f"allowed: {allowed} (dimension 0 is the batch)"
+            )
+        dims[name] = value % rank
+    if layer_type == "Flatten" and dims["start_dim"] > dims["end_dim"]:
+        return (
+            f"start_dim = {kwargs.get('start_dim', 1)} comes after "
+            f"end_dim = {kwargs.get('end_dim', -1)} in its input of {rank} dimensions"
+        )
+    return None
 
 
 def build_model(
@@ -34,22 +137,39 @@ def build_model(
     in_features: int,
     num_classes: int,
     generator: torch.Generator | None = None,
+    budget: MemoryBudget | None = None,
 ) -> minidl.Sequential:
     """Build the Sequential layer by layer, deriving widths and checking they chain.
 
-    A probe batch of zero rows is pushed through each new layer, so a
+    A probe batch of two rows is pushed through each new layer, so a
     layer that cannot take the previous one's output is reported by index,
-    and the output width is checked against the number of classes.
+    and the output width is checked against the number of classes. With a
+    ``budget``, each layer's memory is estimated from its sizes before it
+    is allocated, and a model that would not fit is refused at that layer.
     """
+    return _build(spec, in_features, num_classes, generator, budget)[0]
+
+
+def _build(
+    spec: ModelSpec,
+    in_features: int,
+    num_classes: int,
+    generator: torch.Generator | None,
+    budget: MemoryBudget | None,
+) -> tuple[minidl.Sequential, BuildFacts]:
     problems: list[str] = []
+    outputs: int | None = None
     model = minidl.Sequential()
     probe = torch.zeros(2, in_features)
     if spec.features:
         model.append(minidl.FeatureMap(spec.features))
         probe = model[0].forward(probe)  # two rows: BatchNorm needs more than one in training
     dropout_generator = torch.Generator().manual_seed(
-        0 if generator is None else generator.initial_seed() + 2
+        0 if generator is None else (generator.initial_seed() + 2) % 2**64
     )
+    parameters = 0
+    activations = probe.shape[1]
+    single_value_batchnorm = None
     for index, layer in enumerate(spec.layers):
         path = f"model.layers[{index}] ({layer.type})"
         kwargs = layer.kwargs
@@ -75,6 +195,19 @@ def build_model(
                     f"{path}: {name} = {given} does not chain: the {source} {width} {what}"
                 )
                 break
+        dim_problem = _dim_problem(layer.type, kwargs, tuple(probe.shape))
+        if dim_problem is not None:
+            problems.append(f"{path}: {dim_problem}")
+            break
+        cost = _layer_cost(layer.type, kwargs, tuple(probe.shape[1:]))
+        if cost is not None and budget is not None:
+            needed = budget.bytes_for(parameters + cost[0], activations + cost[1])
+            if needed > budget.available:
+                problems.append(f"{path}: {budget.refusal(needed, 'the model')}")
+                break
+        one_value = layer.type == "BatchNorm1d" and math.prod(probe.shape[2:]) == 1
+        if one_value and single_value_batchnorm is None:
+            single_value_batchnorm = path
         if layer.type in ("Linear", "Conv1d"):
             kwargs.setdefault("init", spec.init)
             kwargs["generator"] = generator
@@ -83,16 +216,22 @@ def build_model(
         try:
             module = component.factory(**kwargs)
             probe = module.forward(probe)
-        except (ValueError, TypeError) as error:
+        except MemoryError:
+            problems.append(f"{path}: does not fit in memory")
+            break
+        except Exception as error:  # any argument the layer refuses, named by the layer
             problems.append(f"{path}: {error}")
             break
         model.append(module)
+        parameters += sum(p.numel() for p in module.parameters())
+        activations += math.prod(probe.shape[1:])
     else:
         if probe.dim() != 2 or probe.shape[-1] != num_classes:
             problems.append(
                 f"model.layers: the last layer gives {tuple(probe.shape[1:])} outputs, but the "
                 f"data has {num_classes} classes (the last width must be {num_classes})"
             )
+            outputs = probe.shape[-1] if probe.dim() == 2 else None
     # the probe moved running statistics of BatchNorm layers: start them afresh
     for module in model.modules():
         if isinstance(module, minidl.BatchNorm1d):
@@ -100,17 +239,84 @@ def build_model(
             module.running_var.fill_(1.0)
             module.num_batches_tracked.zero_()
     if problems:
-        raise ModelSpecError(problems)
-    return model
+        raise ModelSpecError(problems, outputs if len(problems) == 1 else None)
+    return model, BuildFacts(parameters, single_value_batchnorm)
 
 
-def check_model(spec: ModelSpec, data: DataSpec) -> list[str]:
-    """Problems of a layer stack for a data set, as messages naming the layer."""
+def _batch_size_problem(batch_size: int, n_train: int, batchnorm: str) -> str | None:
+    """A batch of one sample that a BatchNorm1d cannot normalise in training, or None."""
+    last = n_train % batch_size
+    if batch_size > 1 and last != 1:
+        return None
+    if batch_size == 1:
+        where, advice = "every batch holds one", "use a batch size of 2 or more"
+    else:
+        fits = [b for b in (batch_size - 1, batch_size + 1) if b > 1 and n_train % b != 1]
+        where = "the last batch holds one"
+        advice = (
+            f"use e.g. batch_size = {' or '.join(map(str, fits))} "
+            "(any size that leaves n_train % batch_size other than 1)"
+        )
+    return (
+        f"training.batch_size = {batch_size}: {batchnorm} cannot normalise a batch of one "
+        f"sample in training, and with {n_train} training points {where}; {advice}"
+    )
+
+
+def check_model(
+    spec: ModelSpec,
+    data: DataSpec,
+    training: TrainingSpec | None = None,
+    csv: CsvPoints | None = None,
+) -> list[str]:
+    """Problems of a layer stack for a data set (and training), as messages naming the field.
+
+    The model is built exactly as training will build it, so every argument
+    a layer refuses is reported here. With ``training``, the memory the run
+    needs is estimated first, a model without parameters is refused, and so
+    is a batch of one sample reaching a BatchNorm1d.
+    """
+    budget = None
+    if training is not None:
+        budget = MemoryBudget(
+            n_train=data.n_train,
+            n_test=data.n_test,
+            batch_size=training.batch_size,
+            num_classes=data.num_classes,
+            element_bytes=DTYPES[training.dtype].itemsize,
+            available=available_memory(),
+        )
+        needed = budget.bytes_for(0, INPUT_FEATURES)
+        if needed > budget.available:
+            return [f"data.n_train: {budget.refusal(needed, 'the data')}"]
     try:
-        build_model(spec, INPUT_FEATURES, data.num_classes, torch.Generator().manual_seed(0))
+        _, facts = _build(
+            spec, INPUT_FEATURES, data.num_classes, torch.Generator().manual_seed(0), budget
+        )
     except ModelSpecError as error:
+        if csv is not None and error.outputs is not None and error.outputs < data.num_classes:
+            line = csv.first_line_with_label_at_least(error.outputs)
+            label = int(csv.y[csv.lines.index(line)]) if line is not None else data.num_classes - 1
+            return [
+                f"data.path: {csv.source} line {line}: label {label} is out of range for the "
+                f"model, whose last layer gives {error.outputs} outputs (labels "
+                f"0..{error.outputs - 1}); widen the last layer to {data.num_classes} or "
+                "fix the label"
+            ]
         return error.problems
-    return []
+    problems = []
+    if facts.parameters == 0:
+        problems.append(
+            "model.layers: the model has no parameters to train; "
+            "add a Linear or Conv1d layer"
+        )
+    if training is not None and facts.single_value_batchnorm is not None:
+        problem = _batch_size_problem(
+            training.batch_size, data.n_train, facts.single_value_batchnorm
+        )
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 @dataclass

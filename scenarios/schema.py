@@ -17,6 +17,8 @@ from typing import Any
 
 from scenarios import registry
 from scenarios.datasets import DATASETS
+from scenarios.files import UnreadableFile, read_regular_text
+from scenarios.limits import MAX_EPOCHS, MAX_NESTING, MAX_SCENARIO_BYTES, MAX_SEED, nesting_depth
 from scenarios.registry import Arg, Component
 
 DTYPES = ("float32", "float64")
@@ -125,12 +127,16 @@ class Scenario:
         """The same scenario with another epoch count, or another seed for data and training."""
         training, data = self.training, self.data
         if epochs is not None:
-            if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs <= 0:
-                raise ScenarioError([f"--epochs = {epochs!r}: must be an integer > 0"])
+            try:
+                _epochs(epochs)
+            except ValueError as error:
+                raise ScenarioError([f"--epochs = {epochs!r}: {error}"]) from None
             training = replace(training, epochs=epochs)
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                raise ScenarioError([f"--seed = {seed!r}: must be an integer >= 0"])
+            try:
+                _seed(seed)
+            except ValueError as error:
+                raise ScenarioError([f"--seed = {seed!r}: {error}"]) from None
             training = replace(training, seed=seed)
             data = replace(data, seed=seed)
         return replace(self, training=training, data=data)
@@ -201,9 +207,12 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None) -> DataSpec:
-    """[data] with kind = "csv": the file is read now, so a bad row fails at load time."""
-    from scenarios.datasets.csv_points import CsvDataError, read_points
+def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None):
+    """[data] with kind = "csv": the file is read now, so a bad row fails at load time.
+
+    Returns the DataSpec and the rows read (None when the file is bad).
+    """
+    from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 
     reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed"], "data")
     path = reader.field(table, "path", "data", _string)
@@ -211,30 +220,32 @@ def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None) -> Dat
     spec = DataSpec(
         kind="csv",
         noise=reader.field(table, "noise", "data", registry.fraction, 0.0),
-        seed=reader.field(table, "seed", "data", _int_at_least(0), 0),
+        seed=reader.field(table, "seed", "data", _seed, 0),
         test_fraction=test_fraction,
         classes=2,
     )
     if path is None:
-        return spec
+        return spec, None
     file = Path(path)
     if not file.is_absolute() and source is not None:
         file = Path(source).parent / file
     try:
-        x, y = read_points(file)
+        points = read_csv_points(file)
     except CsvDataError as error:
         reader.fail("data.path", str(error), path)
-        return spec
-    n_test = round(x.shape[0] * test_fraction)
-    if n_test == 0 or n_test == x.shape[0]:
+        return spec, None
+    rows = points.x.shape[0]
+    n_test = round(rows * test_fraction)
+    if n_test == 0 or n_test == rows:
         reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
-    return replace(
+    spec = replace(
         spec,
         path=str(file.resolve()),
-        n_train=max(1, x.shape[0] - n_test),
+        n_train=max(1, rows - n_test),
         n_test=max(1, n_test),
-        classes=int(y.max()) + 1,
+        classes=points.num_classes,
     )
+    return spec, points
 
 
 def _features(value: Any) -> tuple[str, ...]:
@@ -243,7 +254,7 @@ def _features(value: Any) -> tuple[str, ...]:
     if (
         not isinstance(value, list)
         or not value
-        or any(v not in FEATURES for v in value)
+        or any(not isinstance(v, str) or v not in FEATURES for v in value)
         or len(set(value)) != len(value)
     ):
         raise ValueError(f"must be a list of distinct names among {', '.join(FEATURES)}")
@@ -313,12 +324,29 @@ def _int_at_least(minimum: int):
     return check
 
 
+def _int_between(minimum: int, maximum: int, why: str = ""):
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+            raise ValueError(f"must be an integer >= {minimum} and <= {maximum}{why}")
+        return value
+
+    return check
+
+
+_seed = _int_between(0, MAX_SEED, " (2**63 - 1)")
+_epochs = _int_between(1, MAX_EPOCHS)
+
+
 def parse_scenario(text: str, source: str | None = None, name: str | None = None) -> Scenario:
     """Parse and validate a scenario from TOML text; raise ScenarioError on any problem."""
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError([f"not valid TOML: {error}"], source) from None
+    except RecursionError:
+        raise ScenarioError(
+            [f"tables or arrays are nested too deeply (at most {MAX_NESTING} levels)"], source
+        ) from None
     return parse_document(document, source, name)
 
 
@@ -326,6 +354,12 @@ def parse_document(
     document: dict[str, Any], source: str | None = None, name: str | None = None
 ) -> Scenario:
     """Validate a scenario given as nested dicts (a parsed TOML file, or the lab's form)."""
+    if not isinstance(document, dict):
+        raise ScenarioError(["a scenario must be a table of tables"], source)
+    if nesting_depth(document) > MAX_NESTING:
+        raise ScenarioError(
+            [f"tables or arrays are nested too deeply (at most {MAX_NESTING} levels)"], source
+        )
     reader = _Reader()
     reader.unknown_keys(
         document, ["name", "description", "data", "model", "training", "expect"], ""
@@ -339,8 +373,9 @@ def parse_document(
         allowed = ", ".join((*DATASETS, "csv"))
         reader.fail("data.kind", f"unknown data set; allowed: {allowed}", kind)
         kind = None
+    csv_points = None
     if kind == "csv":
-        data = _csv_data(reader, data_table, source)
+        data, csv_points = _csv_data(reader, data_table, source)
     else:
         reader.unknown_keys(data_table, ["kind", "n_train", "n_test", "noise", "seed"], "data")
         data = DataSpec(
@@ -348,7 +383,7 @@ def parse_document(
             n_train=reader.field(data_table, "n_train", "data", _int_at_least(1), 1000),
             n_test=reader.field(data_table, "n_test", "data", _int_at_least(1), 1000),
             noise=reader.field(data_table, "noise", "data", registry.fraction, 0.0),
-            seed=reader.field(data_table, "seed", "data", _int_at_least(0), 0),
+            seed=reader.field(data_table, "seed", "data", _seed, 0),
         )
 
     model_table = reader.table(document, "model", "model")
@@ -427,8 +462,8 @@ def parse_document(
         optimizer=optimizer or ComponentSpec("SGD"),
         lr=reader.field(training_table, "lr", "training", registry.positive_float),
         batch_size=batch_size or 1,
-        epochs=reader.field(training_table, "epochs", "training", _int_at_least(1)),
-        seed=reader.field(training_table, "seed", "training", _int_at_least(0), 0),
+        epochs=reader.field(training_table, "epochs", "training", _epochs),
+        seed=reader.field(training_table, "seed", "training", _seed, 0),
         dtype=reader.field(
             training_table, "dtype", "training", registry.choice(*DTYPES), "float32"
         ),
@@ -451,10 +486,11 @@ def parse_document(
     expect = Expectations(tuple(bounds))
 
     if not reader.problems and layers and kind:
-        # Only a structurally valid file gets its layer chain checked.
+        # Only a structurally valid file is built: every layer exactly as training will
+        # build it, after a memory estimate, so nothing fails later.
         from scenarios.build import check_model
 
-        reader.problems.extend(check_model(model, data))
+        reader.problems.extend(check_model(model, data, training, csv_points))
     if reader.problems:
         raise ScenarioError(reader.problems, source)
     return Scenario(
@@ -537,11 +573,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([f"no such scenario file: {file}"]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError([f"cannot read {file}: {error}"]) from None
+        text = read_regular_text(file, MAX_SCENARIO_BYTES, "scenario file")
+    except UnreadableFile as error:
+        raise ScenarioError([str(error)]) from None
     return parse_scenario(text, source=str(file), name=file.stem)
 
 

@@ -11,6 +11,92 @@ import sys
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_EXPECTATION_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# a run ended by a signal exits 128 + its number: SIGINT 130, SIGTERM 143, SIGHUP 129
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+# bidirectional-text controls reorder what a terminal shows: escaped like control characters
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
+
+
+def printable(text: object, keep_newlines: bool = True) -> str:
+    """``text`` with control characters (ANSI escapes, bells, bidi overrides) written as
+    ``\\x1b``-style escapes, so a name or message cannot drive the terminal."""
+    import unicodedata
+
+    out = []
+    for char in str(text):
+        if char == "\n" and keep_newlines:
+            out.append(char)
+        elif unicodedata.category(char) == "Cc" or char in _BIDI:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class Signalled(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived while no run was under way: unwinds like Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_pending_signal: list[int] = []  # the first stop signal seen before training began
+
+
+def _record_signal(signum: int, _frame: object) -> None:
+    if not _pending_signal:
+        _pending_signal.append(signum)
+
+
+def _raise_signalled(signum: int, _frame: object) -> None:
+    _record_signal(signum, _frame)
+    raise Signalled(signum)
+
+
+def pending_signal() -> int | None:
+    """The first SIGINT, SIGTERM or SIGHUP that arrived since the command started."""
+    return _pending_signal[0] if _pending_signal else None
+
+
+def _set_handlers(handler: object) -> dict[int, object]:
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for name in STOP_SIGNALS:
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, handler)
+    return previous
+
+
+def _install_start_up_handlers() -> dict[int, object]:
+    """During start-up SIGINT, SIGTERM and SIGHUP are only noted, not raised.
+
+    An exception raised inside an import can be swallowed by a library and
+    leave it half-imported (numpy then refuses to load again), so the
+    command checks ``pending_signal()`` once its imports and the scenario
+    are loaded, and exits quietly with 128 + the signal. Returns the
+    handlers replaced, for ``main`` to put back.
+    """
+    _pending_signal.clear()
+    return _set_handlers(_record_signal)
+
+
+def raise_on_signals() -> None:
+    """From here on SIGINT, SIGTERM and SIGHUP raise ``Signalled`` (a KeyboardInterrupt)."""
+    _set_handlers(_raise_signalled)
+
+
+def report_interrupt(signum: int) -> int:
+    """Say which signal ended the command; return its exit status, 128 + the signal."""
+    print(f"minidl-lab: interrupted (signal {signum})", file=sys.stderr)
+    return 128 + signum
 
 
 def _non_negative_int(text: str) -> int:
@@ -55,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Train the scenario described by FILE without a user interface, print progress "
             "and a summary, and check the file's [expect] bounds. Exit status: 0 when every "
-            "expectation holds, 1 when one fails (or training diverged or was interrupted), "
-            "2 for an invalid scenario file or arguments."
+            "expectation holds, 1 when one fails (or training diverged), 2 for an invalid "
+            "scenario file or arguments, 128 + the signal's number when SIGINT (130), SIGHUP "
+            "(129) or SIGTERM (143) ended the run (the completed epochs are still written to "
+            "--json and --csv)."
         ),
     )
     replay.add_argument(
@@ -125,8 +213,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a signal before a run starts exits 128 + its number, quietly."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as interrupt:
+        return report_interrupt(interrupt.signum if isinstance(interrupt, Signalled) else 2)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("replay", "compare"):
+        import signal
+
+        previous = _install_start_up_handlers()
+        try:
+            return _command(args, parser)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+    return _command(args, parser)
+
+
+def _command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.command is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             parser.print_help()

@@ -2,35 +2,56 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from tui.cli import EXIT_OK, EXIT_USAGE
+from tui.cli import (
+    EXIT_OK,
+    EXIT_USAGE,
+    pending_signal,
+    printable,
+    raise_on_signals,
+    report_interrupt,
+)
 
 
 def compare_command(
     file: str, rounds: int, epochs: int | None = None, json_path: str | None = None
 ) -> int:
     from minidl.reference import TwinError
-    from minidl.serialization import atomic_write_text
+    from minidl.serialization import atomic_write_text, strict_json
     from scenarios.compare import RoundResult, compare, summarize
+    from scenarios.limits import MAX_ROUNDS, MAX_SEED
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
 
     out = Console(highlight=False)
     if not out.is_terminal:
         out = Console(highlight=False, width=120)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         scenario = load_scenario(resolve_scenario_path(file)).with_overrides(epochs=epochs)
     except ScenarioError as error:
-        err.print(f"minidl-lab compare: error: {error}", markup=False)
+        err.print(f"minidl-lab compare: error: {printable(error)}", markup=False)
         return EXIT_USAGE
+    if rounds > MAX_ROUNDS:
+        err.print(f"minidl-lab compare: error: --rounds = {rounds}: at most {MAX_ROUNDS}")
+        return EXIT_USAGE
+    if scenario.training.seed + rounds - 1 > MAX_SEED:
+        err.print(
+            f"minidl-lab compare: error: --rounds = {rounds}: the seeds training.seed + 0 .. "
+            f"+ {rounds - 1} go beyond {MAX_SEED} (2**63 - 1)"
+        )
+        return EXIT_USAGE
+    if pending_signal() is not None:  # a signal during start-up
+        return report_interrupt(pending_signal())
+    raise_on_signals()  # from now on a signal ends the rounds at once
+    name = printable(scenario.name, keep_newlines=False)
     out.print(
-        f"{scenario.name}: minidl and its PyTorch twin, {rounds} round(s) of "
+        f"{name}: minidl and its PyTorch twin, {rounds} round(s) of "
         f"{scenario.training.epochs} epochs, same weights and batches in each round",
         markup=False,
     )
@@ -47,10 +68,10 @@ def compare_command(
     try:
         results = compare(scenario, rounds, on_round=progress)
     except TwinError as error:
-        err.print(f"minidl-lab compare: error: {error}", markup=False)
+        err.print(f"minidl-lab compare: error: {printable(error)}", markup=False)
         return EXIT_USAGE
     summary = summarize(results)
-    table = Table(title=f"{scenario.name}: final epoch, mean ± std over {rounds} round(s)")
+    table = Table(title=Text(f"{name}: final epoch, mean ± std over {rounds} round(s)"))
     table.add_column("")
     table.add_column("minidl", justify="right")
     table.add_column("PyTorch", justify="right")
@@ -82,8 +103,12 @@ def compare_command(
             "ms_per_epoch": {"minidl": ours, "torch": theirs},
         }
         try:
-            atomic_write_text(json_path, json.dumps(document, indent=2) + "\n")
+            atomic_write_text(json_path, strict_json(document))
         except OSError as error:
-            err.print(f"minidl-lab compare: error: cannot write {json_path}: {error}", markup=False)
+            err.print(
+                f"minidl-lab compare: error: cannot write {printable(json_path)}: "
+                f"{printable(error)}",
+                markup=False,
+            )
             return EXIT_USAGE
     return EXIT_OK

@@ -6,17 +6,27 @@ with a summary table, and maps the outcome to an exit status.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from tui.cli import EXIT_EXPECTATION_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from tui.cli import (
+    EXIT_EXPECTATION_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    STOP_SIGNALS,
+    pending_signal,
+    printable,
+    report_interrupt,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,25 +47,87 @@ def format_epoch_line(event: EpochCompleted, total_epochs: int) -> str:
     )
 
 
+class StopRequest:
+    """Set by SIGINT, SIGTERM or SIGHUP: the run stops within one batch and keeps its epochs."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, _frame: Any = None) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.event.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+
 @contextmanager
-def _stop_on_interrupt(stop: threading.Event) -> Iterator[None]:
-    """Turn Ctrl-C into a stop request, so the run ends cleanly and writes its files."""
+def stop_on_signals(stop: StopRequest) -> Iterator[None]:
+    """Turn SIGINT, SIGTERM and SIGHUP into a stop request while training and writing files."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    previous = {}
+    for name in STOP_SIGNALS:
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, stop)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class ClosedPipeGuard:
+    """Standard output that survives its reader leaving (``| head -3``).
+
+    After a broken pipe, output is dropped (file descriptor 1 then points to
+    /dev/null, so the interpreter's last flush is silent) and the run goes on
+    to write its files.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def _lost(self) -> None:
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # no file descriptor (a test's capture): nothing to silence
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._lost()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._lost()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _summary_table(
     scenario: Scenario, history: History, results: list[ExpectationResult], seconds: float
 ) -> Table:
     final = history.final
-    title = (
-        f"{scenario.name}: {history.status} after {len(history.epochs)} epochs in {seconds:.1f} s"
+    title = Text(
+        f"{printable(scenario.name, keep_newlines=False)}: {history.status} after "
+        f"{len(history.epochs)} epochs in {seconds:.1f} s"
     )
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
@@ -97,9 +169,15 @@ def replay(
     csv_path: str | None = None,
     quiet: bool = False,
 ) -> int:
-    """Run one scenario headless; return the process exit status."""
-    out = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    """Run one scenario headless; return the process exit status.
+
+    SIGINT, SIGTERM and SIGHUP stop the run within one batch; the completed
+    epochs are still written to ``json_path``/``csv_path`` and the status is
+    128 + the signal's number. A closed standard output does not stop the
+    run either: the files are written all the same.
+    """
+    out = Console(file=ClosedPipeGuard(sys.stdout), highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     from scenarios.build import build_experiment, check_expectations
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
@@ -107,28 +185,38 @@ def replay(
     try:
         scenario = load_scenario(resolve_scenario_path(file)).with_overrides(epochs, seed)
     except ScenarioError as error:
-        err.print(f"minidl-lab replay: error: {error}", markup=False)
+        err.print(f"minidl-lab replay: error: {printable(error)}", markup=False)
         return EXIT_USAGE
-    experiment = build_experiment(scenario)
+    try:
+        experiment = build_experiment(scenario)
+    except MemoryError:
+        err.print("minidl-lab replay: error: not enough memory to build the scenario", markup=False)
+        return EXIT_USAGE
+    if pending_signal() is not None:  # a signal during start-up
+        return report_interrupt(pending_signal())
     total = scenario.training.epochs
-    stop = threading.Event()
+    stop = StopRequest()
     started = time.perf_counter()
-    with _stop_on_interrupt(stop):
+    with stop_on_signals(stop):
         if quiet:
             history = experiment.trainer.run(total, None, stop.is_set)
         elif out.is_terminal:
             history = _run_with_progress_bar(experiment.trainer, scenario, out, stop)
         else:
             history = experiment.trainer.run(total, _line_printer(out, total), stop.is_set)
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
 
-    for path, write in ((json_path, history.to_json), (csv_path, history.to_csv)):
-        if path:
-            try:
-                write(path)
-            except OSError as error:
-                err.print(f"minidl-lab replay: error: cannot write {path}: {error}", markup=False)
-                return EXIT_USAGE
+        for path, write in ((json_path, history.to_json), (csv_path, history.to_csv)):
+            if path:
+                try:
+                    write(path)
+                except OSError as error:
+                    err.print(
+                        f"minidl-lab replay: error: cannot write {printable(path)}: "
+                        f"{printable(error)}",
+                        markup=False,
+                    )
+                    return EXIT_USAGE
 
     results = check_expectations(scenario, history)
     failed = [r for r in results if not r.passed]
@@ -139,8 +227,8 @@ def replay(
         )
         verdict = "expectations met" if not failed else f"{len(failed)} expectation(s) FAILED"
         out.print(
-            f"{scenario.name}: {history.status}, {len(history.epochs)} epochs{numbers}, "
-            f"{seconds:.1f} s: {verdict}",
+            f"{printable(scenario.name, keep_newlines=False)}: {history.status}, "
+            f"{len(history.epochs)} epochs{numbers}, {seconds:.1f} s: {verdict}",
             markup=False,
             soft_wrap=True,
         )
@@ -160,7 +248,9 @@ def replay(
             f"{len(history.epochs)} complete epochs kept",
             markup=False,
         )
-        return EXIT_INTERRUPTED
+    signum = stop.signum or pending_signal()  # during training, or while printing the summary
+    if signum is not None:
+        return 128 + signum
     for result in failed:
         err.print(f"expectation failed: {result.describe()}", markup=False)
     return EXIT_OK if not failed and history.status == "completed" else EXIT_EXPECTATION_FAILED
@@ -176,21 +266,22 @@ def _line_printer(out: Console, total: int):
     return on_event
 
 
-def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: threading.Event):
+def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: StopRequest):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from minidl.train import EpochCompleted
 
     total = scenario.training.epochs
     columns = (
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[numbers]}"),
+        TextColumn("{task.fields[numbers]}", markup=False),
     )
     with Progress(*columns, console=out) as progress:
-        task = progress.add_task(scenario.name, total=total, numbers="")
+        name = printable(scenario.name, keep_newlines=False)
+        task = progress.add_task(name, total=total, numbers="")
 
         def on_event(event: Event) -> None:
             if isinstance(event, EpochCompleted):
@@ -215,17 +306,19 @@ def list_scenarios() -> int:
         out = Console(highlight=False, width=120)
     table = Table("name", "data", "layers", "epochs", "description")
     for name, path in shipped_scenarios().items():
+        shown = Text(printable(name, keep_newlines=False))
         try:
             scenario = load_scenario(path)
         except ScenarioError as error:
-            table.add_row(name, "", "", "", f"[red]invalid: {error}[/]")
+            table.add_row(shown, "", "", "", Text(f"invalid: {printable(error)}", style="red"))
             continue
+        summary = " ".join(scenario.description.split()).split(". ")[0].split(": ")[0]
         table.add_row(
-            name,
+            shown,
             scenario.data.kind,
             str(len(scenario.model.layers)),
             str(scenario.training.epochs),
-            " ".join(scenario.description.split()).split(". ")[0].split(": ")[0],
+            Text(printable(summary, keep_newlines=False)),
         )
     out.print(table)
     return EXIT_OK

@@ -111,7 +111,7 @@ def test_csv_rows_become_a_seeded_split(tmp_path):
     [
         ("0.1,0.2,0\n0.3,0.4\n", "line 2: expected 3 values x1,x2,label, got 2"),
         ("0.1,0.2,0\n0.3,abc,1\n", "line 2: x1 and x2 must be numbers"),
-        ("0.1,0.2,0\n0.3,0.4,-1\n", "line 2: label must be an integer >= 0, got '-1'"),
+        ("0.1,0.2,0\n0.3,0.4,-1\n", "line 2: label must be an integer 0..99 written in digits"),
         ("0.1,0.2,0\n0.3,inf,1\n", "line 2: x1 and x2 must be finite"),
         ("0.1,0.2,0\n0.3,0.4,0\n0.5,0.5,0\n0.6,0.6,0\n", "needs at least two classes"),
     ],
