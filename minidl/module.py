@@ -50,8 +50,8 @@ class Module:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         if tensor.shape != grad_output.shape:
             raise ShapeError(
-                f"{self.describe()}: grad_output {tuple(grad_output.shape)} does not match "
-                f"the forward shape {tuple(tensor.shape)}"
+                f"grad_output {tuple(grad_output.shape)} does not match the forward shape "
+                f"{tuple(tensor.shape)}"
             )
         return tensor
 

@@ -61,9 +61,9 @@ class Parameter:
         """Point data and grad at new storage (dtype/device moves, flat buffers).
 
         A gradient, once made, moves and is never dropped (``grad`` is None only
-        for a parameter that has none yet): layers' backward hot paths add into
-        it without checking that it exists. The flat buffer the parameter lived
-        in learns it has left (its optimizer re-homes it before the next update).
+        for a parameter that has none yet): what was accumulated stays. The
+        flat buffer the parameter lived in learns it has left (its optimizer
+        re-homes it before the next update).
         """
         if data.shape != self.data.shape or (grad is not None and grad.shape != data.shape):
             raise ValueError("rebind keeps the parameter's shape")

@@ -17,10 +17,8 @@ class ReLU(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = max(0, x)
-        dx = g · sign(y)        (1 where x > 0, else 0)
+    Forward:  y = max(0, x)
+    Backward: dx = g · sign(y)        (1 where x > 0, else 0)
     """
 
     output: torch.Tensor | None = None
@@ -38,10 +36,8 @@ class Tanh(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = tanh(x)
-        dx = g · (1 − y²)       (as (1 − y)(1 + y): exact where |y| is near 1)
+    Forward:  y = tanh(x)
+    Backward: dx = g · (1 − y²)       (as (1 − y)(1 + y): exact where |y| is near 1)
     """
 
     output: torch.Tensor | None = None
@@ -60,10 +56,8 @@ class Sigmoid(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = σ(x) = 1 / (1 + e⁻ˣ)
-        dx = g · y · (1 − y)
+    Forward:  y = σ(x) = 1 / (1 + e⁻ˣ)
+    Backward: dx = g · y · (1 − y)
     """
 
     output: torch.Tensor | None = None
@@ -82,10 +76,8 @@ class SiLU(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = x · σ(x)
-        dx = g · σ(x) · (1 + x · (1 − σ(x)))
+    Forward:  y = x · σ(x)
+    Backward: dx = g · σ(x) · (1 + x · (1 − σ(x)))
     """
 
     input: torch.Tensor | None = None
@@ -108,10 +100,8 @@ class LeakyReLU(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = x       where x > 0, else s·x
-        dx = g       where x > 0, else s·g
+    Forward:  y = x       where x > 0, else s·x
+    Backward: dx = g       where x > 0, else s·g
     """
 
     input: torch.Tensor | None = None
@@ -140,10 +130,8 @@ class ELU(Module):
 
     Shape: (*) -> (*)
 
-    Forward and backward::
-
-        y  = x       where x > 0, else α(eˣ − 1)
-        dx = g       where x > 0, else g·α·eˣ
+    Forward:  y = x       where x > 0, else α(eˣ − 1)
+    Backward: dx = g       where x > 0, else g·α·eˣ
     """
 
     input: torch.Tensor | None = None

@@ -100,7 +100,7 @@ class Conv1d(Module):
         length_out = self.output_length(length)
         if grad_output.shape != (n, self.out_channels, length_out):
             raise ShapeError(
-                f"{self.describe()}: expects grad_output {(n, self.out_channels, length_out)}, "
+                f"expects grad_output {(n, self.out_channels, length_out)}, "
                 f"got {tuple(grad_output.shape)}"
             )
         g = grad_output.transpose(1, 2).reshape(n * length_out, self.out_channels)
@@ -110,10 +110,8 @@ class Conv1d(Module):
             self.bias.grad.addmv_(g.t(), g.new_ones(g.shape[0]))  # db += gᵀ 1
         k, s, p = self.kernel_size, self.stride, self.padding
         grad_rows = torch.mm(g, weight)  # dX = g W
-        grad_windows = grad_rows.view(n, length_out, c_in, k).permute(
-            0, 2, 3, 1
-        )  # (N, C_in, k, L_out)
-        # kernel offset j read x_padded at j, j + s, j + 2s, …: its gradient goes back there
+        # as (N, C_in, k, L_out): kernel offset j read x_padded at j, j + s, j + 2s, …
+        grad_windows = grad_rows.view(n, length_out, c_in, k).permute(0, 2, 3, 1)
         grad_padded = g.new_zeros(n, c_in, length + 2 * p)
         for j in range(k):
             grad_padded[:, :, j : j + s * (length_out - 1) + 1 : s].add_(grad_windows[:, :, j])

@@ -7,23 +7,24 @@ import torch
 from minidl.errors import ShapeError
 from minidl.module import Module
 
-# name -> (value, d/dx1, d/dx2) of one feature of a 2-D point
+
+def _zero(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(a)
+
+
+def _one(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.ones_like(a)
+
+
+# name -> (value, d/dx1, d/dx2) of one feature of a 2-D point (x1, x2) = (a, b)
 FEATURES = {
-    "x1": (lambda a, b: a, lambda a, b: torch.ones_like(a), lambda a, b: torch.zeros_like(a)),
-    "x2": (lambda a, b: b, lambda a, b: torch.zeros_like(a), lambda a, b: torch.ones_like(a)),
-    "x1^2": (lambda a, b: a * a, lambda a, b: 2 * a, lambda a, b: torch.zeros_like(a)),
-    "x2^2": (lambda a, b: b * b, lambda a, b: torch.zeros_like(a), lambda a, b: 2 * b),
+    "x1": (lambda a, b: a, _one, _zero),
+    "x2": (lambda a, b: b, _zero, _one),
+    "x1^2": (lambda a, b: a * a, lambda a, b: 2 * a, _zero),
+    "x2^2": (lambda a, b: b * b, _zero, lambda a, b: 2 * b),
     "x1*x2": (lambda a, b: a * b, lambda a, b: b, lambda a, b: a),
-    "sin(x1)": (
-        lambda a, b: torch.sin(a),
-        lambda a, b: torch.cos(a),
-        lambda a, b: torch.zeros_like(a),
-    ),
-    "sin(x2)": (
-        lambda a, b: torch.sin(b),
-        lambda a, b: torch.zeros_like(a),
-        lambda a, b: torch.cos(b),
-    ),
+    "sin(x1)": (lambda a, b: torch.sin(a), lambda a, b: torch.cos(a), _zero),
+    "sin(x2)": (lambda a, b: torch.sin(b), _zero, lambda a, b: torch.cos(b)),
 }
 
 

@@ -96,8 +96,8 @@ class BatchNorm1d(Module):
         if self._saved is None:
             raise RuntimeError(f"{self.describe()}: backward called before forward")
         x_hat, inv_std, batch_statistics = self._saved
-        g = grad_output
-        self.saved(x_hat, g)
+        g, per_feature = grad_output, self._per_feature
+        self.saved(x_hat, g)  # (checks that g fits)
         dims, n = ((0,) if g.dim() == 2 else (0, 2)), g.numel() // self.num_features
         sum_g, sum_g_x_hat = g.sum(dims), (g * x_hat).sum(dims)
         scale = inv_std  # γ/√(σ² + ε)
@@ -106,12 +106,9 @@ class BatchNorm1d(Module):
             self.bias.grad.add_(sum_g)  # dβ += Σ g
             scale = inv_std * self.weight.data
         if not batch_statistics:
-            return g * self._per_feature(scale, g)
-        mean_g, mean_g_x_hat = (
-            self._per_feature(sum_g / n, g),
-            self._per_feature(sum_g_x_hat / n, g),
-        )
-        return self._per_feature(scale, g) * (g - mean_g - x_hat * mean_g_x_hat)
+            return g * per_feature(scale, g)
+        mean_g, mean_g_x_hat = per_feature(sum_g / n, g), per_feature(sum_g_x_hat / n, g)
+        return per_feature(scale, g) * (g - mean_g - x_hat * mean_g_x_hat)
 
     @staticmethod
     def _per_feature(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from minidl.errors import ShapeError
@@ -57,9 +59,7 @@ class Unflatten(Module):
         self._input_shape: torch.Size | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        expected = 1
-        for size in self.unflattened_size:
-            expected *= size
+        expected = math.prod(self.unflattened_size)
         if x.dim() <= self.dim or x.shape[self.dim] != expected:
             raise ShapeError(
                 f"expects dimension {self.dim} of size {expected}, got {tuple(x.shape)}"

@@ -2,7 +2,6 @@
 
 from minidl.losses.classification import BCEWithLogitsLoss, CrossEntropyLoss
 from minidl.losses.loss import Loss
-from minidl.losses.mse import MSELoss
-from minidl.losses.regression import HuberLoss, L1Loss
+from minidl.losses.regression import HuberLoss, L1Loss, MSELoss
 
 __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "Loss", "MSELoss"]

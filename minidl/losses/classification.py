@@ -11,10 +11,15 @@ from minidl.losses.loss import Loss
 
 
 class CrossEntropyLoss(Loss):
-    """ℓ = logsumexp(z) − z[y] per row, mean (or sum) over rows, as PyTorch's nn.CrossEntropyLoss.
+    """Cross-entropy of logits and class indices, as PyTorch's nn.CrossEntropyLoss.
 
-    Takes logits (N, C) and class indices (N,). logsumexp is shifted by the
-    row maximum, so large logits never overflow. d/dz = softmax(z) − onehot(y).
+    Shape: logits z (N, C), class indices y (N,) -> scalar ("none": (N,)).
+
+    Per row, mean (or sum) over rows; logsumexp is shifted by the row
+    maximum, so large logits never overflow::
+
+        ℓ = logsumexp(z) − z[y]
+        dℓ/dz = softmax(z) − onehot(y)
     """
 
     target_kind: ClassVar[str] = "index"
@@ -31,10 +36,8 @@ class CrossEntropyLoss(Loss):
             )
         if target.is_floating_point():
             raise ShapeError("CrossEntropyLoss expects integer class indices as targets")
-        shift = prediction.amax(dim=1, keepdim=True)
-        shifted = prediction - shift
-        log_normalizer = torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
-        log_probabilities = shifted - log_normalizer
+        shifted = prediction - prediction.amax(dim=1, keepdim=True)
+        log_probabilities = shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))
         self._saved = (log_probabilities, target)
         losses = -log_probabilities.gather(1, target.long().unsqueeze(1)).squeeze(1)
         return self._reduce(losses)
@@ -49,10 +52,15 @@ class CrossEntropyLoss(Loss):
 
 
 class BCEWithLogitsLoss(Loss):
-    """ℓ = max(z, 0) − z·t + log(1 + e^(−|z|)) element-wise, as PyTorch's nn.BCEWithLogitsLoss.
+    """Binary cross-entropy of logits, element-wise, as PyTorch's nn.BCEWithLogitsLoss.
 
-    Stable for any logit z; d/dz = σ(z) − t. Targets are probabilities of
-    the same shape (one column per class for the lab's one-hot labels).
+    Shape: logits z (*), target probabilities t (*) (one column per class for
+    the lab's one-hot labels) -> scalar ("none": (*)).
+
+    Stable for any logit z::
+
+        ℓ = max(z, 0) − z·t + log(1 + e^(−|z|))
+        dℓ/dz = σ(z) − t
     """
 
     def __init__(self, reduction: str = "mean") -> None:

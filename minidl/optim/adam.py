@@ -3,39 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import torch
+from torch import Tensor
 
-from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
 
 
-def _check_betas(betas: tuple[float, float]) -> tuple[float, float]:
-    if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-        raise ValueError(f"Invalid betas: {betas!r} (each must lie in [0, 1))")
-    return float(betas[0]), float(betas[1])
-
-
 def adam_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    exp_avg: torch.Tensor,
-    exp_avg_sq: torch.Tensor,
-    max_exp_avg_sq: torch.Tensor | None,
-    steps: torch.Tensor,
+    param: Tensor,
+    grad: Tensor,
+    state: dict[str, Tensor],
+    steps: Tensor,
+    *,
     lr: float,
     betas: tuple[float, float],
     eps: float,
     weight_decay: float,
-    decoupled_weight_decay: bool,
+    amsgrad: bool,
+    decoupled_weight_decay: bool = False,
 ) -> None:
     """One Adam(W) step at step count t = ``steps`` (a 0-dim tensor), in place.
 
     m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε),
-    with v replaced by its running maximum for AMSGrad (``max_exp_avg_sq``
-    given). Weight decay adds λp to g (Adam) or multiplies p by 1 − lr·λ
-    first (AdamW).
+    with v replaced by its running maximum for AMSGrad. Weight decay adds λp
+    to g (Adam) or multiplies p by 1 − lr·λ first (AdamW).
     """
     beta1, beta2 = betas
     if weight_decay != 0:
@@ -43,14 +37,14 @@ def adam_update(
             param.mul_(1 - lr * weight_decay)
         else:
             grad = grad.add(param, alpha=weight_decay)
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     exp_avg.lerp_(grad, 1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    second_moment = exp_avg_sq
-    if max_exp_avg_sq is not None:
-        second_moment = torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    if amsgrad:
+        exp_avg_sq = torch.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
     bias_correction1 = 1 - beta1**steps  # tensors, as t is
     bias_correction2 = 1 - beta2**steps
-    denominator = (second_moment.sqrt() / bias_correction2.sqrt()).add_(eps)
+    denominator = (exp_avg_sq.sqrt() / bias_correction2.sqrt()).add_(eps)
     param.addcdiv_(exp_avg * (-lr / bias_correction1), denominator)
 
 
@@ -67,7 +61,7 @@ class Adam(Optimizer):
     """
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
-    decoupled_weight_decay = False
+    rule = staticmethod(adam_update)
 
     def __init__(
         self,
@@ -78,36 +72,22 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        super().__init__(params, lr)
-        self.betas = _check_betas(tuple(betas))
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Invalid betas: {betas!r} (each must lie in [0, 1))")
+        self.betas = (float(betas[0]), float(betas[1]))
         self.eps = check_non_negative("eps", eps)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.amsgrad = bool(amsgrad)
-        self.make_state()
+        super().__init__(params, lr)
 
     def state_names(self) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ())
-
-    def update(self, group: FlatGroup) -> None:
-        adam_update(
-            group.data,
-            group.grad,
-            group.state_tensor("exp_avg"),
-            group.state_tensor("exp_avg_sq"),
-            group.state_tensor("max_exp_avg_sq") if self.amsgrad else None,
-            self.steps,
-            self.lr,
-            self.betas,
-            self.eps,
-            self.weight_decay,
-            self.decoupled_weight_decay,
-        )
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's optim.AdamW."""
 
-    decoupled_weight_decay = True
+    rule = staticmethod(partial(adam_update, decoupled_weight_decay=True))
 
     def __init__(
         self,

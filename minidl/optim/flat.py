@@ -1,12 +1,4 @@
-"""Parameters viewed into one flat buffer, so an optimizer step is a few tensor ops.
-
-``FlatGroup`` copies the data and gradients of parameters of one dtype and
-device into two contiguous tensors and points each parameter at its slice
-(``Parameter.rebind``). Layers keep writing gradients into their parameter's
-``grad``, which is now a view of the flat gradient, so the optimizer updates
-every parameter with one op on the flat tensors. Flat optimizer state
-(momentum, moments) has the same layout.
-"""
+"""Parameters viewed into one flat buffer, so an optimizer step is a few tensor ops."""
 
 from __future__ import annotations
 
@@ -18,8 +10,11 @@ from minidl.parameter import Parameter
 class FlatGroup:
     """Parameters of one dtype and device, homed in one flat data and grad tensor.
 
-    Tensors that outlive a step (the flat buffers, the optimizer state) are
-    made outside inference mode, so a model trained under
+    Each parameter's ``data`` and ``grad`` become views of its slice
+    (``Parameter.rebind``): layers keep adding into ``grad``, and the
+    optimizer updates every parameter with one op on the flat tensors. Flat
+    optimizer ``state`` (momentum, moments) has the same layout. These
+    tensors are made outside inference mode, so a model trained under
     ``torch.inference_mode`` keeps working outside it.
     """
 
@@ -52,12 +47,12 @@ class FlatGroup:
         self.data, self.grad = data, grad
         self.left = False
 
-    def state_tensor(self, name: str) -> torch.Tensor:
-        """The flat optimizer state ``name``, made as zeros at its first use."""
-        if name not in self.state:
-            with torch.inference_mode(False):
-                self.state[name] = torch.zeros_like(self.data)
-        return self.state[name]
+    def make_state(self, names: tuple[str, ...]) -> None:
+        """Make the flat optimizer state tensors ``names`` that are missing, as zeros."""
+        with torch.inference_mode(False):
+            for name in names:
+                if name not in self.state:
+                    self.state[name] = torch.zeros_like(self.data)
 
     def view_of(self, flat: torch.Tensor, index: int) -> torch.Tensor:
         """The slice of a flat tensor that belongs to parameter ``index``, shaped like it."""

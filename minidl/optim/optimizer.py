@@ -14,18 +14,13 @@ from minidl.parameter import Parameter
 
 
 def check_learning_rate(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"Invalid learning rate: {lr!r} (must be a finite number > 0)")
     return float(lr)
 
 
 def check_non_negative(name: str, value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ValueError(f"Invalid {name}: {value!r} (must be a finite number >= 0)")
     return float(value)
 
@@ -33,14 +28,14 @@ def check_non_negative(name: str, value: object) -> float:
 class Optimizer:
     """Base class: parameters in flat groups, hyper-parameters and per-parameter state.
 
-    Subclasses list their hyper-parameters in ``hyperparameters`` (saved in
-    the state dict), name the flat state they keep in ``state_names()``
-    (made as zeros when the optimizer is made) and implement
-    ``update(group)``, the maths on one ``FlatGroup`` (its flat ``data``,
-    ``grad`` and ``state``). Hyper-parameters are plain attributes
-    (schedulers change ``lr`` between steps). The step count is a 0-dim
-    tensor, ``steps``, counted by a tensor op like every other change a
-    step makes.
+    A subclass sets its hyper-parameters (plain attributes, listed in
+    ``hyperparameters`` and saved in the state dict; schedulers change
+    ``lr`` between steps), names the flat state it keeps in
+    ``state_names()`` (made as zeros, here and whenever one is missing) and
+    gives the maths as ``rule(param, grad, state, steps, **hyperparameters)``,
+    a plain function applied to each ``FlatGroup``'s flat tensors. The step
+    count is a 0-dim tensor, ``steps``, counted by a tensor op like every
+    other change a step makes.
 
     Create the optimizer after moving the model (``Module.to``), as in
     PyTorch; a parameter moved later is re-homed at the next step.
@@ -52,30 +47,22 @@ class Optimizer:
         self.params: list[Parameter] = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
-        seen: set[int] = set()
         for index, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(
                     f"{type(self).__name__}: parameter {index} is a {type(p).__name__}, "
                     "not a minidl Parameter"
                 )
-            if id(p) in seen:
+            if any(q is p for q in self.params[:index]):
                 raise ValueError(f"{type(self).__name__}: parameter {index} appears twice")
-            seen.add(id(p))
         self.lr = check_learning_rate(lr)
         self.groups = group_parameters(self.params)
-        # parameter index -> (group, index within the group)
-        self._where: list[tuple[FlatGroup, int]] = []
         position = {id(p): (g, i) for g in self.groups for i, p in enumerate(g.params)}
-        self._where = [position[id(p)] for p in self.params]
+        self._where = [position[id(p)] for p in self.params]  # (group, index in it) per parameter
         with torch.inference_mode(False):
             self.steps = torch.zeros((), dtype=torch.float64)
-
-    def make_state(self) -> None:
-        """Make the state ``state_names`` lists (subclasses call it once set up)."""
         for group in self.groups:
-            for name in self.state_names():
-                group.state_tensor(name)
+            group.make_state(self.state_names())
 
     def state_names(self) -> tuple[str, ...]:
         """The flat state tensors ``update`` reads, for the current hyper-parameters."""
@@ -102,6 +89,19 @@ class Optimizer:
             self.update(group)
 
     def update(self, group: FlatGroup) -> None:
+        """``rule`` on one group's flat data, gradient and state."""
+        group.make_state(self.state_names())  # (after a hyper-parameter change or a load)
+        hyper = {name: getattr(self, name) for name in self.hyperparameters}
+        self.rule(group.data, group.grad, group.state, self.steps, **hyper)
+
+    @staticmethod
+    def rule(
+        param: torch.Tensor,
+        grad: torch.Tensor,
+        state: dict[str, torch.Tensor],
+        steps: torch.Tensor,
+        **hyperparameters: Any,
+    ) -> None:
         raise NotImplementedError
 
     # --- state dicts ---------------------------------------------------------
@@ -127,10 +127,8 @@ class Optimizer:
         """Restore a state dict from the same kind of optimizer; on mismatch change nothing."""
         name = type(self).__name__
         try:
-            kind = state["type"]
-            hyper = state["hyperparameters"]
-            step_count = state["step_count"]
-            per_param = state["state"]
+            kind, hyper = state["type"], state["hyperparameters"]
+            step_count, per_param = state["step_count"], state["state"]
         except (KeyError, TypeError) as error:
             raise StateDictError(f"{name} state dict lacks the key {error}") from None
         if kind != name:
@@ -164,10 +162,8 @@ class Optimizer:
             setattr(self, key, value)
         self.steps.fill_(int(step_count))
         for group in self.groups:
-            group.state = {
-                key: torch.zeros(group.numel, dtype=group.data.dtype, device=group.data.device)
-                for key in keys
-            }
+            group.state = {}
+            group.make_state(tuple(keys))
         for entry, (group, position) in zip(per_param, self._where, strict=True):
             for key, value in entry.items():
                 group.view_of(group.state[key], position).copy_(value)

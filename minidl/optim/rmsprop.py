@@ -4,42 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import torch
+from torch import Tensor
 
-from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
 
 
 def rmsprop_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    square_avg: torch.Tensor,
-    grad_avg: torch.Tensor | None,
-    momentum_buffer: torch.Tensor | None,
+    param: Tensor,
+    grad: Tensor,
+    state: dict[str, Tensor],
+    steps: Tensor,
+    *,
     lr: float,
     alpha: float,
     eps: float,
     weight_decay: float,
     momentum: float,
+    centered: bool,
 ) -> None:
-    """s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε), in place.
+    """One RMSprop step, in place: s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε).
 
-    ḡ, the running mean of g, only when centered (``grad_avg`` given); with
-    momentum, b ← momentum·b + g/(…) and p ← p − lr·b.
+    ḡ, the running mean of g, only when centered; with momentum,
+    b ← momentum·b + g/(√(…) + ε) and p ← p − lr·b.
     """
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
+    square_avg = state["square_avg"]
     square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
-    if grad_avg is not None:
+    if centered:
+        grad_avg = state["grad_avg"]
         grad_avg.lerp_(grad, 1 - alpha)
         average = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
     else:
         average = square_avg.sqrt()
     average.add_(eps)
-    if momentum_buffer is not None:
-        momentum_buffer.mul_(momentum).addcdiv_(grad, average)
-        param.add_(momentum_buffer, alpha=-lr)
+    if momentum > 0:
+        buffer = state["momentum_buffer"]
+        buffer.mul_(momentum).addcdiv_(grad, average)
+        param.add_(buffer, alpha=-lr)
     else:
         param.addcdiv_(grad, average, value=-lr)
 
@@ -58,6 +61,7 @@ class RMSprop(Optimizer):
     """
 
     hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    rule = staticmethod(rmsprop_update)
 
     def __init__(
         self,
@@ -69,29 +73,13 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        super().__init__(params, lr)
         self.alpha = check_non_negative("alpha", alpha)
         self.eps = check_non_negative("eps", eps)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.momentum = check_non_negative("momentum", momentum)
         self.centered = bool(centered)
-        self.make_state()
+        super().__init__(params, lr)
 
     def state_names(self) -> tuple[str, ...]:
         names = ("square_avg",) + (("momentum_buffer",) if self.momentum > 0 else ())
         return names + (("grad_avg",) if self.centered else ())
-
-    def update(self, group: FlatGroup) -> None:
-        state = group.state_tensor
-        rmsprop_update(
-            group.data,
-            group.grad,
-            state("square_avg"),
-            state("grad_avg") if self.centered else None,
-            state("momentum_buffer") if self.momentum > 0 else None,
-            self.lr,
-            self.alpha,
-            self.eps,
-            self.weight_decay,
-            self.momentum,
-        )

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import torch
+from torch import Tensor
 
-from minidl.optim.flat import FlatGroup
 from minidl.optim.optimizer import Optimizer, check_non_negative
 from minidl.parameter import Parameter
 
 
 def sgd_update(
-    param: torch.Tensor,
-    grad: torch.Tensor,
-    momentum_buffer: torch.Tensor | None,
-    steps: torch.Tensor,
+    param: Tensor,
+    grad: Tensor,
+    state: dict[str, Tensor],
+    steps: Tensor,
+    *,
     lr: float,
     momentum: float,
     dampening: float,
     nesterov: bool,
     weight_decay: float,
 ) -> None:
-    """One SGD step, in place: the maths of PyTorch's optim.SGD.
+    """One SGD step at step count ``steps``, in place: the maths of PyTorch's optim.SGD.
 
     d = g + weight_decay·p; with momentum, b = momentum·b + (1 − dampening)·d
     (b = d at the first step) and d = d + momentum·b (Nesterov) or d = b;
@@ -31,12 +31,12 @@ def sgd_update(
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     if momentum != 0:
-        assert momentum_buffer is not None
+        buffer = state["momentum_buffer"]
         if dampening == 0:  # b starts at zero: the first step makes it d
-            momentum_buffer.mul_(momentum).add_(grad)
+            buffer.mul_(momentum).add_(grad)
         else:  # all of d at the first step (steps = 1), then (1 − dampening)·d
-            momentum_buffer.mul_(momentum).addcmul_(grad, 1 - dampening * (steps - 1).clamp(max=1))
-        grad = grad.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+            buffer.mul_(momentum).addcmul_(grad, 1 - dampening * (steps - 1).clamp(max=1))
+        grad = grad.add(buffer, alpha=momentum) if nesterov else buffer
     param.add_(grad, alpha=-lr)
 
 
@@ -53,6 +53,7 @@ class SGD(Optimizer):
     """
 
     hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
+    rule = staticmethod(sgd_update)
 
     def __init__(
         self,
@@ -63,28 +64,13 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(params, lr)
         self.momentum = check_non_negative("momentum", momentum)
         self.dampening = check_non_negative("dampening", dampening)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
         self.nesterov = bool(nesterov)
-        self.make_state()
+        super().__init__(params, lr)
 
     def state_names(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.momentum != 0 else ()
-
-    def update(self, group: FlatGroup) -> None:
-        buffer = group.state_tensor("momentum_buffer") if self.momentum != 0 else None
-        sgd_update(
-            group.data,
-            group.grad,
-            buffer,
-            self.steps,
-            self.lr,
-            self.momentum,
-            self.dampening,
-            self.nesterov,
-            self.weight_decay,
-        )

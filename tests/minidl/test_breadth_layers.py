@@ -434,3 +434,11 @@ def test_conv1d_lays_out_each_new_gradient_tensor_afresh():
     for _ in range(3):
         g = torch.randn(4, 3, 6, dtype=torch.float64, generator=generator)  # a new tensor
         check_against_torch(layer, x, g, twin=twin)
+
+
+def test_batchnorm_updates_its_running_statistics_in_place():
+    layer = minidl.BatchNorm1d(3).double()
+    buffers = dict(layer.named_buffers())
+    layer(torch.randn(8, 3, dtype=torch.float64))
+    assert all(b is buffers[name] for name, b in layer.named_buffers())
+    assert int(layer.num_batches_tracked) == 1

@@ -127,3 +127,19 @@ def test_adam_state_dict_resumes_exactly():
         second.step()
     for p, q in zip(first_params, second_params, strict=True):
         assert torch.equal(p.data, q.data)
+
+
+@pytest.mark.parametrize(("kind", "settings"), OPTIMIZERS, ids=lambda x: str(x))
+def test_state_and_step_count_are_tensors_made_once_and_changed_in_place(kind, settings):
+    """A step changes only existing tensors (a recorded step can be replayed)."""
+    _, ours, _ = pairs()
+    optimizer = kind(ours, **settings)
+    steps = optimizer.steps
+    state = {k: v for group in optimizer.groups for k, v in group.state.items()}
+    assert state  # made with the optimizer, before any step
+    for _ in range(3):
+        for p in ours:
+            p.grad = torch.ones_like(p.data)
+        optimizer.step()
+    assert optimizer.steps is steps and steps.dim() == 0 and optimizer.step_count == 3
+    assert all(optimizer.groups[0].state[k] is v for k, v in state.items())
