@@ -21,12 +21,17 @@ from typing import Any, Literal
 
 import torch
 
-from minidl.data import ClassificationData, one_hot
+from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import StateDictError
 from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
-from minidl.metrics import ClassificationMetrics, classification_metrics
+from minidl.metrics import (
+    ClassificationMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    regression_metrics,
+)
 from minidl.module import Module
 from minidl.optim.optimizer import Optimizer
 from minidl.optim.schedulers import LRScheduler, clip_grad_norm_
@@ -45,20 +50,30 @@ class EpochCompleted:
     ``precision``/``recall``/``f1`` are on the test set (class 1 for two
     classes, macro average otherwise). ``seconds`` is the time spent in the
     training batches, and ``samples_per_second`` the training throughput.
+
+    A regression run has no accuracies: those five fields are None, and
+    ``train_r2``, ``test_mse``, ``test_mae`` and ``test_r2`` hold its numbers
+    (None in a classification run). Files leave out the None fields.
     """
 
     epoch: int
     train_loss: float
-    train_accuracy: float
+    train_accuracy: float | None
     test_loss: float
-    test_accuracy: float
-    precision: float
-    recall: float
-    f1: float
+    test_accuracy: float | None
+    precision: float | None
+    recall: float | None
+    f1: float | None
     seconds: float
     samples_per_second: float
+    train_r2: float | None = None
+    test_mse: float | None = None
+    test_mae: float | None = None
+    test_r2: float | None = None
 
     TIMING_FIELDS = ("seconds", "samples_per_second")
+    REGRESSION_FIELDS = ("train_r2", "test_mse", "test_mae", "test_r2")
+    CLASSIFICATION_FIELDS = ("train_accuracy", "test_accuracy", "precision", "recall", "f1")
 
     @classmethod
     def report(
@@ -67,11 +82,29 @@ class EpochCompleted:
         loss_sum: float,
         samples: int,
         seconds: float,
-        train: ClassificationMetrics,
+        train: ClassificationMetrics | RegressionMetrics,
         test_loss: float,
-        test: ClassificationMetrics,
+        test: ClassificationMetrics | RegressionMetrics,
     ) -> EpochCompleted:
         """The event of an epoch from its summed batch losses, timing and evaluations."""
+        if isinstance(train, RegressionMetrics) and isinstance(test, RegressionMetrics):
+            return cls(
+                epoch=epoch,
+                train_loss=loss_sum / samples,
+                train_accuracy=None,
+                test_loss=test_loss,
+                test_accuracy=None,
+                precision=None,
+                recall=None,
+                f1=None,
+                seconds=seconds,
+                samples_per_second=samples / seconds if seconds > 0 else math.inf,
+                train_r2=train.r2,
+                test_mse=test.mse,
+                test_mae=test.mae,
+                test_r2=test.r2,
+            )
+        assert isinstance(train, ClassificationMetrics) and isinstance(test, ClassificationMetrics)
         return cls(
             epoch=epoch,
             train_loss=loss_sum / samples,
@@ -85,9 +118,27 @@ class EpochCompleted:
             samples_per_second=samples / seconds if seconds > 0 else math.inf,
         )
 
+    @property
+    def is_regression(self) -> bool:
+        return self.test_r2 is not None or self.test_mse is not None
+
     def metrics(self) -> dict[str, float]:
-        """The deterministic numbers (everything but timings)."""
-        return {k: v for k, v in asdict(self).items() if k not in self.TIMING_FIELDS}
+        """The deterministic numbers (everything but timings and the other task's fields)."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.TIMING_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of this run's task (the other task's None fields left out)."""
+        return {k: v for k, v in asdict(self).items() if k in self.fields_of_task()}
+
+    def fields_of_task(self) -> tuple[str, ...]:
+        other = self.CLASSIFICATION_FIELDS if self.is_regression else self.REGRESSION_FIELDS
+        return tuple(name for name in EPOCH_FIELDS if name not in other)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EpochCompleted:
+        """Read back ``to_dict``: the other task's fields may be absent."""
+        optional = (*cls.CLASSIFICATION_FIELDS, *cls.REGRESSION_FIELDS)
+        return cls(**{k: None for k in optional if k not in values}, **values)
 
 
 @dataclass(frozen=True)
@@ -135,7 +186,7 @@ class History:
             "status": self.status,
             "diverged": None if self.diverged is None else asdict(self.diverged),
             "stopped": None if self.stopped is None else asdict(self.stopped),
-            "epochs": [asdict(e) for e in self.epochs],
+            "epochs": [e.to_dict() for e in self.epochs],
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -146,11 +197,16 @@ class History:
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EPOCH_FIELDS, lineterminator="\n")
+        names = (
+            self.epochs[0].fields_of_task()
+            if self.epochs
+            else [n for n in EPOCH_FIELDS if n not in EpochCompleted.REGRESSION_FIELDS]
+        )
+        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
         writer.writeheader()
         for epoch in self.epochs:
             writer.writerow(
-                {k: repr(v) if isinstance(v, float) else v for k, v in asdict(epoch).items()}
+                {k: repr(v) if isinstance(v, float) else v for k, v in epoch.to_dict().items()}
             )
         text = buffer.getvalue()
         if path is not None:
@@ -161,7 +217,7 @@ class History:
     def from_json(cls, source: str | os.PathLike[str]) -> History:
         data = parse_strict_json(Path(source).read_text(encoding="utf-8"))
         return cls(
-            epochs=[EpochCompleted(**e) for e in data["epochs"]],
+            epochs=[EpochCompleted.from_dict(e) for e in data["epochs"]],
             status=data["status"],
             diverged=TrainingDiverged(**data["diverged"]) if data.get("diverged") else None,
             stopped=TrainingStopped(**data["stopped"]) if data.get("stopped") else None,
@@ -200,7 +256,7 @@ class Trainer:
         model: Module,
         loss: Loss,
         optimizer: Optimizer,
-        data: ClassificationData,
+        data: ClassificationData | RegressionData,
         batch_size: int,
         shuffle_seed: int = 0,
         shuffle: bool = True,
@@ -321,7 +377,13 @@ class Trainer:
             generator.set_state(saved)
         self.history = History(epochs=epochs, status=status)
 
+    @property
+    def is_regression(self) -> bool:
+        return isinstance(self.data, RegressionData)
+
     def _targets(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.is_regression:  # one output column
+            return labels.to(self.dtype).reshape(-1, 1).to(self.device)
         if self.loss.target_kind == "index":
             return labels.long().to(self.device)
         return one_hot(labels, self.data.num_classes, self.dtype).to(self.device)
@@ -406,9 +468,11 @@ class Trainer:
 
     def evaluate(
         self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[float, ClassificationMetrics]:
+    ) -> tuple[float, ClassificationMetrics | RegressionMetrics]:
         """Loss and metrics of the model on a whole set, in eval mode."""
         if x.shape[0] == 0:
+            if self.is_regression:
+                return math.nan, RegressionMetrics(math.nan, math.nan, math.nan)
             return math.nan, ClassificationMetrics(math.nan, math.nan, math.nan, math.nan)
         was_training = self.model.training
         self.model.eval()
@@ -416,6 +480,8 @@ class Trainer:
             prediction = self.model(x)
             value = self.loss(prediction, targets).item()
         self.model.train(was_training)
+        if self.is_regression:
+            return value, regression_metrics(prediction.cpu(), labels)
         predicted = prediction.argmax(dim=1).cpu()
         return value, classification_metrics(predicted, labels, self.data.num_classes)
 
@@ -423,7 +489,7 @@ class Trainer:
 def _checked_history(history: Any) -> tuple[list[EpochCompleted], Status]:
     """The epochs and status of a saved history, or StateDictError saying what is wrong."""
     try:
-        epochs = [EpochCompleted(**e) for e in history["epochs"]]
+        epochs = [EpochCompleted.from_dict(e) for e in history["epochs"]]
         status = history["status"]
     except (KeyError, TypeError) as error:
         raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None

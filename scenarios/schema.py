@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import registry
-from scenarios.datasets import DATASETS
+from scenarios.datasets import DATASETS, REGRESSION_DATASETS
 from scenarios.files import UnreadableFile, read_regular_text
 from scenarios.limits import MAX_EPOCHS, MAX_NESTING, MAX_SCENARIO_BYTES, MAX_SEED, nesting_depth
 from scenarios.registry import Arg, Component
@@ -52,6 +52,11 @@ class DataSpec:
     @property
     def num_classes(self) -> int:
         return self.classes if self.kind == "csv" else DATASETS[self.kind][1]
+
+    @property
+    def is_regression(self) -> bool:
+        """A data set with a real target per point (one output column) rather than classes."""
+        return self.kind in REGRESSION_DATASETS
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,22 @@ EXPECTATIONS: dict[str, tuple[str, str]] = {
     "min_test_f1": ("f1", "min"),
     "max_train_loss": ("train_loss", "max"),
     "max_test_loss": ("test_loss", "max"),
+    "min_test_r2": ("test_r2", "min"),
+    "max_test_mae": ("test_mae", "max"),
+    "max_test_mse": ("test_mse", "max"),
 }
+
+# expectations that only a regression run has numbers for, and those only a classifier has
+REGRESSION_EXPECTATIONS = ("min_test_r2", "max_test_mae", "max_test_mse")
+CLASSIFICATION_EXPECTATIONS = (
+    "min_train_accuracy",
+    "min_test_accuracy",
+    "min_test_precision",
+    "min_test_recall",
+    "min_test_f1",
+)
+# losses that fit a real target (the others need classes)
+REGRESSION_LOSSES = ("MSELoss", "HuberLoss", "L1Loss")
 
 
 @dataclass(frozen=True)
@@ -481,8 +501,29 @@ def parse_document(
         if key in expect_table:
             check = registry.fraction if key.startswith("min_") else registry.non_negative_float
             value = reader.field(expect_table, key, "expect", check)
-            if value is not None:
+            if value is None:
+                continue
+            if kind and data.is_regression and key in CLASSIFICATION_EXPECTATIONS:
+                reader.fail(
+                    f"expect.{key}",
+                    f"data set {kind!r} is a regression (a real target, no classes); "
+                    f"expect one of: {', '.join(REGRESSION_EXPECTATIONS)}, "
+                    "max_train_loss, max_test_loss",
+                )
+            elif kind and not data.is_regression and key in REGRESSION_EXPECTATIONS:
+                reader.fail(
+                    f"expect.{key}",
+                    f"data set {kind!r} is a classification; {key} applies to regression "
+                    "data sets only (" + ", ".join(REGRESSION_DATASETS) + ")",
+                )
+            else:
                 bounds.append((key, value))
+    if kind and data.is_regression and loss is not None and loss.type not in REGRESSION_LOSSES:
+        reader.fail(
+            "training.loss",
+            f"data set {kind!r} is a regression; use one of {', '.join(REGRESSION_LOSSES)}",
+            loss.type,
+        )
     expect = Expectations(tuple(bounds))
 
     if not reader.problems and layers and kind:

@@ -38,6 +38,14 @@ if TYPE_CHECKING:
 
 def format_epoch_line(event: EpochCompleted, total_epochs: int) -> str:
     width = len(str(total_epochs))
+    if event.is_regression:
+        return (
+            f"epoch {event.epoch:>{width}}/{total_epochs}  "
+            f"train loss {event.train_loss:.4f} R² {event.train_r2:.3f} | "
+            f"test loss {event.test_loss:.4f} MSE {event.test_mse:.4f} "
+            f"MAE {event.test_mae:.4f} R² {event.test_r2:.3f} | "
+            f"{event.samples_per_second:,.0f} samples/s"
+        )
     return (
         f"epoch {event.epoch:>{width}}/{total_epochs}  "
         f"train loss {event.train_loss:.4f} acc {event.train_accuracy:.3f} | "
@@ -138,14 +146,19 @@ def _summary_table(
     from scenarios.schema import EXPECTATIONS
 
     by_metric = {metric: judged[key] for key, (metric, _) in EXPECTATIONS.items() if key in judged}
+    regression = scenario.data.is_regression
     for metric in (
-        "train_loss",
-        "train_accuracy",
-        "test_loss",
-        "test_accuracy",
-        "precision",
-        "recall",
-        "f1",
+        ("train_loss", "train_r2", "test_loss", "test_mse", "test_mae", "test_r2")
+        if regression
+        else (
+            "train_loss",
+            "train_accuracy",
+            "test_loss",
+            "test_accuracy",
+            "precision",
+            "recall",
+            "f1",
+        )
     ):
         value = "—" if final is None else f"{getattr(final, metric):.4f}"
         result = by_metric.get(metric)
@@ -222,9 +235,12 @@ def replay(
     failed = [r for r in results if not r.passed]
     if quiet:
         final = history.final
-        numbers = (
-            "" if final is None else f", test accuracy {final.test_accuracy:.4f}, F1 {final.f1:.4f}"
-        )
+        if final is None:
+            numbers = ""
+        elif final.is_regression:
+            numbers = f", test R² {final.test_r2:.4f}, MAE {final.test_mae:.4f}"
+        else:
+            numbers = f", test accuracy {final.test_accuracy:.4f}, F1 {final.f1:.4f}"
         verdict = "expectations met" if not failed else f"{len(failed)} expectation(s) FAILED"
         out.print(
             f"{printable(scenario.name, keep_newlines=False)}: {history.status}, "
@@ -289,7 +305,10 @@ def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: Stop
                     task,
                     advance=1,
                     numbers=(
-                        f"loss {event.train_loss:.4f}  test acc {event.test_accuracy:.3f}  "
+                        f"loss {event.train_loss:.4f}  test R² {event.test_r2:.3f}  "
+                        f"MAE {event.test_mae:.3f}"
+                        if event.is_regression
+                        else f"loss {event.train_loss:.4f}  test acc {event.test_accuracy:.3f}  "
                         f"F1 {event.f1:.3f}"
                     ),
                 )
