@@ -24,6 +24,7 @@ import torch
 from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import StateDictError
+from minidl.health import LayerStatsComputed, observed_step
 from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
 from minidl.metrics import (
@@ -164,7 +165,7 @@ class TrainingFinished:
     epochs_completed: int
 
 
-Event = EpochCompleted | TrainingDiverged | TrainingStopped | TrainingFinished
+Event = EpochCompleted | LayerStatsComputed | TrainingDiverged | TrainingStopped | TrainingFinished
 EPOCH_FIELDS = tuple(f.name for f in fields(EpochCompleted))
 
 
@@ -240,6 +241,10 @@ class Trainer:
             before every optimizer step (fixed once the trainer is made).
         engine: train through ``minidl.StepEngine`` (the same numbers, several
             times faster on small networks); False runs the plain eager step.
+        health_every: if set, every this many steps and on the last step of
+            each epoch the step runs through ``minidl.health.observed_step``
+            (the same numbers, eagerly) and a ``LayerStatsComputed`` event
+            reports every layer's health.
         threads: torch's intra-op threads while ``run`` trains (restored after);
             None leaves torch's setting. One thread is fastest for the lab's
             small networks, and from a worker thread torch's thread pool is
@@ -264,7 +269,13 @@ class Trainer:
         scheduler: LRScheduler | None = None,
         clip_grad_norm: float | None = None,
         engine: bool = True,
+        health_every: int | None = None,
     ) -> None:
+        if health_every is not None and (
+            isinstance(health_every, bool) or not isinstance(health_every, int) or health_every <= 0
+        ):
+            raise ValueError(f"health_every must be a positive integer, got {health_every!r}")
+        self.health_every = health_every
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         n_train = data.x_train.shape[0]
@@ -288,6 +299,7 @@ class Trainer:
             clip = functools.partial(clip_grad_norm_, model.parameters(), clip_grad_norm)
         # each training step: zero_grad, forward, loss, backward, clipping, optimizer step
         self.engine = StepEngine(model, loss, optimizer, before_update=clip, enabled=engine)
+        self._clip = clip
         self._generator = torch.Generator().manual_seed(shuffle_seed)
         self._x_train = data.x_train.to(self.dtype).to(self.device)
         self._x_test = data.x_test.to(self.dtype).to(self.device)
@@ -423,7 +435,7 @@ class Trainer:
         with torch.inference_mode():
             for _ in range(epochs):
                 epoch = self.epochs_completed + 1
-                outcome = self._train_epoch(epoch, should_stop)
+                outcome = self._train_epoch(epoch, should_stop, emit)
                 if isinstance(outcome, TrainingDiverged):
                     self.history.status, self.history.diverged = "diverged", outcome
                     emit(outcome)
@@ -438,7 +450,10 @@ class Trainer:
                 self.history.status = "completed"
 
     def _train_epoch(
-        self, epoch: int, should_stop: Callable[[], bool] | None
+        self,
+        epoch: int,
+        should_stop: Callable[[], bool] | None,
+        emit: Callable[[Event], None] = lambda event: None,
     ) -> EpochCompleted | TrainingDiverged | TrainingStopped:
         n = self._x_train.shape[0]
         if self.shuffle:
@@ -455,7 +470,15 @@ class Trainer:
                 return TrainingStopped(epoch, step)
             x = inputs[start : start + self.batch_size]
             t = targets[start : start + self.batch_size]
-            value = engine_step(x, t, skip_non_finite=True)
+            last = start + self.batch_size >= n
+            if self.health_every is not None and (last or step % self.health_every == 0):
+                value, stats = observed_step(
+                    self.model, self.loss, self.optimizer, x, t, self._clip, skip_non_finite=True
+                )
+                if stats is not None:
+                    emit(LayerStatsComputed(epoch, step, last, tuple(stats)))
+            else:
+                value = engine_step(x, t, skip_non_finite=True)
             if not math.isfinite(value):  # the update was not applied
                 return TrainingDiverged(epoch, step, value)
             total += value * x.shape[0]
