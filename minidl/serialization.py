@@ -9,6 +9,7 @@ its checksum, so a flipped bit never loads as different weights.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -90,9 +91,17 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None
     truncated one. The temporary file is ``.<name>.<pid>.<random>.minidl-tmp``
     beside the target; a later write of the same target deletes those whose
     process is gone. A new file gets the permissions the umask allows (0644
-    under 022), a replaced one keeps its permissions.
+    under 022), a replaced one keeps its permissions. A symbolic link is
+    followed (the file it names is replaced); a directory, pipe or device
+    is never replaced: that is an OSError.
     """
     target = Path(path)
+    if target.is_symlink():  # replace the file the link points to, keep the link
+        target = Path(os.path.realpath(target))
+    if target.exists() and not target.is_file():
+        raise OSError(
+            errno.EINVAL, f"{target} exists and is not a regular file (a directory, pipe or device)"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_orphans(target)
     try:

@@ -17,6 +17,12 @@ class UnreadableFile(ValueError):
     """A path that is not a readable regular file of acceptable size; says why."""
 
 
+def _short(path: Path) -> str:
+    """The path for a message, cut in the middle when it is too long to be useful."""
+    text = str(path)
+    return text if len(text) <= 200 else f"{text[:100]}…{text[-60:]}"
+
+
 def read_regular_bytes(path: str | os.PathLike[str], max_bytes: int, what: str = "file") -> bytes:
     """The bytes of a regular file of at most ``max_bytes``; raise UnreadableFile otherwise."""
     source = Path(path)
@@ -28,7 +34,9 @@ def read_regular_bytes(path: str | os.PathLike[str], max_bytes: int, what: str =
         raise UnreadableFile(f"{source} is a directory, not a {what}") from None
     except OSError as error:
         reason = error.strerror or errno.errorcode.get(error.errno or 0, "error")
-        raise UnreadableFile(f"cannot read {source}: {reason}") from None
+        raise UnreadableFile(f"cannot read {_short(source)}: {reason}") from None
+    except ValueError:  # a NUL in the path
+        raise UnreadableFile(f"cannot read {_short(source)}: the path holds a NUL") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):

@@ -8,7 +8,9 @@ name, with the numbers, before any tensor is allocated.
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass
 from typing import Any
 
 MAX_EPOCHS = 1_000_000  # the shipped scenarios train 200 epochs in about a second
@@ -56,3 +58,63 @@ def available_memory() -> int:
 
 def gigabytes(size: float) -> str:
     return f"{size / 1e9:,.1f} GB" if size >= 1e8 else f"{size / 1e6:,.1f} MB"
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """What training will hold in memory besides the weights, for the estimate.
+
+    Per parameter: the weight, its gradient, up to two optimizer slots and
+    a checkpoint copy. Per activation value of one sample: the layer's
+    output, its gradient and a scratch buffer, for every sample of a batch,
+    plus one output per sample for a pass over the whole train or test set.
+    The data: points, one-hot targets and a shuffled copy.
+    """
+
+    n_train: int
+    n_test: int
+    batch_size: int
+    num_classes: int
+    element_bytes: int
+    available: int
+
+    def data_bytes(self) -> int:
+        per_point = 2 * 8 + 8 + 3 * (2 + self.num_classes) * self.element_bytes
+        return (self.n_train + self.n_test) * per_point
+
+    def bytes_for(self, parameters: int, activations_per_sample: int) -> int:
+        rows = 3 * self.batch_size + max(self.n_train, self.n_test)
+        values = 5 * parameters + activations_per_sample * rows
+        return values * self.element_bytes + self.data_bytes()
+
+    def refusal(self, needed: int, what: str) -> str:
+        return (
+            f"{what} would need about {gigabytes(needed)} of memory to train "
+            f"({self.n_train:,} training and {self.n_test:,} test points, batches of "
+            f"{self.batch_size}), more than the {gigabytes(self.available)} this machine has "
+            "available; use fewer points or smaller layers"
+        )
+
+
+def layer_cost(layer_type: str, kwargs: dict, shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """(parameters, output values per sample) of a layer before building it, or None to probe.
+
+    ``shape`` is the input's shape without the batch dimension; the sizes
+    come from arithmetic alone, so a layer too large to allocate is caught
+    before it is.
+    """
+    per_sample = math.prod(shape)
+    if layer_type == "Linear" and shape:
+        out = kwargs["out_features"]
+        bias = out if kwargs.get("bias", True) else 0
+        return shape[-1] * out + bias, per_sample // max(shape[-1], 1) * out
+    if layer_type == "Conv1d" and len(shape) == 2:
+        channels, length = shape
+        out, kernel = kwargs["out_channels"], kwargs["kernel_size"]
+        stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
+        out_length = max((length + 2 * padding - kernel) // stride + 1, 0)
+        bias = out if kwargs.get("bias", True) else 0
+        return out * channels * kernel + bias, out * out_length
+    if layer_type == "BatchNorm1d" and shape:
+        return 2 * shape[0], per_sample
+    return None  # every other layer keeps the number of values and has no parameters

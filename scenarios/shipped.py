@@ -19,6 +19,9 @@ def shipped_scenarios() -> dict[str, Path]:
 def resolve_scenario_path(name_or_path: str) -> Path:
     """A path as given when it exists, else the shipped scenario of that name."""
     path = Path(name_or_path)
-    if path.exists():
+    try:
+        if path.exists():
+            return path
+    except (OSError, ValueError):  # a name too long, or holding a NUL: load_scenario says so
         return path
     return shipped_scenarios().get(name_or_path.removesuffix(".toml"), path)

@@ -284,7 +284,7 @@ def _run_lab(file: str | None) -> int:
 
         app = make_app(None if file is None else resolve_scenario_path(file))
     except ScenarioError as error:
-        print(f"minidl-lab lab: error: {error}", file=sys.stderr)
+        print(f"minidl-lab lab: error: {printable(error)}", file=sys.stderr)
         return EXIT_USAGE
     app.run()
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -27,10 +28,12 @@ def compare_command(
     from scenarios.limits import MAX_ROUNDS, MAX_SEED
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
+    from tui.replay import ClosedPipeGuard
 
-    out = Console(highlight=False)
+    stdout = ClosedPipeGuard(sys.stdout)  # `| head` does not stop the rounds or the JSON
+    out = Console(file=stdout, highlight=False)
     if not out.is_terminal:
-        out = Console(highlight=False, width=120)
+        out = Console(file=stdout, highlight=False, width=120)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         scenario = load_scenario(resolve_scenario_path(file)).with_overrides(epochs=epochs)

@@ -221,6 +221,26 @@ def test_deeply_nested_toml_is_refused_without_recursion_error(depth, tmp_path, 
     )
 
 
+def test_deeply_nested_dotted_keys_are_refused(tmp_path, capsys):
+    text = scenario() + "\n" + ".".join(["k"] * 5000) + " = 1\n"
+    refused(
+        capsys,
+        tmp_path,
+        [str(write(tmp_path, text))],
+        "tables or arrays are nested too deeply (at most 32 levels)",
+    )
+
+
+def test_the_lab_command_refuses_a_bad_file_before_opening(tmp_path, capsys):
+    text = scenario('{ type = "Flatten", start_dim = 5 }, { type = "Linear", out_features = 2 }')
+    assert main(["lab", str(write(tmp_path, text))]) == 2
+    assert "model.layers[0] (Flatten): start_dim = 5" in capsys.readouterr().err
+    text = scenario('{ type = "Tanh\\u001b[2J" }, { type = "Linear", out_features = 2 }')
+    assert main(["lab", str(write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and r"Tanh\x1b[2J" in err
+
+
 def test_nesting_within_the_bound_is_reported_as_an_ordinary_error(tmp_path, capsys):
     text = scenario() + "\n[extra]\nvalue = " + "[" * 20 + "]" * 20 + "\n"
     refused(capsys, tmp_path, [str(write(tmp_path, text))], "extra: unknown key")
@@ -311,6 +331,10 @@ def test_only_regular_files_are_read_as_csv_data(kind, tmp_path, capsys):
     err = refused(capsys, tmp_path, [str(write(tmp_path, text))], "data.path = ")
     assert "is not a regular file" in err
     assert stat.S_ISFIFO(os.stat(csv_path).st_mode) or kind == "device"
+
+
+def test_a_path_too_long_for_the_system_is_refused(tmp_path, capsys):
+    refused(capsys, tmp_path, ["a" * 5000], ": File name too long")
 
 
 def test_an_oversized_scenario_file_is_refused(tmp_path, capsys):

@@ -119,6 +119,29 @@ def test_a_closed_stdout_still_writes_the_files(tmp_path):
     assert len(rows) == 300
 
 
+def test_compare_with_a_closed_stdout_still_writes_its_json(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(LONG.replace("EPOCHS", "2"))
+    json_path = tmp_path / "c.json"
+    command = ["compare", str(path), "--rounds", "3", "--json", str(json_path)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith("long: minidl and its PyTorch twin")
+    process.stdout.close()  # as `| head -1`
+    err = process.stderr.read()
+    process.wait(timeout=120)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    document = json.loads(json_path.read_text(), parse_constant=_refuse_constant)
+    assert len(document["rounds"]) == 3
+
+
 def test_a_diverged_run_writes_strict_json_naming_the_non_finite_numbers(tmp_path, capsys):
     path = tmp_path / "diverge.toml"
     path.write_text(LONG.replace("EPOCHS", "3").replace("lr = 0.1", "lr = 1e30"))
@@ -162,6 +185,25 @@ def test_exports_honour_the_umask(tmp_path, capsys):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
     assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600
     json.loads((tmp_path / "c.json").read_text(), parse_constant=_refuse_constant)
+
+
+def test_outputs_never_replace_pipes_or_directories_and_follow_links(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(LONG.replace("EPOCHS", "1"))
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    assert main(["replay", str(path), "--json", str(pipe), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "is not a regular file" in err
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)  # still a pipe
+    assert main(["replay", str(path), "--csv", str(tmp_path), "-q"]) == 2
+    assert tmp_path.is_dir()
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert main(["replay", str(path), "--csv", str(link), "-q"]) == 0
+    assert link.is_symlink() and real.read_text().startswith("epoch,train_loss")
 
 
 ANSI_TOML = r"evil\u001b[2J\u001b]0;owned\u0007\u202ename"  # TOML escapes: the name holds them

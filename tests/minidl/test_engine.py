@@ -345,3 +345,34 @@ def test_a_replayed_step_allocates_nothing(case):
     else:
         assert events == []
     assert values[-1] < values[0]
+
+
+def trainer(engine: bool, loss: Callable[[], object] = minidl.CrossEntropyLoss):
+    """A trainer with Dropout, BatchNorm, Adam, a scheduler, clipping and a smaller last batch."""
+    generator = torch.Generator().manual_seed(3)
+    model = mlp(plain(minidl.BatchNorm1d, 6), plain(minidl.Tanh), dropout(0.2))(generator)
+    x = torch.randn(230, 3, generator=generator)
+    labels = (x[:, 0] * x[:, 1] > 0).long()
+    data = minidl.ClassificationData(x[:170], labels[:170], x[170:], labels[170:], 2)
+    optimizer = minidl.Adam(model.parameters(), lr=0.02)
+    return minidl.Trainer(
+        model,
+        loss(),
+        optimizer,
+        data,
+        batch_size=32,
+        scheduler=minidl.StepLR(optimizer, step_size=2, gamma=0.5),
+        clip_grad_norm=0.5,
+        engine=engine,
+    )
+
+
+@pytest.mark.parametrize("loss", [minidl.CrossEntropyLoss, minidl.MSELoss], ids=str)
+def test_the_trainer_through_the_engine_equals_the_trainer_without(loss):
+    fast, plain_trainer = trainer(True, loss), trainer(False, loss)
+    histories = [t.run(6).epochs for t in (fast, plain_trainer)]
+    assert [e.metrics() for e in histories[0]] == [e.metrics() for e in histories[1]]
+    for p, q in zip(fast.model.parameters(), plain_trainer.model.parameters(), strict=True):
+        assert torch.equal(p.data, q.data)
+    assert fast.engine.why_eager() is None and fast.engine.replays > 0
+    assert plain_trainer.engine.replays == 0

@@ -1,0 +1,197 @@
+"""A recorded step: its signature, the calls worth replaying, and the replay itself."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+
+from minidl.engine.record import RANDOM, _Call, _storage, _tensors
+
+if TYPE_CHECKING:
+    from minidl.engine.guard import _Guard
+
+
+class _Recording:
+    """The calls of one recorded step: its signature, and the compiled replay."""
+
+    def __init__(self, calls: list[_Call], split: int, inputs: tuple, value: torch.Tensor):
+        self.calls, self.split, self.inputs, self.value = calls, split, inputs, value
+        self.signature = _signature(calls, inputs)
+        self.forward: list[Callable[[], object]] = []  # zero_grad, up to the loss value
+        self.update: list[Callable[[], object]] = []  # backward, optimizer step
+        self.guard: _Guard | None = None
+
+    def externals(self) -> list[object]:
+        """The tensors and generators the step used that it did not make."""
+        # an in-place call returns the tensor it wrote into, often one that outlives the step
+        made = {id(t) for c in self.calls if c.kind != "in-place" for t in _tensors(c.result)}
+        made.update(id(t) for t in self.inputs)
+        found: dict[int, object] = {}
+        for call in self.calls:
+            for item in (*_tensors(call.args), *_tensors(call.kwargs)):
+                if id(item) not in made:
+                    found[id(item)] = item
+            generator = call.kwargs.get("generator")
+            if isinstance(generator, torch.Generator):
+                found[id(generator)] = generator
+        return list(found.values())
+
+    def compile(self) -> None:
+        """Keep the calls whose effects someone reads, in order, split at the loss value.
+
+        A call is needed when it writes into a tensor that outlives the step (a
+        parameter, a gradient, optimizer state), into one a needed call reads,
+        or into the loss value, or when it draws random numbers.
+        """
+        made = {
+            _storage(t)
+            for c in self.calls
+            if c.kind in ("allocating", "constant")
+            for t in _tensors(c.result)
+            if t.numel()
+        }
+        live = {_storage(self.value)}
+        written_later: set[int] = set()
+        kept: list[tuple[int, Callable[[], object]]] = []
+        for index in range(len(self.calls) - 1, -1, -1):
+            call = self.calls[index]
+            if call.kind in ("view", "metadata") or (
+                call.replay is None and call.kind != "constant"
+            ):
+                continue
+            writes = {_storage(t) for t in call.writes() if t.numel()}
+            random = call.name in RANDOM or "generator" in call.kwargs
+            if not (random or any(w in live or w not in made for w in writes)):
+                continue  # nobody reads what it writes: the model's input gradient
+            live.update(_storage(t) for t in call.reads() if t.numel())
+            if call.kind == "constant":
+                if call.replay is None or not writes & written_later:
+                    continue  # made once, at recording, and never written after
+            elif call.kind == "in-place":
+                written_later.update(writes)
+            replay = call.replay
+            if call.fallback is not None and writes & written_later:
+                replay = call.fallback  # its border is written later: remake it whole
+            kept.append((index, replay))  # type: ignore[arg-type]
+        kept.reverse()
+        kept = self._share_buffers(kept)
+        self.forward = [replay for index, replay in kept if index < self.split]
+        self.update = [replay for index, replay in kept if index >= self.split]
+        self.calls, self.signature = [], []
+
+    def replay(self, x: torch.Tensor, target: torch.Tensor, skip_non_finite: bool) -> float:
+        guard = torch._C._InferenceMode(True)
+        try:
+            self.inputs[0].copy_(x)
+            self.inputs[1].copy_(target)
+            for call in self.forward:
+                call()
+            value = self.value.item()
+            if skip_non_finite and not math.isfinite(value):
+                return value
+            for call in self.update:
+                call()
+            return value
+        finally:
+            del guard
+
+    def _share_buffers(
+        self, kept: list[tuple[int, Callable[[], object]]]
+    ) -> list[tuple[int, Callable[[], object]]]:
+        """Let a result take the buffer of one that is dead by then (same shape and layout).
+
+        The step's activations and gradients then fit in fewer buffers, which stay
+        in the caches. A result moves only if nothing else (a view) shares its
+        storage, and only into a buffer whose last use comes before the call that
+        makes it, so no call ever reads what it writes. The values are the same.
+        """
+        made: dict[int, torch.Tensor] = {}  # storage -> the result an allocating call made
+        value = _storage(self.value)  # read after the calls: it stays where it is
+        for index, _ in kept:
+            result = self.calls[index].result
+            if (
+                self.calls[index].kind == "allocating"
+                and isinstance(result, torch.Tensor)
+                and result.numel()
+                and _storage(result) != value
+            ):
+                made[_storage(result)] = result
+        last: dict[int, int] = {}  # storage -> position of its last use
+        seen_as: dict[int, set[int]] = {}  # storage -> ids of the tensors that use it
+        for position, (_, replay) in enumerate(kept):
+            for tensor in _partial_tensors(replay):
+                if tensor.numel():
+                    last[_storage(tensor)] = position
+                    seen_as.setdefault(_storage(tensor), set()).add(id(tensor))
+        free: dict[tuple, list[list]] = {}  # layout -> [buffer, position of its last use]
+        moved: dict[int, torch.Tensor] = {}  # id of a result -> the buffer it takes
+        for position, (index, _) in enumerate(kept):
+            result = self.calls[index].result
+            if not isinstance(result, torch.Tensor) or _storage(result) not in made:
+                continue
+            if made[_storage(result)] is not result:
+                continue
+            layout = (result.shape, result.stride(), result.dtype, result.device)
+            end = last.get(_storage(result), position)
+            pool = free.setdefault(layout, [])
+            movable = seen_as.get(_storage(result)) == {id(result)} and result.is_contiguous()
+            spare = next((entry for entry in pool if entry[1] < position), None)
+            if movable and spare is not None:
+                moved[id(result)] = spare[0]
+                spare[1] = end
+            else:
+                pool.append([result, end])
+        if not moved:
+            return kept
+        return [(index, _substitute(replay, moved)) for index, replay in kept]
+
+
+def _partial_tensors(replay: Callable[[], object]) -> list[torch.Tensor]:
+    if isinstance(replay, functools.partial):
+        return _tensors(replay.args) + _tensors(replay.keywords)
+    return []
+
+
+def _substitute(value: object, moved: dict[int, torch.Tensor]) -> object:
+    """``value`` with every tensor in ``moved`` replaced by its new buffer."""
+    if isinstance(value, torch.Tensor):
+        return moved.get(id(value), value)
+    if isinstance(value, functools.partial):
+        args = _substitute(value.args, moved)
+        keywords = _substitute(value.keywords, moved)
+        return functools.partial(value.func, *args, **keywords)  # type: ignore[arg-type]
+    if isinstance(value, (list, tuple)) and _tensors(value):
+        return type(value)(_substitute(item, moved) for item in value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, moved) for key, item in value.items()}
+    return value
+
+
+def _signature(calls: list[_Call], inputs: tuple) -> list[tuple]:
+    """The calls with every tensor named by where it comes from: two recordings of a
+    step in its steady state have equal signatures."""
+    names: dict[int, tuple] = {id(t): ("input", i) for i, t in enumerate(inputs)}
+
+    def name(value: object) -> object:
+        if isinstance(value, torch.Tensor):
+            return names.get(id(value), ("external", id(value)))
+        if isinstance(value, torch.Generator):
+            return ("generator", id(value))
+        if isinstance(value, (list, tuple)):
+            return (type(value).__name__, *(name(v) for v in value))
+        if isinstance(value, dict):
+            return ("dict", *((k, name(v)) for k, v in sorted(value.items())))
+        if isinstance(value, (int, float, complex)):
+            return (type(value).__name__, repr(value))
+        return value
+
+    signature = []
+    for index, call in enumerate(calls):
+        signature.append((call.func, call.kind, name(call.args), name(call.kwargs)))
+        for position, tensor in enumerate(_tensors(call.result)):
+            names.setdefault(id(tensor), ("result", index, position))
+    return signature
