@@ -125,12 +125,14 @@ REGRESSION_LOSSES = ("MSELoss", "HuberLoss", "L1Loss")
 
 @dataclass(frozen=True)
 class Expectations:
-    """Bounds on the final epoch's metrics, by key of ``EXPECTATIONS``."""
+    """Bounds on the final epoch's metrics, by key of ``EXPECTATIONS``, and on its
+    per-layer health, by key of ``scenarios.layer_checks.LAYER_EXPECTATIONS``."""
 
     bounds: tuple[tuple[str, float], ...] = ()
+    layer_bounds: tuple[tuple[str, float], ...] = ()
 
     def as_dict(self) -> dict[str, float]:
-        return dict(self.bounds)
+        return {**dict(self.bounds), **dict(self.layer_bounds)}
 
 
 @dataclass(frozen=True)
@@ -495,7 +497,9 @@ def parse_document(
     )
 
     expect_table = reader.table(document, "expect", "expect", required=False)
-    reader.unknown_keys(expect_table, list(EXPECTATIONS), "expect")
+    from scenarios.layer_checks import LAYER_EXPECTATIONS
+
+    reader.unknown_keys(expect_table, [*EXPECTATIONS, *LAYER_EXPECTATIONS], "expect")
     bounds = []
     for key in EXPECTATIONS:
         if key in expect_table:
@@ -524,7 +528,14 @@ def parse_document(
             f"data set {kind!r} is a regression; use one of {', '.join(REGRESSION_LOSSES)}",
             loss.type,
         )
-    expect = Expectations(tuple(bounds))
+    layer_bounds = []
+    for key in LAYER_EXPECTATIONS:
+        if key in expect_table:
+            check = registry.fraction if "fraction" in key else registry.non_negative_float
+            value = reader.field(expect_table, key, "expect", check)
+            if value is not None:
+                layer_bounds.append((key, value))
+    expect = Expectations(tuple(bounds), tuple(layer_bounds))
 
     if not reader.problems and layers and kind:
         # Only a structurally valid file is built: every layer exactly as training will
@@ -596,7 +607,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
         document["training"]["scheduler"] = component(training.scheduler)
     if training.clip_grad_norm is not None:
         document["training"]["clip_grad_norm"] = training.clip_grad_norm
-    if scenario.expect.bounds:
+    if scenario.expect.bounds or scenario.expect.layer_bounds:
         document["expect"] = scenario.expect.as_dict()
     return document
 
