@@ -252,8 +252,7 @@ def check_model(
     problems = []
     if facts.parameters == 0:
         problems.append(
-            "model.layers: the model has no parameters to train; "
-            "add a Linear or Conv1d layer"
+            "model.layers: the model has no parameters to train; add a Linear or Conv1d layer"
         )
     if training is not None and facts.single_value_batchnorm is not None:
         problem = _batch_size_problem(
@@ -277,6 +276,11 @@ class Experiment:
 
 
 def build_data(spec: DataSpec) -> minidl.ClassificationData | minidl.RegressionData:
+    if spec.kind == "csv" and spec.target == "continuous":
+        from scenarios.datasets.csv_targets import csv_regression_split
+
+        assert spec.path is not None  # the schema read the file
+        return csv_regression_split(spec.path, spec.test_fraction, spec.noise, spec.seed)
     if spec.kind == "csv":
         from scenarios.datasets.csv_points import csv_split
 

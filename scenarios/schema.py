@@ -48,6 +48,7 @@ class DataSpec:
     path: str | None = None  # kind = "csv": the file, made absolute when read
     test_fraction: float = 0.5  # kind = "csv": share of the rows kept for testing
     classes: int | None = None  # kind = "csv": read from the file
+    target: str = "class"  # kind = "csv": "class" (integer labels) or "continuous" (regression)
 
     @property
     def num_classes(self) -> int:
@@ -56,7 +57,9 @@ class DataSpec:
     @property
     def is_regression(self) -> bool:
         """A data set with a real target per point (one output column) rather than classes."""
-        return self.kind in REGRESSION_DATASETS
+        return self.kind in REGRESSION_DATASETS or (
+            self.kind == "csv" and self.target == "continuous"
+        )
 
 
 @dataclass(frozen=True)
@@ -236,8 +239,9 @@ def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None):
     """
     from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 
-    reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed"], "data")
+    reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed", "target"], "data")
     path = reader.field(table, "path", "data", _string)
+    target = reader.field(table, "target", "data", registry.choice("class", "continuous"), "class")
     test_fraction = reader.field(table, "test_fraction", "data", registry.fraction, 0.5)
     spec = DataSpec(
         kind="csv",
@@ -245,12 +249,33 @@ def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None):
         seed=reader.field(table, "seed", "data", _seed, 0),
         test_fraction=test_fraction,
         classes=2,
+        target=target,
     )
     if path is None:
         return spec, None
     file = Path(path)
     if not file.is_absolute() and source is not None:
         file = Path(source).parent / file
+    if target == "continuous":
+        from scenarios.datasets.csv_targets import read_csv_targets
+
+        try:
+            x, _ = read_csv_targets(file)
+        except CsvDataError as error:
+            reader.fail("data.path", str(error), path)
+            return spec, None
+        rows = x.shape[0]
+        n_test = round(rows * test_fraction)
+        if n_test == 0 or n_test == rows:
+            reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
+        spec = replace(
+            spec,
+            path=str(file.resolve()),
+            n_train=max(1, rows - n_test),
+            n_test=max(1, n_test),
+            classes=1,
+        )
+        return spec, None
     try:
         points = read_csv_points(file)
     except CsvDataError as error:
@@ -518,7 +543,8 @@ def parse_document(
                 reader.fail(
                     f"expect.{key}",
                     f"data set {kind!r} is a classification; {key} applies to regression "
-                    "data sets only (" + ", ".join(REGRESSION_DATASETS) + ")",
+                    "data sets only (" + ", ".join(REGRESSION_DATASETS) + ', or kind = "csv" '
+                    'with target = "continuous")',
                 )
             else:
                 bounds.append((key, value))
@@ -575,6 +601,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
     if data.kind == "csv":
         document["data"] = {
             "kind": "csv",
+            **({"target": data.target} if data.target != "class" else {}),
             "path": data.path,
             "test_fraction": data.test_fraction,
             "noise": data.noise,

@@ -55,9 +55,7 @@ def _regression_split(
     x_test = uniform_points(n_test, generator)
     y_train = surface(x_train)
     if noise > 0:
-        y_train = y_train + noise * torch.randn(
-            n_train, generator=generator, dtype=torch.float64
-        )
+        y_train = y_train + noise * torch.randn(n_train, generator=generator, dtype=torch.float64)
     return RegressionData(x_train, y_train, x_test, surface(x_test))
 
 

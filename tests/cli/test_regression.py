@@ -159,3 +159,66 @@ def test_compare_summarises_regression_metrics(tmp_path, capsys):
     }
     ours, theirs = summary["test_r2"]["minidl"]["mean"], summary["test_r2"]["torch"]["mean"]
     assert ours == pytest.approx(theirs, rel=1e-4)
+
+
+CSV_SCENARIO = """
+name = "my surface"
+[data]
+kind = "csv"
+target = "continuous"
+path = "surface.csv"
+test_fraction = 0.25
+[model]
+layers = [
+  { type = "Linear", in_features = 2, out_features = 8 },
+  { type = "Tanh" },
+  { type = "Linear", out_features = 1 },
+]
+[training]
+loss = "MSELoss"
+optimizer = "Adam"
+lr = 0.02
+batch_size = 20
+epochs = 30
+[expect]
+min_test_r2 = 0.9
+"""
+
+
+def write_surface(folder: Path, rows: int = 200) -> Path:
+    generator = torch.Generator().manual_seed(5)
+    points = torch.rand(rows, 2, generator=generator, dtype=torch.float64)
+    lines = ["x1,x2,height"] + [f"{x!r},{y!r},{2 * x - y!r}" for x, y in points.tolist()]
+    path = folder / "surface.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_csv_with_a_continuous_target_trains_a_regression(tmp_path, capsys):
+    write_surface(tmp_path)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(CSV_SCENARIO)
+    json_path = tmp_path / "h.json"
+    assert main(["replay", str(scenario), "--quiet", "--json", str(json_path)]) == 0
+    final = json.loads(json_path.read_text())["epochs"][-1]
+    assert final["test_r2"] >= 0.9 and "test_accuracy" not in final
+    loaded = parse_scenario(CSV_SCENARIO, source=str(scenario))
+    assert loaded.data.is_regression and (loaded.data.n_train, loaded.data.n_test) == (150, 50)
+
+
+def test_a_bad_target_is_named_at_its_line(tmp_path):
+    path = write_surface(tmp_path)
+    lines = path.read_text().splitlines()
+    lines[7] = "0.5,0.5,tall"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(CSV_SCENARIO, source=str(tmp_path / "s.toml"))
+    assert "data.path" in str(caught.value) and "line 8" in str(caught.value)
+    assert "'tall'" in str(caught.value)
+
+
+def test_a_csv_target_kind_must_be_class_or_continuous(tmp_path):
+    write_surface(tmp_path)
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(CSV_SCENARIO.replace('"continuous"', '"real"'), source=str(tmp_path / "s"))
+    assert "data.target" in str(caught.value)
