@@ -252,7 +252,8 @@ def check_model(
     problems = []
     if facts.parameters == 0:
         problems.append(
-            "model.layers: the model has no parameters to train; add a Linear or Conv1d layer"
+            "model.layers: the model has no parameters to train; "
+            "add a Linear or Conv1d layer"
         )
     if training is not None and facts.single_value_batchnorm is not None:
         problem = _batch_size_problem(
