@@ -387,13 +387,17 @@ def steps_sample(
     step: Callable[[torch.Tensor, torch.Tensor], object],
     batches: list[tuple[torch.Tensor, torch.Tensor]],
     calls: int,
+    warm: int = 3,
 ) -> Callable[[], float]:
     """A sampler: ``calls`` training steps in a row, on the batches in turn (a new input
-    tensor at every step, as training sees them), in µs per step. The loop calls
+    tensor at every step, as training sees them), in µs per step, after ``warm``
+    steps that are not timed, as ``calls_sample`` warms each op. The loop calls
     ``step`` itself, as a training loop does: no wrapper around it."""
     order = list(itertools.islice(itertools.cycle(batches), calls))
 
     def sample() -> float:
+        for x, target in order[:warm]:
+            step(x, target)
         started = time.perf_counter()
         for x, target in order:
             step(x, target)

@@ -3,7 +3,7 @@
 Every test trains two identical set-ups on the same batches: one through
 ``StepEngine.step``, one with the plain public step. Losses must be the same
 floats and parameters, gradients and optimizer state the same tensors
-(``torch.equal``), whatever changes between the steps.
+(compared bit for bit), whatever changes between the steps.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ import minidl
 from minidl.benchmark import ACTIVATIONS, CLASSIC, BenchCase, BenchSetup, memory_events
 
 Build = Callable[[torch.Generator], minidl.Module]
+
+
+def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal bit patterns (so -0.0 differs from 0.0, and NaNs must match)."""
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.is_floating_point():
+        as_int = {torch.float32: torch.int32, torch.float64: torch.int64}[a.dtype]
+        return torch.equal(a.contiguous().view(as_int), b.contiguous().view(as_int))
+    return torch.equal(a, b)
 
 
 def eager_step(model, loss, optimizer, x, target) -> float:
@@ -130,9 +140,7 @@ class Pair:
         x, target = self.batch(rows)
         engine_value = self.engine.step(x, target)
         eager_value = eager_step(*self.sides[1], x, target)
-        assert engine_value == eager_value or (engine_value != engine_value) == (
-            eager_value != eager_value
-        )
+        assert engine_value.hex() == eager_value.hex()  # the same float, bit for bit
         self.assert_equal()
 
     def both(self, change: Callable[[minidl.Module, object, object], None]) -> None:
@@ -142,15 +150,15 @@ class Pair:
     def assert_equal(self) -> None:
         (model, _, optimizer), (twin, _, twin_optimizer) = self.sides
         for (name, p), q in zip(model.named_parameters(), twin.parameters(), strict=True):
-            assert torch.equal(p.data, q.data), name
-            assert torch.equal(p.grad, q.grad), name
+            assert same_bits(p.data, q.data), name
+            assert same_bits(p.grad, q.grad), name
         for key, value in model.state_dict().items():
-            assert torch.equal(value, twin.state_dict()[key]), key
+            assert same_bits(value, twin.state_dict()[key]), key
         mine, theirs = optimizer.state_dict(), twin_optimizer.state_dict()
         assert repr(mine["hyperparameters"]) == repr(theirs["hyperparameters"])
         for entry, other in zip(mine["state"], theirs["state"], strict=True):
             for key in entry:
-                assert torch.equal(entry[key], other[key]), key
+                assert same_bits(entry[key], other[key]), key
 
 
 def replaying(engine: minidl.StepEngine) -> bool:
@@ -373,6 +381,6 @@ def test_the_trainer_through_the_engine_equals_the_trainer_without(loss):
     histories = [t.run(6).epochs for t in (fast, plain_trainer)]
     assert [e.metrics() for e in histories[0]] == [e.metrics() for e in histories[1]]
     for p, q in zip(fast.model.parameters(), plain_trainer.model.parameters(), strict=True):
-        assert torch.equal(p.data, q.data)
+        assert same_bits(p.data, q.data)
     assert fast.engine.why_eager() is None and fast.engine.replays > 0
     assert plain_trainer.engine.replays == 0
