@@ -109,11 +109,6 @@ class LayerStatsComputed:
         }
 
 
-def _norm(tensor: torch.Tensor) -> torch.Tensor:
-    """‖tensor‖ (Frobenius) as a 0-dim float64 tensor: read out with the others at once."""
-    return torch.linalg.vector_norm(tensor, dtype=torch.float64)
-
-
 def _weight(layer: Module) -> torch.Tensor | None:
     weight = getattr(layer, "weight", None)
     return None if weight is None else weight.data
@@ -172,6 +167,7 @@ def observed_step(
     infinite loss applies no update and returns no statistics.
     """
     layers = layers_of(model)
+    weighted = [i for i, layer in enumerate(layers) if _weight(layer) is not None]
     with torch.inference_mode(False):
         optimizer.zero_grad()
         outputs = []
@@ -187,66 +183,67 @@ def observed_step(
         for index in reversed(range(len(layers))):  # Sequential.backward
             g = layers[index].backward(g)
             grad_inputs[index] = g
-        weights = [_weight(layer) for layer in layers]
+        weights = [layers[i].weight.data for i in weighted]
         # the gradients of the loss, before any clipping in before_update
-        grad_norms = [
-            None if w is None else _norm(layer.weight.grad)
-            for w, layer in zip(weights, layers, strict=True)
-        ]
-        before = [None if w is None else w.clone() for w in weights]
+        grad_norms = _norms([layers[i].weight.grad for i in weighted])
+        before = torch._foreach_mul(weights, 1.0) if weights else []  # exact copies
         if before_update is not None:
             before_update()
         optimizer.step()
-    # every number as a 0-dim tensor first, then all read out in one go
-    nan = torch.tensor(math.nan, dtype=torch.float64)
-    rows = []
+    update_ratios = (
+        _norms(torch._foreach_sub(weights, before)) / _norms(before) if weights else grad_norms
+    )
+    means, stds = _means_and_stds(outputs)
+    # every number read out of torch in one go
+    numbers = torch.cat(
+        [means, stds, _norms(grad_inputs), grad_norms.double(), update_ratios.double()]
+    ).tolist()
+    n, w = len(layers), len(weighted)
+    mean_of, std_of, grad_input_of = numbers[:n], numbers[n : 2 * n], numbers[2 * n : 3 * n]
+    grad_of = dict(zip(weighted, numbers[3 * n : 3 * n + w], strict=True))
+    update_of = dict(zip(weighted, numbers[3 * n + w :], strict=True))
+    matrices = [i for i in weighted if layers[i].weight.data.dim() >= 2]
+    reference = grad_of[matrices[-1]] if matrices else None
+    stats = []
     for index, (layer, output) in enumerate(zip(layers, outputs, strict=True)):
         dead, saturated = _activity(layer, output)
-        std, mean = torch.std_mean(output.double(), correction=0)
-        weight, old = weights[index], before[index]
-        update = nan if weight is None or old is None else _norm(weight - old) / _norm(old)
-        grad = grad_norms[index]
-        rows.append(
-            torch.stack(
-                [
-                    mean,
-                    std,
-                    nan if dead is None else dead,
-                    nan if saturated is None else saturated,
-                    nan if grad is None else grad,
-                    _norm(grad_inputs[index]),
-                    update,
-                ]
-            )
-        )
-    table = torch.stack(rows).tolist()
-    matrices = [i for i, w in enumerate(weights) if w is not None and w.dim() >= 2]
-    reference = table[matrices[-1]][4] if matrices else None
-    stats = []
-    for index, layer in enumerate(layers):
-        mean, std, dead, saturated, grad, grad_input, update = table[index]
+        dead_value = None if dead is None else float(dead)
+        saturated_value = None if saturated is None else float(saturated)
         ratio = None
         if index in matrices and reference is not None:
+            grad = grad_of[index]
             ratio = grad / reference if reference > 0 else (math.inf if grad > 0 else 1.0)
-        dead_value = None if math.isnan(dead) else dead
-        saturated_value = None if math.isnan(saturated) else saturated
-        has_weight = weights[index] is not None
         stats.append(
             LayerStats(
                 index=index,
                 layer=type(layer).__name__,
-                activation_mean=mean,
-                activation_std=std,
+                activation_mean=mean_of[index],
+                activation_std=std_of[index],
                 dead_fraction=dead_value,
                 saturated_fraction=saturated_value,
-                grad_weight_norm=grad if has_weight else None,
-                grad_input_norm=grad_input,
-                update_ratio=update if has_weight else None,
+                grad_weight_norm=grad_of.get(index),
+                grad_input_norm=grad_input_of[index],
+                update_ratio=update_of.get(index),
                 gradient_ratio=ratio,
                 flags=_flags(dead_value, saturated_value, ratio),
             )
         )
     return value, stats
+
+
+def _norms(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """‖t‖ of every tensor (Frobenius, in its own dtype), as one float64 vector, in one call."""
+    if not tensors:
+        return torch.zeros(0, dtype=torch.float64)
+    return torch.stack(torch._foreach_norm(tensors)).double()
+
+
+def _means_and_stds(outputs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and population standard deviation of each output (in its dtype), as float64."""
+    pairs = [torch.std_mean(o, correction=0) for o in outputs]
+    stds = torch.stack([std for std, _ in pairs]).double()
+    means = torch.stack([mean for _, mean in pairs]).double()
+    return means, stds
 
 
 __all__ = [
