@@ -117,3 +117,15 @@ def test_the_same_network_with_batchnorm_does_not(tmp_path, capsys):
         ratios = [layer["gradient_ratio"] for layer in epoch["layers"] if layer["gradient_ratio"]]
         assert min(ratios) >= VANISHING_RATIO
         assert not any("vanishing" in flag for layer in epoch["layers"] for flag in layer["flags"])
+
+
+def test_layer_expectations_survive_saving_the_scenario(tmp_path):
+    from scenarios.schema import load_scenario, save_scenario
+
+    scenario = parse_scenario(
+        SMALL.format(expect="max_dead_fraction = 0.5\nmin_gradient_ratio = 0.01")
+    )
+    path = save_scenario(scenario, tmp_path / "saved.toml")
+    again = load_scenario(path)
+    assert again.expect.layer_bounds == (("max_dead_fraction", 0.5), ("min_gradient_ratio", 0.01))
+    assert again.expect.bounds == ()

@@ -222,3 +222,13 @@ def test_a_csv_target_kind_must_be_class_or_continuous(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(CSV_SCENARIO.replace('"continuous"', '"real"'), source=str(tmp_path / "s"))
     assert "data.target" in str(caught.value)
+
+
+def test_a_csv_regression_survives_saving_the_scenario(tmp_path):
+    from scenarios.schema import load_scenario, save_scenario
+
+    write_surface(tmp_path)
+    scenario = parse_scenario(CSV_SCENARIO, source=str(tmp_path / "s.toml"))
+    again = load_scenario(save_scenario(scenario, tmp_path / "saved.toml"))
+    assert again.data.is_regression and again.data.target == "continuous"
+    assert again.expect.bounds == (("min_test_r2", 0.9),)
