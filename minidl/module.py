@@ -1,6 +1,6 @@
 """`Module`: the base class of every layer, activation and container.
 
-One recipe for all modules: ``forward(x)`` computes the output and keeps
+One recipe for all modules: ``forward(input)`` computes the output and keeps
 what ``backward`` needs; ``backward(grad_output)`` writes the gradients of
 the module's own parameters and returns the gradient with respect to its
 input. No autograd is involved: every backward is written by hand.
@@ -35,14 +35,14 @@ class Module:
         self.training = True
 
     # --- the recipe --------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x)
+    def __call__(self, input: torch.Tensor) -> torch.Tensor:
+        return self.forward(input)
 
     def saved(self, tensor: torch.Tensor | None, grad_output: torch.Tensor) -> torch.Tensor:
         """``tensor``, kept by forward for backward, checked to exist and to fit ``grad_output``."""

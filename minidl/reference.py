@@ -65,7 +65,11 @@ def _options(module: Module) -> dict[str, Any]:
     parameters = module.parameters()
     if not parameters:
         return {}
-    return {"dtype": parameters[0].dtype, "device": parameters[0].device}
+    return _tensor_options(parameters[0].data)
+
+
+def _tensor_options(tensor: torch.Tensor) -> dict[str, Any]:
+    return {"dtype": tensor.dtype, "device": tensor.device}
 
 
 _MODULE_TWINS: dict[type, Callable[[Any], nn.Module]] = {
@@ -78,7 +82,10 @@ _MODULE_TWINS: dict[type, Callable[[Any], nn.Module]] = {
         m.kernel_size,
         stride=m.stride,
         padding=m.padding,
+        dilation=m.dilation,
+        groups=m.groups,
         bias=m.bias is not None,
+        padding_mode=m.padding_mode,
         **_options(m),
     ),
     BatchNorm1d: lambda m: nn.BatchNorm1d(
@@ -86,8 +93,9 @@ _MODULE_TWINS: dict[type, Callable[[Any], nn.Module]] = {
         eps=m.eps,
         momentum=m.momentum,
         affine=m.affine,
-        dtype=m.running_mean.dtype,
-        device=m.running_mean.device,
+        track_running_stats=m.track_running_stats,
+        bias=m.bias is not None or not m.affine,
+        **(_options(m) if m.running_mean is None else _tensor_options(m.running_mean)),
     ),
     Dropout: lambda m: nn.Dropout(m.p),
     ReLU: lambda m: nn.ReLU(),
@@ -128,8 +136,12 @@ def torch_twin(model: Module, copy_weights: bool = True) -> nn.Module:
     return twin
 
 
-def torch_loss(loss: Loss) -> nn.Module:
-    """The torch.nn loss equivalent to a minidl loss."""
+def torch_loss(loss: Loss, dtype: torch.dtype | None = None) -> nn.Module:
+    """The torch.nn loss equivalent to a minidl loss (its class weights in ``dtype``).
+
+    minidl's losses convert their weights to the input's dtype at each call;
+    torch's need them in that dtype already.
+    """
     if isinstance(loss, HuberLoss):
         return nn.HuberLoss(reduction=loss.reduction, delta=loss.delta)
     for ours, theirs in (
@@ -139,8 +151,21 @@ def torch_loss(loss: Loss) -> nn.Module:
         (BCEWithLogitsLoss, nn.BCEWithLogitsLoss),
     ):
         if type(loss) is ours:
-            return theirs(reduction=loss.reduction)
+            return theirs(reduction=loss.reduction, **_loss_options(loss)).to(dtype)
     raise TwinError(f"{type(loss).__name__} has no PyTorch twin")
+
+
+def _loss_options(loss: Loss) -> dict[str, Any]:
+    """The arguments beyond ``reduction`` that a loss has, as torch names them."""
+    if isinstance(loss, CrossEntropyLoss):
+        return {
+            "weight": loss.weight,
+            "ignore_index": loss.ignore_index,
+            "label_smoothing": loss.label_smoothing,
+        }
+    if isinstance(loss, BCEWithLogitsLoss):
+        return {"weight": loss.weight, "pos_weight": loss.pos_weight}
+    return {}
 
 
 def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimizer:
@@ -153,6 +178,7 @@ def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimi
             dampening=optimizer.dampening,
             nesterov=optimizer.nesterov,
             weight_decay=optimizer.weight_decay,
+            maximize=optimizer.maximize,
         )
     if isinstance(optimizer, Adam):  # AdamW too
         kind = torch.optim.AdamW if isinstance(optimizer, AdamW) else torch.optim.Adam
@@ -163,6 +189,7 @@ def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimi
             eps=optimizer.eps,
             weight_decay=optimizer.weight_decay,
             amsgrad=optimizer.amsgrad,
+            maximize=optimizer.maximize,
             foreach=False,
         )
     if isinstance(optimizer, RMSprop):
@@ -174,6 +201,7 @@ def torch_optimizer(optimizer: Optimizer, parameters: Any) -> torch.optim.Optimi
             weight_decay=optimizer.weight_decay,
             momentum=optimizer.momentum,
             centered=optimizer.centered,
+            maximize=optimizer.maximize,
             foreach=False,
         )
     raise TwinError(f"{type(optimizer).__name__} has no PyTorch twin")
@@ -266,7 +294,7 @@ class TwinTrainer:
                 generators[id(source)] = torch.Generator()
                 generators[id(source)].set_state(source.get_state())
             _replace_module(self.model, twin_dropout, SeededDropout(ours.p, generators[id(source)]))
-        self.loss = torch_loss(trainer.loss)
+        self.loss = torch_loss(trainer.loss, trainer.model.parameters()[0].dtype)
         self.optimizer = torch_optimizer(trainer.optimizer, self.model.parameters())
         self.scheduler = (
             None

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 import minidl
 from minidl.init import INIT_SCHEMES
 
@@ -88,6 +90,48 @@ def sizes(value: Any) -> tuple[int, ...]:
     return tuple(positive_int(v) for v in value)
 
 
+def conv_padding(value: Any) -> int | str:
+    if value in ("same", "valid"):
+        return value
+    try:
+        return non_negative_int(value)
+    except ValueError:
+        raise ValueError('must be an integer >= 0, "same" or "valid"') from None
+
+
+def momentum_or_none(value: Any) -> float | str:
+    """A momentum in [0, 1], or "none" (TOML has no null) for the cumulative average."""
+    if value == "none":
+        return value
+    try:
+        return fraction(value)
+    except ValueError:
+        raise ValueError('must be a number in [0, 1], or "none" (cumulative average)') from None
+
+
+def per_class(value: Any) -> tuple[float, ...]:
+    """One finite number >= 0 per class, e.g. [1.0, 3.0]."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a list of numbers >= 0, one per class, e.g. [1.0, 3.0]")
+    return tuple(non_negative_float(v) for v in value)
+
+
+def _batch_norm(momentum: float | str = 0.1, **kwargs: Any) -> minidl.BatchNorm1d:
+    return minidl.BatchNorm1d(momentum=None if momentum == "none" else momentum, **kwargs)
+
+
+def _with_tensors(cls: Callable[..., Any], *names: str) -> Callable[..., Any]:
+    """``cls``, its per-class arguments (``names``) given as lists made tensors."""
+
+    def make(**kwargs: Any) -> Any:
+        for name in names:
+            if kwargs.get(name) is not None:
+                kwargs[name] = torch.tensor(kwargs[name])
+        return cls(**kwargs)
+
+    return make
+
+
 def choice(*options: str) -> Checker:
     def check(value: Any) -> str:
         if value not in options:
@@ -140,12 +184,14 @@ LAYERS = _table(
     Component("Identity", minidl.Identity),
     Component(
         "BatchNorm1d",
-        minidl.BatchNorm1d,
+        _batch_norm,
         {
             "num_features": Arg(positive_int),  # derived when absent
             "eps": Arg(positive_float),
-            "momentum": Arg(fraction),
+            "momentum": Arg(momentum_or_none),
             "affine": Arg(boolean),
+            "track_running_stats": Arg(boolean),
+            "bias": Arg(boolean),
         },
     ),
     Component("Dropout", minidl.Dropout, {"p": Arg(fraction)}),
@@ -157,8 +203,11 @@ LAYERS = _table(
             "out_channels": Arg(positive_int, required=True),
             "kernel_size": Arg(positive_int, required=True),
             "stride": Arg(positive_int),
-            "padding": Arg(non_negative_int),
+            "padding": Arg(conv_padding),
+            "dilation": Arg(positive_int),
+            "groups": Arg(positive_int),
             "bias": Arg(boolean),
+            "padding_mode": Arg(choice("zeros", "reflect", "replicate", "circular")),
             "init": Arg(choice(*INIT_SCHEMES)),
         },
     ),
@@ -174,8 +223,21 @@ LOSSES = _table(
     Component("MSELoss", minidl.MSELoss, REDUCTION),
     Component("L1Loss", minidl.L1Loss, REDUCTION),
     Component("HuberLoss", minidl.HuberLoss, {**REDUCTION, "delta": Arg(positive_float)}),
-    Component("CrossEntropyLoss", minidl.CrossEntropyLoss, REDUCTION),
-    Component("BCEWithLogitsLoss", minidl.BCEWithLogitsLoss, REDUCTION),
+    Component(
+        "CrossEntropyLoss",
+        _with_tensors(minidl.CrossEntropyLoss, "weight"),
+        {
+            **REDUCTION,
+            "weight": Arg(per_class),
+            "ignore_index": Arg(integer),
+            "label_smoothing": Arg(fraction),
+        },
+    ),
+    Component(
+        "BCEWithLogitsLoss",
+        _with_tensors(minidl.BCEWithLogitsLoss, "weight", "pos_weight"),
+        {**REDUCTION, "weight": Arg(per_class), "pos_weight": Arg(per_class)},
+    ),
 )
 
 ADAM_ARGS = {
@@ -183,6 +245,7 @@ ADAM_ARGS = {
     "eps": Arg(non_negative_float),
     "weight_decay": Arg(non_negative_float),
     "amsgrad": Arg(boolean),
+    "maximize": Arg(boolean),
 }
 
 OPTIMIZERS = _table(
@@ -194,6 +257,7 @@ OPTIMIZERS = _table(
             "dampening": Arg(non_negative_float),
             "nesterov": Arg(boolean),
             "weight_decay": Arg(non_negative_float),
+            "maximize": Arg(boolean),
         },
     ),
     Component("Adam", minidl.Adam, ADAM_ARGS),
@@ -207,6 +271,7 @@ OPTIMIZERS = _table(
             "weight_decay": Arg(non_negative_float),
             "momentum": Arg(non_negative_float),
             "centered": Arg(boolean),
+            "maximize": Arg(boolean),
         },
     ),
 )

@@ -569,6 +569,13 @@ def parse_document(
         from scenarios.build import check_model
 
         reader.problems.extend(check_model(model, data, training, csv_points))
+        for key in ("weight", "pos_weight"):  # the loss's per-class arguments
+            given = training.loss.kwargs.get(key)
+            if given is not None and len(given) != data.num_classes:
+                reader.fail(
+                    f"training.loss.{key}",
+                    f"gives {len(given)} values; the data has {data.num_classes} classes",
+                )
     if reader.problems:
         raise ScenarioError(reader.problems, source)
     return Scenario(

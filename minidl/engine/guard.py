@@ -62,18 +62,27 @@ def _entries(obj: object) -> tuple[object, list, list] | None:
 class _Place:
     """A container reachable from the step's roots, and where it was found."""
 
-    __slots__ = ("container", "keys", "parent", "parent_key", "values")
+    __slots__ = ("container", "instance", "keys", "parent", "parent_key", "values")
 
     def __init__(self, container: object, keys: list, values: list, parent: int, key: object):
         self.container, self.keys, self.values = container, keys, values
         self.parent, self.parent_key = parent, key
+        self.instance = False  # the attributes of an object (a module, an optimizer)
 
 
 def _walk(roots: list[object]) -> list[_Place]:
-    """Every container reachable from ``roots``, breadth first."""
+    """Every container reachable from ``roots``, breadth first from one root after the
+    other (a layer's parameters are found as its attributes, before the optimizer's
+    list of them)."""
     seen: set[int] = set()
     places: list[_Place] = []
-    queue: list[tuple[object, int, object]] = [(root, -1, None) for root in roots]
+    for root in roots:
+        _walk_from(root, seen, places)
+    return places
+
+
+def _walk_from(root: object, seen: set[int], places: list[_Place]) -> None:
+    queue: list[tuple[object, int, object]] = [(root, -1, None)]
     while queue and len(places) < MAX_OBJECTS:
         obj, parent, key = queue.pop(0)
         if id(obj) in seen or _plain(obj):
@@ -84,10 +93,11 @@ def _walk(roots: list[object]) -> list[_Place]:
             continue
         container, keys, values = entries
         seen.add(id(container))
-        places.append(_Place(container, keys, values, parent, key))
+        place = _Place(container, keys, values, parent, key)
+        place.instance = not isinstance(obj, (dict, list, tuple))
+        places.append(place)
         here = len(places) - 1
         queue.extend((v, here, k) for k, v in zip(keys, values, strict=True) if not _plain(v))
-    return places
 
 
 def _plain_state(roots: list[object]) -> dict[tuple[int, object], object]:
@@ -121,19 +131,24 @@ class _Guard:
         watched_ids = {id(w) for w in watched}
         checked: dict[int, set] = {i: set() for i in range(len(places))}  # place -> keys
         for index, place in enumerate(places):
+            watched_here = False
             for key, value in zip(place.keys, place.values, strict=True):
-                if _plain(value):
+                # a plain value, a watched tensor or generator, or an item of a list
+                # (a Sequential's layers: which modules run, in which order)
+                if id(value) in watched_ids:
+                    watched_here = True
                     checked[index].add(key)
-                elif id(value) in watched_ids:
-                    # the path to it, up to a root: every link must still hold
+                elif _plain(value) or isinstance(place.container, list):
                     checked[index].add(key)
-                    up = index
-                    while (
-                        places[up].parent >= 0
-                        and places[up].parent_key not in checked[places[up].parent]
-                    ):
-                        checked[places[up].parent].add(places[up].parent_key)
-                        up = places[up].parent
+            if not (watched_here or (place.instance and checked[index])):
+                continue  # values a step keeps for itself (a tuple saved for backward)
+            # the path to it, up to a root: every link must still hold
+            up = index
+            while (
+                places[up].parent >= 0 and places[up].parent_key not in checked[places[up].parent]
+            ):
+                checked[places[up].parent].add(places[up].parent_key)
+                up = places[up].parent
         # One comparison of tuples checks nearly everything: Python compares their items
         # by identity first, so when every object is still in place no __eq__ runs, and a
         # plain value set anew (a scheduler's float) compares by value. A tensor that was
@@ -150,8 +165,14 @@ class _Guard:
             scalar_tensor = any(
                 isinstance(values[k], torch.Tensor) and values[k].numel() == 1 for k in ordered
             )
+            if isinstance(place.container, list) and not scalar_tensor:
+                # all its items, by identity first, and its length: an appended layer counts
+                equal.append((operator.itemgetter(slice(None)), place.container))
+                continue
             into = identical if scalar_tensor else equal
             into.append((_getter(place.container, ordered), place.container))
+            if isinstance(place.container, list):
+                equal.append((len, place.container))
         self._equal = ([g for g, _ in equal], [c for _, c in equal])
         self._identical = ([g for g, _ in identical], [c for _, c in identical])
         self._expected_equal = list(map(_apply, *self._equal))

@@ -1,6 +1,9 @@
 """Activations: each forward keeps what its backward reads (its input or its output).
 
 In every docstring g is d loss / d y, the gradient handed to ``backward``.
+Where torch's class takes ``inplace``, so does minidl's, in the same
+position, but only ``inplace=False``: a minidl layer never overwrites its
+input (in-place rewrites, where safe, are the step engine's business).
 """
 
 from __future__ import annotations
@@ -9,11 +12,16 @@ import math
 
 import torch
 
+from minidl.layers.arguments import not_in_place
 from minidl.module import Module
 
 
 class ReLU(Module):
     """The positive part of x.
+
+    Args:
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
 
     Shape: (*) -> (*)
 
@@ -23,8 +31,12 @@ class ReLU(Module):
 
     output: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.output = torch.relu(x)
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = not_in_place(self, inplace)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        self.output = torch.relu(input)
         return self.output
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -42,8 +54,8 @@ class Tanh(Module):
 
     output: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.output = torch.tanh(x)
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        self.output = torch.tanh(input)
         return self.output
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -62,8 +74,8 @@ class Sigmoid(Module):
 
     output: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.output = torch.sigmoid(x)
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        self.output = torch.sigmoid(input)
         return self.output
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -74,6 +86,10 @@ class Sigmoid(Module):
 class SiLU(Module):
     """The sigmoid-weighted linear unit (also called swish).
 
+    Args:
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
+
     Shape: (*) -> (*)
 
     Forward:  y = x · σ(x)
@@ -82,9 +98,13 @@ class SiLU(Module):
 
     input: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.input = x
-        return x * torch.sigmoid(x)
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = not_in_place(self, inplace)
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        self.input = input
+        return input * torch.sigmoid(input)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         x = self.saved(self.input, grad_output)
@@ -97,6 +117,8 @@ class LeakyReLU(Module):
 
     Args:
         negative_slope: s, the slope for x <= 0.
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
 
     Shape: (*) -> (*)
 
@@ -106,12 +128,13 @@ class LeakyReLU(Module):
 
     input: torch.Tensor | None = None
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = float(negative_slope)
+        self.inplace = not_in_place(self, inplace)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.input = x
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = self.input = input
         return torch.where(x > 0, x, x * self.negative_slope)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -127,6 +150,8 @@ class ELU(Module):
 
     Args:
         alpha: α, the value y tends to (negated) as x → −∞.
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
 
     Shape: (*) -> (*)
 
@@ -136,12 +161,13 @@ class ELU(Module):
 
     input: torch.Tensor | None = None
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = float(alpha)
+        self.inplace = not_in_place(self, inplace)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.input = x
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = self.input = input
         return torch.where(x > 0, x, torch.expm1(x) * self.alpha)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
@@ -180,8 +206,8 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.input = x
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = self.input = input
         if self.approximate == "tanh":
             return 0.5 * x * (1 + torch.tanh(self.K * (x + self.C * x * x * x)))
         return x * 0.5 * (1 + torch.erf(x * math.sqrt(0.5)))
@@ -204,7 +230,10 @@ class Softmax(Module):
     """Normalised exponentials along ``dim`` (shifted by the maximum: never overflows).
 
     Args:
-        dim: the dimension whose slices sum to 1.
+        dim: the dimension whose slices sum to 1. ``None`` makes torch's
+            implicit choice from the input's dimensions: 0 for 0-, 1- and
+            3-D inputs, else 1 (torch warns that this choice is deprecated;
+            pass ``dim``).
 
     Shape: (*) -> (*)
 
@@ -216,18 +245,26 @@ class Softmax(Module):
 
     output: torch.Tensor | None = None
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        e = torch.exp(x - x.amax(self.dim, keepdim=True))
-        self.output = e / e.sum(self.dim, keepdim=True)
+    def dim_for(self, ndim: int) -> int:
+        """The dimension normalised for an input of ``ndim`` dimensions."""
+        if self.dim is not None:
+            return self.dim
+        return 0 if ndim in (0, 1, 3) else 1
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        dim = self.dim_for(input.dim())
+        e = torch.exp(input - input.amax(dim, keepdim=True))
+        self.output = e / e.sum(dim, keepdim=True)
         return self.output
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         y = self.saved(self.output, grad_output)
-        return y * (grad_output - (grad_output * y).sum(self.dim, keepdim=True))
+        dim = self.dim_for(y.dim())
+        return y * (grad_output - (grad_output * y).sum(dim, keepdim=True))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

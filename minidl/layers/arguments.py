@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from minidl.init import INIT_SCHEMES
+
+if TYPE_CHECKING:
+    from minidl.module import Module
 
 
 def integer_argument(name: str, value: object, minimum: int = 1) -> int:
@@ -18,3 +23,13 @@ def init_scheme(init: str) -> str:
     if init not in INIT_SCHEMES:
         raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INIT_SCHEMES)}")
     return init
+
+
+def not_in_place(module: Module, inplace: bool) -> bool:
+    """``inplace`` if False; minidl layers never overwrite their input (torch's inplace=True)."""
+    if inplace:
+        raise ValueError(
+            f"{type(module).__name__}: inplace=True is not supported; minidl layers never "
+            "overwrite their input (the step engine rewrites ops in place where it is safe)"
+        )
+    return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from minidl.layers.arguments import not_in_place
 from minidl.module import Module
 
 
@@ -12,6 +13,8 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
+        inplace: only False: minidl never overwrites a layer's input (narrower than
+            torch, which allows True; the step engine rewrites ops in place where safe).
         generator: source of the masks (torch's global one if None), so a
             seeded run is reproducible.
 
@@ -26,14 +29,18 @@ class Dropout(Module):
 
     mask: torch.Tensor | None = None  # m / (1 − p) of the last training forward
 
-    def __init__(self, p: float = 0.5, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, p: float = 0.5, inplace: bool = False, *, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
+        self.inplace = not_in_place(self, inplace)
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ValueError(f"dropout probability must lie in [0, 1], got {p!r}")
         self.p = float(p)
         self.generator = generator
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input
         if not self.training or self.p == 0:
             self.mask = None
             return x

@@ -49,7 +49,8 @@ class FeatureMap(Module):
         self.features = tuple(features)
         self._input: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input
         if x.dim() != 2 or x.shape[1] != 2:
             raise ShapeError(f"expects points (N, 2), got {tuple(x.shape)}")
         self._input = x

@@ -18,6 +18,7 @@ class Linear(Module):
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: learn an additive bias.
+        device, dtype: where and how the parameters are made.
         init: one of ``minidl.init.INIT_SCHEMES``; ``"default"`` draws like
             PyTorch's ``nn.Linear`` (Kaiming-uniform, a=√5; bias U(±1/√in)).
         generator: source of the initial weights (torch's global one if None).
@@ -42,10 +43,11 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
         init: str = "default",
         generator: torch.Generator | None = None,
-        dtype: torch.dtype | None = None,
-        device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
         self.in_features = integer_argument("in_features", in_features)
@@ -63,7 +65,8 @@ class Linear(Module):
             self.weight.data, None if self.bias is None else self.bias.data, self.init, generator
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input
         if x.dim() == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(f"expects input (*, {self.in_features}), got {tuple(x.shape)}")
         if x.dim() != 2:  # the leading dimensions as rows

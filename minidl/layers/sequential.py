@@ -37,7 +37,8 @@ class Sequential(Module):
         for index, module in enumerate(self._layers):
             yield str(index), module
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input
         for index, layer in enumerate(self._layers):
             try:
                 x = layer(x)

@@ -11,10 +11,16 @@ from minidl.module import Module
 
 
 class Identity(Module):
-    """Returns its input; backward returns the gradient. Shape: (*) -> (*)"""
+    """Returns its input; backward returns the gradient. Shape: (*) -> (*)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
+    Takes and ignores any arguments, as PyTorch's nn.Identity.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__()
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return input
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         return grad_output
@@ -31,9 +37,9 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
         self._input_shape: torch.Size | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._input_shape = x.shape
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        self._input_shape = input.shape
+        return input.flatten(self.start_dim, self.end_dim)
 
     def backward(self, grad_output: torch.Tensor) -> torch.Tensor:
         if self._input_shape is None:
@@ -58,7 +64,8 @@ class Unflatten(Module):
         self.unflattened_size = tuple(int(s) for s in unflattened_size)
         self._input_shape: torch.Size | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        x = input
         expected = math.prod(self.unflattened_size)
         if x.dim() <= self.dim or x.shape[self.dim] != expected:
             raise ShapeError(

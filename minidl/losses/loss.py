@@ -1,4 +1,4 @@
-"""`Loss`: the base of every loss: forward(pred, target) -> scalar, backward() -> d loss/d pred."""
+"""`Loss`: the base of every loss: forward(input, target) -> loss, backward() -> d loss/d input."""
 
 from __future__ import annotations
 
@@ -9,6 +9,26 @@ import torch
 from minidl.errors import ShapeError
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """The reduction torch reads from its deprecated ``size_average`` and ``reduce``.
+
+    They stand where torch has them, so that a positional call means what it
+    means in torch; either given overrides ``reduction``: ``reduce=False``
+    gives "none", else ``size_average=False`` gives "sum", else "mean".
+    """
+    if size_average is None and reduce is None:
+        return reduction
+    for name, value in (("size_average", size_average), ("reduce", reduce)):
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(
+                f"{name} (deprecated in torch) must be None or a bool, got {value!r}; "
+                "pass the reduction by name: reduction='sum'"
+            )
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
 
 
 class Loss:
@@ -23,7 +43,10 @@ class Loss:
     gradient with respect to each loss (ones when omitted).
 
     ``forward`` returns the loss as a tensor and keeps what ``backward``
-    needs; ``value`` returns the same number as a Python float.
+    needs; ``value`` returns the same number as a Python float. Narrower
+    than torch: only the gradient with respect to the input (the
+    prediction) is computed, never one with respect to the target, which a
+    trainer does not learn.
     """
 
     target_kind: ClassVar[str] = "one_hot"
@@ -37,24 +60,24 @@ class Loss:
             )
         self.reduction = reduction
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
-        """d loss / d prediction for the last forward (times grad_output if given)."""
+        """d loss / d input for the last forward (times grad_output if given)."""
         raise NotImplementedError
 
-    def value(self, prediction: torch.Tensor, target: torch.Tensor) -> float:
-        """``forward(prediction, target).item()``: what a training loop logs and checks for NaN."""
+    def value(self, input: torch.Tensor, target: torch.Tensor) -> float:
+        """``forward(input, target).item()``: what a training loop logs and checks for NaN."""
         if self.reduction == "none":
             raise ValueError(
                 f"{type(self).__name__}(reduction='none') has one loss per element, "
                 "not a single value: call forward"
             )
-        return self.forward(prediction, target).item()
+        return self.forward(input, target).item()
 
-    def __call__(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.forward(prediction, target)
+    def __call__(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.forward(input, target)
 
     def _reduce(self, values: torch.Tensor) -> torch.Tensor:
         if self.reduction == "mean":

@@ -3,13 +3,17 @@
 With d = prediction − target, each loss is ℓ = mean f(d) over *all* elements
 (or the sum, or f(d) itself with reduction "none"), and its backward is
 dℓ/dprediction = f′(d)/n (for the mean of n elements) times ``grad_output``.
+
+MSELoss and L1Loss take torch's arguments (size_average=None, reduce=None,
+reduction="mean"): ``size_average`` and ``reduce`` are torch's deprecated
+spelling of ``reduction`` (see ``legacy_reduction``); leave them None.
 """
 
 from __future__ import annotations
 
 import torch
 
-from minidl.losses.loss import Loss
+from minidl.losses.loss import Loss, legacy_reduction
 
 
 class _ElementwiseLoss(Loss):
@@ -17,15 +21,20 @@ class _ElementwiseLoss(Loss):
 
     _diff: torch.Tensor | None = None
 
+    def __init__(
+        self, size_average: bool | None = None, reduce: bool | None = None, reduction: str = "mean"
+    ) -> None:
+        super().__init__(legacy_reduction(size_average, reduce, reduction))
+
     def f(self, d: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def f_prime(self, d: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        self._check_same_shape(prediction, target)
-        self._diff = prediction - target
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        self._check_same_shape(input, target)
+        self._diff = input - target
         return self._reduce(self.f(self._diff))
 
     def backward(self, grad_output: torch.Tensor | float | None = None) -> torch.Tensor:
@@ -76,7 +85,7 @@ class HuberLoss(_ElementwiseLoss):
     """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if not delta > 0:
             raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
         self.delta = float(delta)

@@ -14,6 +14,11 @@ from minidl.parameter import Parameter
 
 
 def check_learning_rate(lr: object) -> float:
+    """``lr`` as a float; a one-element tensor (torch accepts one) counts as its value."""
+    if isinstance(lr, torch.Tensor):
+        if lr.numel() != 1:
+            raise ValueError(f"Tensor lr must be 1-element, got {tuple(lr.shape)}")
+        lr = lr.item()
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"Invalid learning rate: {lr!r} (must be a finite number > 0)")
     return float(lr)
@@ -39,9 +44,19 @@ class Optimizer:
 
     Create the optimizer after moving the model (``Module.to``), as in
     PyTorch; a parameter moved later is re-homed at the next step.
+
+    Every optimizer takes torch's arguments in torch's order, and
+    ``maximize`` (ascend the objective: the gradient's sign is flipped).
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable``
+    are accepted and ignored: they choose among torch's implementations of
+    the same maths, and minidl has one. Narrower than torch: the parameters
+    are minidl ``Parameter``s in one group (torch's per-group option dicts
+    are not taken), as the flat buffers hold them.
     """
 
     hyperparameters: ClassVar[tuple[str, ...]] = ("lr",)
+    # hyper-parameters a state dict may lack (saved before they existed): their default
+    defaults: ClassVar[dict[str, Any]] = {"maximize": False}
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params: list[Parameter] = list(params)
@@ -133,7 +148,10 @@ class Optimizer:
             raise StateDictError(f"{name} state dict lacks the key {error}") from None
         if kind != name:
             raise StateDictError(f"state dict is from {kind}, cannot load it into {name}")
-        if not isinstance(hyper, dict) or set(hyper) != set(self.hyperparameters):
+        optional = set(self.defaults) & set(self.hyperparameters)
+        if not isinstance(hyper, dict) or not (
+            set(self.hyperparameters) - optional <= set(hyper) <= set(self.hyperparameters)
+        ):
             raise StateDictError(
                 f"{name} state dict has hyper-parameters {sorted(hyper)}, "
                 f"expected {sorted(self.hyperparameters)}"
@@ -160,6 +178,8 @@ class Optimizer:
                     )
         for key, value in hyper.items():
             setattr(self, key, value)
+        for key in set(self.hyperparameters) - set(hyper):
+            setattr(self, key, self.defaults[key])
         self.steps.fill_(int(step_count))
         for group in self.groups:
             group.state = {}

@@ -22,12 +22,16 @@ def rmsprop_update(
     weight_decay: float,
     momentum: float,
     centered: bool,
+    maximize: bool = False,
 ) -> None:
     """One RMSprop step, in place: s ← αs + (1−α)g²; p ← p − lr·g/(√(s − ḡ²) + ε).
 
     ḡ, the running mean of g, only when centered; with momentum,
-    b ← momentum·b + g/(√(…) + ε) and p ← p − lr·b.
+    b ← momentum·b + g/(√(…) + ε) and p ← p − lr·b. Maximizing flips the
+    sign of g first.
     """
+    if maximize:
+        grad = -grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     square_avg = state["square_avg"]
@@ -58,21 +62,29 @@ class RMSprop(Optimizer):
         weight_decay: L2 penalty added to the gradient.
         momentum: momentum factor.
         centered: normalise by the estimated variance instead of the second moment.
+        maximize: ascend instead of descend.
+        capturable, foreach, differentiable: accepted and ignored (they choose
+            among torch's implementations of the same maths).
     """
 
-    hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
     rule = staticmethod(rmsprop_update)
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float = 1e-2,
+        lr: float | Tensor = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
     ) -> None:
+        self.maximize = bool(maximize)
         self.alpha = check_non_negative("alpha", alpha)
         self.eps = check_non_negative("eps", eps)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)

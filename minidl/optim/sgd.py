@@ -21,13 +21,16 @@ def sgd_update(
     dampening: float,
     nesterov: bool,
     weight_decay: float,
+    maximize: bool = False,
 ) -> None:
     """One SGD step at step count ``steps``, in place: the maths of PyTorch's optim.SGD.
 
-    d = g + weight_decay·p; with momentum, b = momentum·b + (1 − dampening)·d
-    (b = d at the first step) and d = d + momentum·b (Nesterov) or d = b;
-    finally p = p − lr·d.
+    g = −g when maximizing; d = g + weight_decay·p; with momentum,
+    b = momentum·b + (1 − dampening)·d (b = d at the first step) and
+    d = d + momentum·b (Nesterov) or d = b; finally p = p − lr·d.
     """
+    if maximize:
+        grad = -grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)
     if momentum != 0:
@@ -45,25 +48,34 @@ class SGD(Optimizer):
 
     Args:
         params: the parameters to update.
-        lr: learning rate (> 0).
+        lr: learning rate (> 0; a one-element tensor counts as its value).
         momentum: momentum factor (0 disables it).
         dampening: dampening of the momentum.
-        nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
         weight_decay: L2 penalty added to the gradient.
+        nesterov: Nesterov momentum (needs momentum > 0 and dampening 0).
+        maximize: ascend instead of descend.
+        foreach, differentiable, fused: accepted and ignored (they choose
+            among torch's implementations of the same maths).
     """
 
-    hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay")
+    hyperparameters = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "maximize")
     rule = staticmethod(sgd_update)
 
     def __init__(
         self,
         params: Iterable[Parameter],
-        lr: float,
+        lr: float | Tensor = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
-        nesterov: bool = False,
         weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ) -> None:
+        self.maximize = bool(maximize)
         self.momentum = check_non_negative("momentum", momentum)
         self.dampening = check_non_negative("dampening", dampening)
         self.weight_decay = check_non_negative("weight_decay", weight_decay)

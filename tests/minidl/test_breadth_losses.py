@@ -12,11 +12,11 @@ from minidl.reference import torch_loss
 from tests.conftest import TOLERANCE, rel_error
 
 LOSSES = [
-    lambda r: minidl.L1Loss(r),
+    lambda r: minidl.L1Loss(reduction=r),
     lambda r: minidl.HuberLoss(r),
     lambda r: minidl.HuberLoss(r, delta=0.3),
-    lambda r: minidl.BCEWithLogitsLoss(r),
-    lambda r: minidl.MSELoss(r),
+    lambda r: minidl.BCEWithLogitsLoss(reduction=r),
+    lambda r: minidl.MSELoss(reduction=r),
 ]
 
 
@@ -68,7 +68,7 @@ def test_cross_entropy_equals_torch(reduction, batch, classes, scale, seed):
     generator = torch.Generator().manual_seed(seed)
     logits = torch.randn(batch, classes, dtype=torch.float64, generator=generator) * scale
     target = torch.randint(0, classes, (batch,), generator=generator)
-    compare(minidl.CrossEntropyLoss(reduction), logits, target)
+    compare(minidl.CrossEntropyLoss(reduction=reduction), logits, target)
 
 
 def test_losses_are_stable_for_huge_logits():
@@ -78,6 +78,9 @@ def test_losses_are_stable_for_huge_logits():
     assert torch.isfinite(bce(torch.tensor([[1e4, -1e4]]), torch.tensor([[0.0, 1.0]])))
 
 
-def test_cross_entropy_wants_indices():
-    with pytest.raises(minidl.ShapeError, match=r"logits \(N, C\) and class indices \(N,\)"):
-        minidl.CrossEntropyLoss()(torch.zeros(3, 2), torch.zeros(3, 2))
+def test_cross_entropy_wants_indices_or_probabilities():
+    expected = r"class indices \(integers\) of shape \(3,\) or probabilities of shape \(3, 2\)"
+    with pytest.raises(minidl.ShapeError, match=expected):
+        minidl.CrossEntropyLoss()(torch.zeros(3, 2), torch.zeros(4, dtype=torch.long))
+    with pytest.raises(minidl.ShapeError, match=expected):
+        minidl.CrossEntropyLoss()(torch.zeros(3, 2), torch.zeros(3))

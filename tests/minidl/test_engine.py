@@ -243,6 +243,10 @@ def test_batch_size_changes_and_a_smaller_last_batch():
             pair.step(rows)
     assert replaying(pair.engine)
     assert len(pair.engine._slots) == 2
+    before = pair.engine.replays
+    for rows in (8, 8, 8, 5):  # both batch shapes recorded: a whole epoch is replayed
+        pair.step(rows)
+    assert pair.engine.replays == before + 4
 
 
 def test_train_and_eval_mode_switched_between_steps():
@@ -384,3 +388,14 @@ def test_the_trainer_through_the_engine_equals_the_trainer_without(loss):
         assert same_bits(p.data, q.data)
     assert fast.engine.why_eager() is None and fast.engine.replays > 0
     assert plain_trainer.engine.replays == 0
+
+
+def test_a_layer_appended_between_steps_is_trained_too():
+    pair = Pair(mlp(plain(minidl.Tanh)))
+    for _ in range(5):
+        pair.step()
+    for model, _, _ in pair.sides:
+        model.append(minidl.Tanh())
+    for _ in range(5):
+        pair.step()
+    assert replaying(pair.engine)

@@ -72,7 +72,7 @@ def test_forward_returns_a_fresh_tensor_and_value_the_same_number_as_a_float():
     assert loss.value(prediction, torch.full((3, 2), 3.0)) == 9.0
     assert [k.item() for k in kept] == [1.0, 4.0]
     assert loss.backward().tolist() == [[-1.0, -1.0]] * 3  # 2·(0 − 3) / 6
-    assert minidl.MSELoss("sum").value(prediction, torch.ones(3, 2)) == 6.0
+    assert minidl.MSELoss(reduction="sum").value(prediction, torch.ones(3, 2)) == 6.0
 
 
 def test_value_checks_the_target_as_forward_does():
