@@ -110,11 +110,23 @@ def layer_cost(layer_type: str, kwargs: dict, shape: tuple[int, ...]) -> tuple[i
         return shape[-1] * out + bias, per_sample // max(shape[-1], 1) * out
     if layer_type == "Conv1d" and len(shape) == 2:
         channels, length = shape
-        out, kernel = kwargs["out_channels"], kwargs["kernel_size"]
-        stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
-        out_length = max((length + 2 * padding - kernel) // stride + 1, 0)
+        out, kernel = kwargs["out_channels"], _first(kwargs["kernel_size"])
+        stride, dilation = _first(kwargs.get("stride", 1)), _first(kwargs.get("dilation", 1))
+        padding = kwargs.get("padding", 0)
+        if padding == "same":
+            out_length = length
+        else:
+            padding = 0 if padding == "valid" else _first(padding)
+            span = dilation * (kernel - 1) + 1
+            out_length = max((length + 2 * padding - span) // max(stride, 1) + 1, 0)
+        groups = max(kwargs.get("groups", 1), 1)
         bias = out if kwargs.get("bias", True) else 0
-        return out * channels * kernel + bias, out * out_length
+        return out * (channels // groups) * kernel + bias, out * out_length
     if layer_type == "BatchNorm1d" and shape:
         return 2 * shape[0], per_sample
     return None  # every other layer keeps the number of values and has no parameters
+
+
+def _first(size: int | list[int] | tuple[int, ...]) -> int:
+    """A Conv1d size given as a number or as torch's one-element tuple."""
+    return size[0] if isinstance(size, list | tuple) else size

@@ -3,83 +3,74 @@
 The app holds no maths: it turns its form into a scenario document,
 validates it with ``scenarios.schema``, trains through ``tui.session`` (the
 shared trainer) in a child process that a thread worker drives
-(``tui.training_process``), and draws what the worker reports.
+(``tui.training_process``; the run controls are in ``tui.lab_run``), and draws
+what the worker reports.
 """
 
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
     Footer,
-    Header,
     Input,
-    Label,
     ProgressBar,
-    RichLog,
     Select,
+    Static,
     Switch,
 )
 
 import minidl
-from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
-from scenarios.build import build_model
-from scenarios.datasets import DATASETS
 from scenarios.schema import (
     Scenario,
     ScenarioError,
     load_scenario,
-    parse_document,
     save_scenario,
     scenario_to_document,
 )
 from scenarios.shipped import shipped_scenarios
-from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
-from tui.session import BoundaryUpdate, TrainingPaused
-from tui.session import EpochsTrained as EpochsBatch
-from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError, warm_up
+from tui.lab_errors import CrashReport, guard_actions
+from tui.lab_keys import KEY_BINDINGS, LabKeys
+from tui.lab_run import LabRun
+from tui.scenario_files import default_file_name, find_scenario, for_saving
+from tui.training_process import RemoteSession, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
+from tui.widgets.control_bar import ControlBar
+from tui.widgets.epoch_table import EpochTable
+from tui.widgets.lab_form import LabForm, why_disabled
+from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
-from tui.widgets.settings_panel import SettingsPanel
+from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
 CHART_REFRESH_SECONDS = 0.5
-TEST_POINTS_SHOWN = 300
 SERIES = ("train", "test", "torch train", "torch test")
 
 
-class MinidlLab(App):
+@guard_actions
+class MinidlLab(LabKeys, LabRun, CrashReport, App):
     """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
 
     TITLE = "minidl-lab"
-    # below 110 columns the sidebar narrows and the controls shrink to one line
+    # below 110 columns the left column narrows
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # from 46 rows the other settings show under the model
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (46, "-tall")]
     CSS_PATH = "styles/app.tcss"
-    BINDINGS = [
-        Binding("t", "train", "Train"),
-        Binding("p", "pause", "Pause/Resume"),
-        Binding("s", "step", "Step epoch"),
-        Binding("x", "stop", "Stop"),
-        Binding("r", "reset", "Reset"),
-        Binding("ctrl+s", "save", "Save scenario"),
-        Binding("ctrl+o", "load", "Load scenario"),
-        Binding("ctrl+e", "export", "Export history"),
-        Binding("ctrl+w", "save_weights", "Save weights"),
-        Binding("ctrl+l", "load_weights", "Load weights"),
-        Binding("q", "quit", "Quit"),
-    ]
+    BINDINGS = KEY_BINDINGS  # which work where: tui.lab_keys
 
     def __init__(self, scenario: Scenario) -> None:
         super().__init__()
@@ -95,333 +86,81 @@ class MinidlLab(App):
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ControlBar(id="controls")
         with Horizontal(id="main"):
-            with VerticalScroll(id="sidebar"):
-                yield SettingsPanel(self.document, id="settings")
-                yield Label("Model", classes="section")
-                yield ModelPanel(self.document["model"]["layers"], id="model")
+            yield LabForm(self.document, id="left")
             with Vertical(id="work"):
-                with Horizontal(id="controls"):
-                    yield Button("Train", id="train", variant="success")
-                    yield Button("Pause", id="pause")
-                    yield Button("Step", id="step")
-                    yield Button("Stop", id="stop", variant="error")
-                    yield Button("Reset", id="reset")
-                    yield Label("vs torch", id="compare-label")
-                    yield Switch(
-                        value=False,
-                        id="compare",
-                        tooltip="train the torch.nn twin alongside (from the next reset)",
-                    )
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", SERIES, id="loss-chart")
                     yield MetricChart("accuracy", SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
-                    yield RichLog(id="metrics", max_lines=2000, wrap=False)
+                    yield EpochTable(id="table")
                 with Horizontal(id="progress-row"):
-                    yield ProgressBar(id="progress", show_eta=False)
-                yield Label("ready: press t to train", id="status")
-        yield Footer()
+                    # a total from the start: an indeterminate bar would animate while idle
+                    total = self.document["training"]["epochs"]
+                    yield ProgressBar(total=total, id="progress", show_eta=False)
+        yield Static("ready: press t to train", id="status", markup=False)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         # torch and Textual leave ~10⁶ long-lived objects: a full garbage collection
         # walking them paused the interface for 150–180 ms while training; frozen,
         # they are no longer walked
         gc.freeze()
-        self._write_metrics_header()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
         self.revalidate()
+        self.query_one(LayerList).focus()  # the model first
 
     # --- form -> scenario ----------------------------------------------------
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
     @on(ModelPanel.Changed)
-    def form_changed(self) -> None:
-        self.revalidate()
+    def form_changed(self, event: Message) -> None:
+        """A field of the form changed (not one of a dialog's)."""
+        control = getattr(event, "control", None)  # None: the layer stack changed
+        if control is None or self.query_one(LabForm) in control.ancestors_with_self:
+            self.revalidate()
 
-    @on(Select.Changed, "#data-kind")
-    def data_set_chosen(self, event: Select.Changed) -> None:
-        """One output per class: the model's last width follows the data set."""
-        if event.value in DATASETS:
-            self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
+    @property
+    def form_screen(self) -> Screen:
+        """The screen that holds the form, whichever dialog is open over it."""
+        return self.screen_stack[0]
 
     def revalidate(self) -> None:
-        """Rebuild the scenario from the form; mark problems and disable Train until fixed."""
-        settings = self.query_one(SettingsPanel)
-        model = self.query_one(ModelPanel)
-        problems = settings.invalid_inputs()
-        scenario = None
-        if not problems:
-            document = {
-                "name": self.document.get("name", "lab"),
-                "description": self.document.get("description", ""),
-                **settings.read(),
-                "model": {
-                    "init": settings.init(),
-                    "layers": model.specs,
-                    **({"features": features} if (features := settings.features()) else {}),
-                },
-            }
-            if "expect" in self.document:
-                document["expect"] = self.document["expect"]
-            try:
-                scenario = parse_document(document)
-            except ScenarioError as error:
-                problems = error.problems
+        """Rebuild the scenario from the form (which marks each problem beside its field);
+        say in the status line why Train is disabled, and enable it once all are fixed."""
+        scenario, problems = self.query_one(LabForm).check()
+        if (scenario is None) != (self.scenario is None):
+            self.refresh_bindings()  # Train and Step dimmed in the footer, or not
         self.scenario = scenario
-        settings.show_errors(problems)
-        if scenario is not None:
-            net = build_model(scenario.model, 2, scenario.data.num_classes)
-            model.show_summary(f"{len(net)} layers, {net.num_parameters():,} parameters", ok=True)
-        else:
-            layer_problems = [p for p in problems if p.startswith("model")]
-            model.show_summary("\n".join(layer_problems) or "fix the settings above", ok=False)
-        self.query_one("#train", Button).disabled = scenario is None
-        self.query_one("#step", Button).disabled = scenario is None
+        for button in ("#train", "#step"):
+            self.query_one(button, Button).disabled = scenario is None
+        if self.running:
+            return
+        status = self.query_one("#status", Static)
+        if problems:
+            self.set_status(why_disabled(problems), error=True)
+            status.add_class("disabled")
+        elif status.has_class("disabled"):
+            self.set_status("ready: press t to train")
 
-    # --- training control -----------------------------------------------------
+    # --- training: tui.lab_run ------------------------------------------------
     def on_unmount(self) -> None:
         self._close_session()
 
-    def _close_session(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-
-    def _needs_new_session(self) -> bool:
-        return self.session is None or self.session.scenario != self.scenario
-
-    def _session_spec(self) -> SessionSpec:
-        """What a new training process needs, read from the form on the UI thread."""
-        assert self.scenario is not None
-        boundary = self.query_one(BoundaryMap)
-        columns = max(8, boundary.size.width - 2 or 48)
-        rows = max(4, boundary.size.height - 2 or 16)
-        return SessionSpec(self.scenario, (columns, rows), self.query_one("#compare", Switch).value)
-
-    def _show_new_session(self, session: RemoteSession) -> None:
-        """Empty charts and log, the new model's boundary and the test points."""
-        self.session = session
-        shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
-        labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
-        self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
-        for chart in self.query(MetricChart):
-            chart.clear()
-        self.query_one("#metrics", RichLog).clear()
-        self._write_metrics_header()
-        self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
-        initial = session.initial_boundary
-        self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
-
-    def action_train(self) -> None:
-        if self.running:
-            if self.session is not None and self.session.paused:
-                self.action_pause()
-            return
-        if self.scenario is None:
-            self.set_status("fix the marked settings first", error=True)
-            return
-        if self._needs_new_session():
-            self._start(None, fresh=True)  # every epoch of the new session
-            return
-        assert self.session is not None
-        if self.session.epochs_left == 0:
-            self.set_status("all epochs done: press r to reset, or raise the epochs")
-            return
-        self._start(self.session.epochs_left)
-
-    def action_step(self) -> None:
-        if self.running:
-            return
-        if self.scenario is None:
-            self.set_status("fix the marked settings first", error=True)
-            return
-        self._start(1, fresh=self._needs_new_session())
-
-    def action_pause(self) -> None:
-        session = self.session
-        if not self.running or session is None:
-            return
-        if session.paused:
-            session.resume()
-            self.set_status("resumed")
-            self.query_one("#pause", Button).label = "Pause"
-        else:
-            session.pause()
-            self.set_status("pausing before the next batch…")
-            self.query_one("#pause", Button).label = "Resume"
-
-    def action_stop(self) -> None:
-        if not self.running:
-            return
-        if self.session is not None:
-            self.session.stop()
-        self._stop_requested = True  # also cancels a run whose process is still starting
-        self.set_status("stopping…")
-
-    def action_reset(self) -> None:
-        if self.running:
-            self.action_stop()
-            self.set_status("stop the run first (x), then reset", error=True)
-            return
-        if self.scenario is not None:
-            self._start(0, fresh=True)
-
-    def _start(self, epochs: int | None, fresh: bool = False) -> None:
-        """Train ``epochs`` (None: all that are left; 0: none) in the worker, first starting
-        a new training process when ``fresh``."""
-        self.running = True
-        self._stop_requested = False
-        self.started_at = time.perf_counter()
-        self.last_detail = ""
-        self.query_one("#pause", Button).label = "Pause"
-        spec = None
-        if fresh:
-            spec = self._session_spec()
-            self._close_session()
-            self.set_status("starting a training process…" if epochs == 0 else "training…")
-        else:
-            self.set_status(f"training {epochs} epoch(s)…")
-        self.train_in_thread(epochs, spec)
-
-    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def train_in_thread(self, epochs: int | None, spec: SessionSpec | None) -> None:
-        """Starts the training process if asked, then runs the shared trainer in it;
-        reports through messages. Nothing here blocks the UI's event loop."""
-        session = self.session
-        if spec is not None:
-            try:
-                session = RemoteSession(spec.scenario, spec.grid_size, spec.compare_with_torch)
-            except TrainingProcessError as error:
-                self.post_message(TrainingEnded(TrainingFinished("stopped", 0), str(error)))
-                return
-            trains = epochs != 0 and not self._stop_requested
-            self.post_message(SessionStarted(session, trains))
-            if not trains:
-                return
-        assert session is not None
-        epochs = session.epochs_left if epochs is None else epochs
-
-        def emit(event: object) -> None:
-            if isinstance(event, EpochsBatch):
-                self.post_message(
-                    EpochsTrained(event.events, event.twin_events, event.max_loss_difference)
-                )
-            elif isinstance(event, BoundaryUpdate):
-                self.post_message(BoundaryComputed(event))
-            elif isinstance(event, TrainingDiverged):
-                self.last_detail = (
-                    f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
-                    "(that step was not applied); lower the learning rate and reset"
-                )
-            elif isinstance(event, TrainingPaused):
-                self.post_message(Paused(event.epochs_completed))
-            elif isinstance(event, TrainingStopped):
-                self.last_detail = f"stopped at epoch {event.epoch}, step {event.step}"
-            elif isinstance(event, TrainingFinished):
-                self.post_message(TrainingEnded(event, self.last_detail))
-
-        try:
-            session.run(epochs, emit)
-        except TrainingProcessError as error:  # the child is gone: the next run starts anew
-            self.last_detail = f"training failed: {error}"
-            session.close()
-            finished = TrainingFinished("stopped", session.epochs_completed)
-            self.post_message(TrainingEnded(finished, self.last_detail, session_lost=True))
-        except Exception as error:  # shown to the user, and the lab stays usable
-            self.last_detail = f"training failed: {type(error).__name__}: {error}"
-            finished = TrainingFinished("stopped", session.epochs_completed)
-            self.post_message(TrainingEnded(finished, self.last_detail))
-
-    def on_paused(self, message: Paused) -> None:
-        if self.session is not None and self.session.paused:
-            self.set_status(f"paused after {message.epochs_completed} epochs (p resumes)")
-
-    def on_session_started(self, message: SessionStarted) -> None:
-        self._show_new_session(message.session)
-        if not message.trains:
-            self.running = False
-            self.set_status("reset: new weights from the seed; press t to train")
-
-    def _write_metrics_header(self) -> None:
-        log = self.query_one("#metrics", RichLog)
-        log.write("epoch train loss  test loss train acc test acc     F1  samples/s")
-
-    # --- worker reports -----------------------------------------------------
-    def on_epochs_trained(self, message: EpochsTrained) -> None:
-        loss_chart = self.query_one("#loss-chart", MetricChart)
-        accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
-        lines = []
-        for e in message.events:
-            loss_chart.add("train", e.epoch, e.train_loss)
-            loss_chart.add("test", e.epoch, e.test_loss)
-            accuracy_chart.add("train", e.epoch, e.train_accuracy)
-            accuracy_chart.add("test", e.epoch, e.test_accuracy)
-            lines.append(
-                f"{e.epoch:>5} {e.train_loss:>10.4f} {e.test_loss:>10.4f} "
-                f"{e.train_accuracy:>9.3f} {e.test_accuracy:>8.3f} {e.f1:>6.3f} "
-                f"{e.samples_per_second:>10,.0f}"
-            )
-        # a log, not a DataTable: appending is cheap, and the UI thread must stay
-        # idle for the training thread (measured: a DataTable of 600 rows cost
-        # about a third of the training time)
-        self.query_one("#metrics", RichLog).write("\n".join(lines), scroll_end=True)
-        for e in message.twin_events:
-            loss_chart.add("torch train", e.epoch, e.train_loss)
-            loss_chart.add("torch test", e.epoch, e.test_loss)
-            accuracy_chart.add("torch train", e.epoch, e.train_accuracy)
-            accuracy_chart.add("torch test", e.epoch, e.test_accuracy)
-        e = message.events[-1]
-        self.query_one(ProgressBar).update(progress=e.epoch)
-        total = self.scenario.training.epochs if self.scenario else e.epoch
-        elapsed = time.perf_counter() - self.started_at
-        state = " · paused" if self.session is not None and self.session.paused else ""
-        twin = (
-            ""
-            if message.max_loss_difference is None
-            else f" · largest loss gap vs torch {message.max_loss_difference:.1e}"
-        )
-        self.set_status(
-            f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
-            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{twin}{state}"
-        )
-
-    def on_boundary_computed(self, message: BoundaryComputed) -> None:
-        update = message.update
-        self.query_one(BoundaryMap).show(update.grid, self.test_points, update.extent)
-
-    def on_training_ended(self, message: TrainingEnded) -> None:
-        self.running = False
-        if message.session_lost:
-            self._close_session()
-        self.redraw_charts()
-        session = self.session
-        final = session.history.final if session is not None else None
-        summary = (
-            ""
-            if final is None
-            else f" · test acc {final.test_accuracy:.3f}, precision {final.precision:.3f}, "
-            f"recall {final.recall:.3f}, F1 {final.f1:.3f}"
-        )
-        if session is not None and session.compares_with_torch:
-            summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
-        status = message.finished.status
-        line = f"{status} after {message.finished.epochs_completed} epochs{summary}"
-        if message.detail:
-            line = f"{message.detail} · {line}"
-        self.set_status(line, error=status == "diverged")
-
-    def redraw_charts(self) -> None:
-        for chart in self.query(MetricChart):
-            chart.redraw()
-
     def set_status(self, text: str, error: bool = False) -> None:
-        label = self.query_one("#status", Label)
-        label.update(text, layout=False)  # one line of fixed size: no reflow of the screen
-        label.set_class(error, "error")
+        """One message at the bottom, wrapped in full, never read as markup."""
+        status = self.query_one("#status", Static)
+        shown = str(status.content)
+        if shown != text:
+            # while training the line changes twice a second: re-lay the screen out only
+            # when the old or the new text may take more than one line
+            width = status.content_region.width or 1
+            status.update(Text(text), layout=max(len(text), len(shown)) >= width)
+        status.set_class(error, "error")
+        status.remove_class("disabled")
 
     # --- buttons ------------------------------------------------------------
     @on(Switch.Changed, "#compare")
@@ -432,51 +171,51 @@ class MinidlLab(App):
         else:  # not trained yet: the next run builds with or without the twin
             self._close_session()
 
-    @on(Button.Pressed, "#train")
-    def _train_pressed(self) -> None:
-        self.action_train()
-
-    @on(Button.Pressed, "#pause")
-    def _pause_pressed(self) -> None:
-        self.action_pause()
-
-    @on(Button.Pressed, "#step")
-    def _step_pressed(self) -> None:
-        self.action_step()
-
-    @on(Button.Pressed, "#stop")
-    def _stop_pressed(self) -> None:
-        self.action_stop()
-
-    @on(Button.Pressed, "#reset")
-    def _reset_pressed(self) -> None:
-        self.action_reset()
-
     # --- files --------------------------------------------------------------
     def action_save(self) -> None:
         if self.scenario is None:
             self.set_status("nothing to save: fix the marked settings first", error=True)
             return
-        default = f"{self.scenario.name}.toml"
-        self.push_screen(PathPrompt("Save the scenario as", default), self.save_to)
+        session = self.session
+        reached = None
+        if session is not None and not self.running and session.finished(self.scenario):
+            final = session.history.final
+            if final is not None and session.history.status == "completed":
+                reached = f"test acc ≥ {final.test_accuracy:.3f}, F1 ≥ {final.f1:.3f}"
+        self.push_screen(SaveDialog(default_file_name(self.scenario), reached), self.save_to)
 
-    def save_to(self, path: str | None) -> None:
-        if path and self.scenario is not None:
-            try:
-                save_scenario(self.scenario, path)
-            except OSError as error:
-                self.set_status(f"cannot save {path}: {error}", error=True)
-                return
-            self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
+    def save_to(self, request: SaveRequest | str | None) -> None:
+        """Write the setup on screen, named after the file and described from its settings;
+        its expectations are the run's final metrics when asked for, else none."""
+        if isinstance(request, str):
+            request = SaveRequest(request)
+        if not request or self.scenario is None:
+            return
+        session = self.session
+        reached = None
+        if request.record and session is not None and session.finished(self.scenario):
+            reached = session.history.final
+        path = request.path
+        try:
+            save_scenario(for_saving(self.scenario, path, reached), path)
+        except OSError as error:
+            self.set_status(f"cannot save {path}: {error}", error=True)
+            return
+        self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
 
     def action_load(self) -> None:
-        self.push_screen(PathPrompt("Load a scenario file", ""), self.load_from)
+        self.push_screen(LoadDialog(), self.load_from)
 
     async def load_from(self, path: str | None) -> None:
+        """Load a scenario file, or a shipped scenario by name."""
         if not path:
             return
+        found = find_scenario(path)
+        if found is None:
+            self.set_status(f"no file and no shipped scenario named {path}", error=True)
+            return
         try:
-            scenario = load_scenario(path)
+            scenario = load_scenario(found)
         except ScenarioError as error:
             self.set_status(str(error).replace("\n", " "), error=True)
             return
@@ -484,18 +223,15 @@ class MinidlLab(App):
             self.session.stop()
             await self.workers.wait_for_complete()
         await self.apply_scenario(scenario)
-        self.set_status(f"loaded {path}")
+        self.set_status(f"loaded {found}")
 
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""
         self.document = scenario_to_document(scenario)
-        sidebar = self.query_one("#sidebar", VerticalScroll)
-        await sidebar.remove_children()
-        await sidebar.mount(
-            SettingsPanel(self.document, id="settings"),
-            Label("Model", classes="section"),
-            ModelPanel(self.document["model"]["layers"], id="model"),
-        )
+        await self.query_one(LabForm).remove()
+        await self.query_one("#main").mount(LabForm(self.document, id="left"), before="#work")
+        self.form_screen.remove_class("-more")
+        self.query_one(LayerList).focus()
         self._close_session()
         self.revalidate()
 
@@ -569,19 +305,6 @@ class MinidlLab(App):
             return
         self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
-
-    # --- command palette ------------------------------------------------------
-    def get_system_commands(self, screen):
-        """The lab's actions in the command palette, beside Textual's own."""
-        yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            if binding.action != "quit":
-                yield SystemCommand(
-                    binding.description,
-                    f"{binding.description} ({binding.key})",
-                    getattr(self, f"action_{binding.action}"),
-                )
-
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
     """The lab, set up with a scenario (default: the shipped centered disk)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from minidl.reference import TwinTrainer
@@ -61,6 +61,14 @@ class BoundaryUpdate:
     extent: Extent = UNIT_SQUARE
 
 
+def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
+    """Whether two scenarios train the same way: data, model and training, not their
+    names, descriptions or expectations (and not the epoch count unless ``epochs``)."""
+    if not epochs:
+        b = replace(b, training=replace(b.training, epochs=a.training.epochs))
+    return (a.data, a.model, a.training) == (b.data, b.model, b.training)
+
+
 class RunControls:
     """Pause, resume and stop through two events that the training loop checks between
     batches; shared by a session in this process and one in a training process."""
@@ -68,6 +76,7 @@ class RunControls:
     scenario: Scenario
     _stop: EventFlag
     _running: EventFlag  # set = not paused
+    _step_once: EventFlag  # set = pause again once the current epoch ends
 
     @property
     def epochs_completed(self) -> int:
@@ -81,10 +90,46 @@ class RunControls:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def alive(self) -> bool:
+        """False once the process that holds the model has gone (see RemoteSession)."""
+        return True
+
+    def continues(self, scenario: Scenario) -> bool:
+        """Whether this session can go on training ``scenario``, and if so adopt it.
+
+        It can when ``scenario`` sets up the same training (its name, description
+        and expectations may differ) for a number of epochs no smaller than those
+        done: raising the epochs of a finished run extends it, and the numbers
+        equal those of a run that had the larger count from the start (nothing in
+        the build depends on the count).
+        """
+        if scenario == self.scenario:
+            return True
+        if (
+            same_setup(scenario, self.scenario, epochs=False)
+            and scenario.training.epochs >= self.epochs_completed
+        ):
+            self.scenario = scenario
+            return True
+        return False
+
+    def finished(self, scenario: Scenario) -> bool:
+        """Whether this session trained ``scenario``'s setup through all its epochs, so
+        that its final metrics are what a replay of ``scenario`` reaches."""
+        return same_setup(scenario, self.scenario) and self.epochs_completed == (
+            scenario.training.epochs
+        )
+
     def pause(self) -> None:
         self._running.clear()
 
     def resume(self) -> None:
+        self._running.set()
+
+    def step(self) -> None:
+        """Train on to the end of the current epoch, then pause (from a pause: one epoch)."""
+        self._step_once.set()
         self._running.set()
 
     def stop(self) -> None:
@@ -99,10 +144,11 @@ class TrainingSession(RunControls):
     def __init__(
         self,
         scenario: Scenario,
-        grid_size: tuple[int, int] = (48, 16),
+        grid_size: Sequence[int] = (48, 16),
         compare_with_torch: bool = False,
         stop_event: EventFlag | None = None,
         running_event: EventFlag | None = None,
+        step_event: EventFlag | None = None,
     ) -> None:
         self.scenario = scenario
         self.experiment: Experiment = build_experiment(scenario)
@@ -117,6 +163,7 @@ class TrainingSession(RunControls):
         self._stop = stop_event if stop_event is not None else threading.Event()
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
+        self._step_once = step_event if step_event is not None else threading.Event()
 
     @property
     def history(self) -> History:
@@ -152,6 +199,8 @@ class TrainingSession(RunControls):
         over (every tensor op releases and re-takes the GIL).
         """
         self._stop.clear()
+        self._step_once.clear()
+        self._running.set()  # a run starts unpaused, whatever the last one ended in
         pending: list[EpochCompleted] = []
         twin_pending: list[EpochCompleted] = []
         # the first epoch is reported at once, so that the charts move right away
@@ -177,6 +226,9 @@ class TrainingSession(RunControls):
                     theirs = self.twin.run(1).epochs[-1]
                     twin_pending.append(theirs)
                     self._track_difference(event, theirs)
+                if self._step_once.is_set():  # the next batch waits, and reports the pause
+                    self._step_once.clear()
+                    self._running.clear()
                 if time.perf_counter() - last_report >= report_every:
                     report()
                 return
@@ -195,6 +247,7 @@ class TrainingSession(RunControls):
             self.max_loss_difference = max(self.max_loss_difference, gap)
 
     def boundary(self) -> BoundaryUpdate:
-        columns, rows = self.grid_size
+        # a tuple, or a shared array that the lab rewrites when its map is resized
+        columns, rows = self.grid_size[:]
         grid = decision_grid(self.experiment.model, columns, rows, self.extent)
         return BoundaryUpdate(self.epochs_completed, grid, self.extent)

@@ -17,14 +17,18 @@ imported, so a new session starts in tens of milliseconds.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import torch
 
+import tui
 from minidl.errors import MinidlError
 from minidl.train import Event, History, TrainingFinished
 from scenarios.schema import Scenario
@@ -59,7 +63,38 @@ def warm_up() -> None:
     """
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    with _project_imports_only():
+        forkserver.ensure_running()
+
+
+class _project_imports_only:
+    """Start the fork server so that it imports this process's packages, never the
+    working directory's.
+
+    The server is a fresh ``python -c`` whose ``sys.path`` starts with the current
+    directory (Python 3.11 ignores the path that multiprocessing hands it), so a
+    folder named ``minidl`` or ``scenarios`` there would be imported in place of
+    the lab's. ``PYTHONSAFEPATH`` drops that entry and ``PYTHONPATH`` puts first
+    the directory that holds the packages this process imported; both are
+    restored once the server has been started.
+    """
+
+    KEYS = ("PYTHONSAFEPATH", "PYTHONPATH")
+
+    def __enter__(self) -> None:
+        self.saved = {key: os.environ.get(key) for key in self.KEYS}
+        root = str(Path(tui.__file__).resolve().parent.parent)
+        os.environ["PYTHONSAFEPATH"] = "1"
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            [root, *filter(None, [self.saved["PYTHONPATH"]])]
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class RemoteSession(RunControls):
@@ -83,11 +118,21 @@ class RemoteSession(RunControls):
         self._stop = _context.Event()
         self._running = _context.Event()
         self._running.set()
+        self._step_once = _context.Event()
+        # the map's resolution, which the lab changes when the map is resized
+        self._grid_size = _context.Array("i", list(grid_size))
         self._lock = threading.Lock()
         self._connection, child_end = _context.Pipe()
+        warm_up()  # a no-op while the server lives; starts a new one if it was killed
         self._process = _context.Process(
             target=_serve,
-            args=(child_end, scenario, grid_size, compare_with_torch, self._stop, self._running),
+            args=(
+                child_end,
+                scenario,
+                self._grid_size,
+                compare_with_torch,
+                (self._stop, self._running, self._step_once),
+            ),
             name=f"minidl-lab training: {scenario.name}",
             daemon=True,
         )
@@ -106,6 +151,33 @@ class RemoteSession(RunControls):
     def epochs_completed(self) -> int:
         return self._epochs_completed
 
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    @property
+    def grid_size(self) -> tuple[int, int]:
+        columns, rows = self._grid_size[:]
+        return columns, rows
+
+    def resize_boundary(self, columns: int, rows: int) -> BoundaryUpdate | None:
+        """Compute the decision map at ``columns`` × ``rows`` from now on.
+
+        Returns the map at the new size when the process is idle; during a run
+        (or if the process has gone) returns None, and the run's next report
+        brings it. Never waits for the run.
+        """
+        self._grid_size[:] = [columns, rows]
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._send("boundary", None)
+            return self._receive()
+        except TrainingProcessError:
+            return None
+        finally:
+            self._lock.release()
+
     def run(
         self, epochs: int, emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None]
     ) -> History:
@@ -117,6 +189,8 @@ class RemoteSession(RunControls):
         finished: list[Event] = []
         with self._lock:
             self._stop.clear()
+            self._step_once.clear()
+            self._running.set()  # a run starts unpaused, as the child's session does
             self._send("run", epochs)
             while True:
                 kind, payload = self._receive_raw()
@@ -200,24 +274,24 @@ class RemoteSession(RunControls):
 
     def _gone(self) -> TrainingProcessError:
         self._process.join(timeout=1.0)
-        return TrainingProcessError(
-            f"the training process ended unexpectedly (exit code {self._process.exitcode})"
-        )
+        code = self._process.exitcode
+        if code is not None and code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exit code {code}"
+        return TrainingProcessError(f"the training process ended unexpectedly ({how})")
 
 
 def _serve(
     connection: Connection,
     scenario: Scenario,
-    grid_size: tuple[int, int],
+    grid_size: Any,
     compare_with_torch: bool,
-    stop_event: Any,
-    running_event: Any,
+    events: tuple[Any, Any, Any],
 ) -> None:
     """The child: build the session, then answer commands until told to close."""
     try:
-        session = TrainingSession(
-            scenario, grid_size, compare_with_torch, stop_event, running_event
-        )
+        session = TrainingSession(scenario, grid_size, compare_with_torch, *events)
         data = session.experiment.data
         connection.send(
             ("ok", {"x_test": data.x_test, "y_test": data.y_test, "boundary": session.boundary()})

@@ -14,7 +14,7 @@ from minidl.train import EpochCompleted, TrainingFinished
 from scenarios import load_scenario
 from scenarios.shipped import resolve_scenario_path
 from tui.cli import main
-from tui.session import BoundaryUpdate, EpochsTrained, TrainingSession
+from tui.session import BoundaryUpdate, EpochsTrained, TrainingPaused, TrainingSession
 from tui.training_process import RemoteSession, TrainingProcessError
 
 
@@ -122,3 +122,115 @@ def test_bench_lab_prints_samples_per_second_of_both(tmp_path, capsys):
     assert cost["epochs"] == 5 and cost["samples_per_run"] == 5 * 1000
     assert len(cost["headless_seconds"]) == len(cost["lab_seconds"]) == 1
     assert cost["timer_lag_ms"] and len(cost["key_to_screen_ms"]) <= 1
+
+
+def test_step_pauses_after_one_epoch_and_a_new_run_starts_unpaused(remote):
+    session = remote(short_scenario(10_000))
+    paused_at: list[int] = []
+    first_pause = threading.Event()
+    second_pause = threading.Event()
+
+    def emit(event):
+        if isinstance(event, EpochsTrained) and not paused_at:
+            session.pause()
+        if isinstance(event, TrainingPaused):
+            paused_at.append(event.epochs_completed)
+            (second_pause if first_pause.is_set() else first_pause).set()
+
+    worker = threading.Thread(target=lambda: session.run(10_000, emit))
+    worker.start()
+    assert first_pause.wait(30)
+    session.step()  # from a pause: exactly one more epoch, then paused again
+    assert second_pause.wait(30)
+    assert paused_at[1] == paused_at[0] + 1 and session.paused
+    session.stop()
+    worker.join(30)
+    assert session.epochs_completed == paused_at[1]
+    session.pause()  # left paused: the next run must not hang on it
+    history = session.run(2, lambda event: None)
+    assert history.status == "completed" and session.epochs_completed == paused_at[1] + 2
+
+
+def test_a_finished_session_continues_only_when_just_the_epochs_were_raised(remote):
+    scenario = short_scenario(3)
+    session = remote(scenario)
+    session.run(3, lambda event: None)
+    assert session.epochs_left == 0
+    assert session.continues(scenario)
+    assert session.continues(dataclasses.replace(scenario, name="saved", description="mine"))
+    faster = dataclasses.replace(scenario.training, lr=scenario.training.lr * 2)
+    assert not session.continues(dataclasses.replace(scenario, training=faster))
+    assert not session.continues(scenario.with_overrides(epochs=2))  # fewer than done
+    more = scenario.with_overrides(epochs=5)
+    assert session.continues(more) and session.epochs_left == 2
+    session.run(2, lambda event: None)
+    fresh = TrainingSession(more)
+    fresh.run(5, lambda event: None)
+    assert session.history.final.metrics() == fresh.history.final.metrics()
+
+
+def test_the_map_resolution_follows_resize_requests(remote):
+    session = remote(short_scenario(2), grid_size=(10, 6))
+    assert len(session.initial_boundary.grid) == 6
+    update = session.resize_boundary(24, 20)  # idle: answered at once
+    assert update is not None and len(update.grid) == 20 and len(update.grid[0]) == 24
+    boundaries: list[BoundaryUpdate] = []
+    session.run(
+        2, lambda event: boundaries.append(event) if isinstance(event, BoundaryUpdate) else None
+    )
+    assert boundaries and all(len(b.grid) == 20 and len(b.grid[0]) == 24 for b in boundaries)
+
+
+def test_a_killed_process_is_named_as_killed(remote):
+    session = remote(short_scenario())
+    session._process.kill()
+    session._process.join(5)
+    assert not session.alive
+    with pytest.raises(TrainingProcessError, match="killed by SIGKILL"):
+        session.run(1, lambda event: None)
+    assert session.resize_boundary(8, 8) is None  # no wait, no error
+
+
+PROBE = """
+from scenarios import load_scenario
+from scenarios.shipped import resolve_scenario_path
+from tui.training_process import RemoteSession, warm_up
+
+if __name__ == "__main__":
+    warm_up()
+    scenario = load_scenario(resolve_scenario_path("centered_disk")).with_overrides(epochs=2)
+    session = RemoteSession(scenario)
+    print(session.run(2, lambda event: None).status)
+    session.close()
+"""
+
+
+def test_the_fork_server_ignores_packages_in_the_working_directory(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tui
+
+    work, bin_dir = tmp_path / "work", tmp_path / "bin"
+    for name in ("minidl", "scenarios", "tui"):
+        (work / name).mkdir(parents=True)
+        (work / name / "__init__.py").write_text(
+            f"raise SystemExit('imported the {name} of the working directory')\n"
+        )
+    # run as the installed console script runs: a script elsewhere, the project on the path
+    bin_dir.mkdir()
+    (bin_dir / "probe.py").write_text(PROBE)
+    root = str(Path(tui.__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, str(bin_dir / "probe.py")],
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": root},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["completed"]
+    assert "working directory" not in result.stderr

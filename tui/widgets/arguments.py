@@ -2,16 +2,23 @@
 
 Reading values as TOML means the scenario schema checks what was typed
 exactly as it checks a file, and the form writes values back the same way.
+A bare word is read as a string (``padding=same`` as ``padding="same"``).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
+# a value that is one word and no TOML value (true, false, inf, nan are): a string
+BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+TOML_WORDS = {"true", "false", "inf", "nan"}
+
 
 def parse_name_values(text: str) -> dict[str, Any]:
-    """'momentum=0.9, nesterov=true' -> {'momentum': 0.9, 'nesterov': True}.
+    """'momentum=0.9, nesterov=true' -> {'momentum': 0.9, 'nesterov': True};
+    'padding=same' -> {'padding': 'same'}.
 
     A value may be a TOML list (``betas=[0.9, 0.99]``), so commas inside
     brackets do not split. Raises ValueError saying what is wrong.
@@ -32,8 +39,10 @@ def parse_name_values(text: str) -> dict[str, Any]:
     for part in parts:
         if "=" not in part:
             raise ValueError(f"{part.strip()!r} is not name=value")
-        name, value = part.split("=", 1)
-        lines.append(f"{name.strip()} = {value.strip()}")
+        name, value = (piece.strip() for piece in part.split("=", 1))
+        if BARE_WORD.fullmatch(value) and value not in TOML_WORDS:
+            value = f'"{value}"'
+        lines.append(f"{name} = {value}")
     try:
         return tomllib.loads("\n".join(lines))
     except tomllib.TOMLDecodeError as error:

@@ -1,24 +1,66 @@
-"""The decision boundary: the predicted class over the data's plane with test points on top."""
+"""The decision boundary: the predicted class over the data's plane with test points on top.
+
+Drawn with half blocks: each cell shows two pixels, ``▀`` in the upper
+pixel's colour on the lower pixel's. A cell is about twice as tall as wide,
+so a half-block pixel is about square, and the map keeps the data's aspect
+ratio (the unit square looks square, a disk round) at any size.
+
+The widget decides the resolution it needs from its own size and asks the
+training session for a grid of that size (``resize_boundary``); until the
+grid arrives, whatever grid it has is scaled to fit, so a resize never
+garbles the picture.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+import textwrap
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
 
 from scenarios.boundary import UNIT_SQUARE, Extent
 
 CLASS_COLOURS = ("#1f3b73", "#8a3b12", "#2e6b30", "#6b2e6b")
 POINT_COLOURS = ("#7fb2ff", "#ffb27f", "#9fef9f", "#ef9fef")
+PLACEHOLDER = "train to see the decision boundary"
+PIXELS_PER_POINT = 8  # at most one test point per this many pixels: the map stays visible
 
 
-class BoundaryMap(Static):
-    """Cells coloured by predicted class; test points drawn as dots in their true class."""
+def pixel_box(width: int, height: int, extent: Extent = UNIT_SQUARE) -> tuple[int, int]:
+    """The largest (columns, pixel rows) that fits ``width`` × ``height`` cells with square
+    data units: one half-block pixel per column and two per row."""
+    if width <= 0 or height <= 0:
+        return 0, 0
+    x1_from, x1_to, x2_from, x2_to = extent
+    aspect = (x1_to - x1_from) / (x2_to - x2_from)  # data width over data height
+    rows = 2 * height
+    columns = min(width, max(1, round(rows * aspect)))
+    rows = min(rows, max(1, round(columns / aspect)))
+    return columns, rows
+
+
+class BoundaryMap(Widget):
+    """Pixels coloured by predicted class; test points as bright pixels of their true class."""
+
+    DEFAULT_CSS = """
+    BoundaryMap { height: 1fr; }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("train to see the decision boundary", id=id)
+        super().__init__(id=id)
         self.grid: list[list[int]] = []
         self.points: list[tuple[float, float, int]] = []
         self.extent: Extent = UNIT_SQUARE
+        self._asked: tuple[object, tuple[int, int]] | None = None  # (session, size)
+        self._version = 0  # counts the grids shown, for the picture cache
+
+    @property
+    def wanted_grid(self) -> tuple[int, int]:
+        """The (columns, rows) of grid this widget draws one to one at its current size."""
+        return pixel_box(self.content_size.width, self.content_size.height, self.extent)
 
     def show(
         self,
@@ -27,35 +69,95 @@ class BoundaryMap(Static):
         extent: Extent = UNIT_SQUARE,
     ) -> None:
         self.grid, self.points, self.extent = grid, points, extent
+        self._version += 1
         x1_from, x1_to, x2_from, x2_to = extent
         self.border_title = (
             None
             if extent == UNIT_SQUARE
             else f"x1 {x1_from:.3g}…{x1_to:.3g}, x2 {x2_from:.3g}…{x2_to:.3g}"
         )
-        # the widget's size is set by the layout, not by its content: skip a reflow
-        self.update(self.render_grid(), layout=False)
+        self._ask_for_resolution()
+        self.refresh()
 
-    def render_grid(self) -> Text:
+    def on_resize(self) -> None:
+        self._ask_for_resolution()
+        self.refresh()
+
+    def _ask_for_resolution(self) -> None:
+        """Tell the app's training session the resolution this size needs; when it is
+        idle, its answer is drawn at once, else the run's next report brings it."""
+        wanted = self.wanted_grid
         rows = len(self.grid)
-        columns = len(self.grid[0]) if rows else 0
-        marks: dict[tuple[int, int], int] = {}
+        have = (len(self.grid[0]), rows) if rows else None
+        session: Any = getattr(self.app, "session", None)
+        resize = getattr(session, "resize_boundary", None)
+        if not self.grid or 0 in wanted or wanted == have or resize is None:
+            return
+        if self._asked == (session, wanted):  # asked during a run: the next report has it
+            return
+        self._asked = (session, wanted)
+        update = resize(*wanted)
+        if update is not None and update.grid:
+            self.grid, self.extent = update.grid, update.extent
+            self._version += 1
+
+    # --- drawing ------------------------------------------------------------
+    def pixels(self) -> list[list[str]]:
+        """The colour of every pixel of the map at the widget's size, points included."""
+        columns, rows = self.wanted_grid
+        if not self.grid or not columns:
+            return []
+        grid_rows, grid_columns = len(self.grid), len(self.grid[0])
+        picture = []
+        for r in range(rows):
+            line = self.grid[r * grid_rows // rows]
+            picture.append(
+                [
+                    CLASS_COLOURS[line[c * grid_columns // columns] % len(CLASS_COLOURS)]
+                    for c in range(columns)
+                ]
+            )
         x1_from, x1_to, x2_from, x2_to = self.extent
-        for x1, x2, label in self.points:
+        shown = self.points[: max(1, rows * columns // PIXELS_PER_POINT)]
+        for x1, x2, label in shown:
             column = int((x1 - x1_from) / (x1_to - x1_from) * columns)
             row = int((x2_to - x2) / (x2_to - x2_from) * rows)
             if 0 <= row <= rows and 0 <= column <= columns:  # a point on the far edge counts
-                marks[(min(row, rows - 1), min(column, columns - 1))] = label
-        text = Text()
-        for r, line in enumerate(self.grid):
-            for c, predicted in enumerate(line):
-                background = CLASS_COLOURS[predicted % len(CLASS_COLOURS)]
-                label = marks.get((r, c))
-                if label is None:
-                    text.append(" ", style=f"on {background}")
-                else:
-                    colour = POINT_COLOURS[label % len(POINT_COLOURS)]
-                    text.append("•", style=f"bold {colour} on {background}")
-            if r < rows - 1:
-                text.append("\n")
-        return text
+                colour = POINT_COLOURS[label % len(POINT_COLOURS)]
+                picture[min(row, rows - 1)][min(column, columns - 1)] = colour
+        return picture
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_size.width
+        picture = self._picture_cache()
+        if not picture:
+            lines = textwrap.wrap(PLACEHOLDER, max(1, width))  # narrow maps wrap it
+            text = lines[y] if y < len(lines) else ""
+            return Strip([Segment(text.ljust(width), self.rich_style)])
+        columns = len(picture[0])
+        left = (width - columns) // 2
+        top = (self.content_size.height - (len(picture) + 1) // 2) // 2
+        row = 2 * (y - top)
+        blank = Segment(" " * width, self.rich_style)
+        if row < 0 or row >= len(picture):
+            return Strip([blank])
+        upper = picture[row]
+        lower = picture[row + 1] if row + 1 < len(picture) else None
+        segments = [Segment(" " * left, self.rich_style)] if left else []
+        for c in range(columns):
+            if lower is None:
+                style = Style(color=upper[c], bgcolor=self.rich_style.bgcolor)
+            else:
+                style = Style(color=upper[c], bgcolor=lower[c])
+            segments.append(Segment("▀", style))
+        right = width - left - columns
+        if right > 0:
+            segments.append(Segment(" " * right, self.rich_style))
+        return Strip(segments, width)
+
+    def _picture_cache(self) -> list[list[str]]:
+        key = (self._version, self.content_size)
+        if getattr(self, "_cached_key", None) != key:
+            self._cached_key = key
+            self._cached_picture = self.pixels()
+        return self._cached_picture

@@ -1,16 +1,81 @@
-"""Live plotext charts of one or more series against epochs."""
+"""Live plotext charts of one or more series against epochs.
+
+Each chart is a one-line legend (its title, a key to the series, the largest
+gap between minidl and its PyTorch twin) above a plotext plot, so the legend
+never covers a curve. minidl's series are drawn as lines; the twin's as
+dots on top of them, in paler colours of the same hues, so that where the
+two coincide (they should) both stay visible.
+"""
 
 from __future__ import annotations
 
+import math
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-MAX_DRAWN_POINTS = 150
+# a terminal shows at most two points per column (half blocks); drawing more costs time
+MAX_DRAWN_POINTS = 400
+TORCH_DOT_SPACING = 4  # columns between two dots of a twin's curve
 
-# minidl's series in blue and cyan, the PyTorch twin's in orange and red
-SERIES_COLOURS = ("blue+", "cyan+", "orange+", "red+")
+Colour = tuple[int, int, int]
+# by metric: train in blue, test in orange; the twin's in paler versions of the same
+SERIES_COLOURS: dict[str, Colour] = {
+    "train": (80, 150, 255),
+    "test": (255, 150, 40),
+    "torch train": (190, 220, 255),
+    "torch test": (255, 220, 170),
+}
+FALLBACK_COLOUR: Colour = (200, 200, 200)
+NICE_STEPS = (1, 2, 5)
 
 
-class MetricChart(PlotextPlot):
+def epoch_ticks(first: int, last: int, width: int) -> list[int]:
+    """Whole epochs from ``first`` to ``last`` for an axis ``width`` columns wide: a step of
+    1, 2 or 5 × 10ⁿ with at least 8 columns between two labels, the first epoch shown."""
+    if last <= first:
+        return [first]
+    most = max(2, width // 8)
+    step = 1
+    for scale in (10**n for n in range(10)):
+        step = next((s * scale for s in NICE_STEPS if (last - first) / (s * scale) < most), 0)
+        if step:
+            break
+    ticks = [first, *range((first // step + 1) * step, last + 1, step)]
+    if len(ticks) > 1 and ticks[1] - first < step / 2:  # too close to the first label
+        del ticks[1]
+    return ticks
+
+
+def log_ticks(low: float, high: float, most: int) -> list[float]:
+    """Round values between ``low`` and ``high`` (both > 0) for a logarithmic axis: the
+    first of 10ⁿ, 1-2-5 × 10ⁿ or every digit × 10ⁿ that gives two ticks, thinned to at
+    most ``most`` (at least 2); the ends themselves when none does."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    ticks: list[float] = []
+    for mantissas in ((1,), (1, 2, 5), tuple(range(1, 10))):
+        ticks = [
+            m * 10.0**k
+            for k in range(first, last + 1)
+            for m in mantissas
+            if low <= m * 10.0**k <= high
+        ]
+        if len(ticks) >= 2:
+            break
+    if len(ticks) < 2:
+        ticks = [low, high]
+    step = -(-len(ticks) // max(2, most))
+    return ticks[::step]
+
+
+def _rgb(colour: Colour) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*colour)
+
+
+class MetricChart(Vertical):
     """A line chart of named series; ``redraw`` draws what ``add`` collected.
 
     Points are collected on every epoch and drawn only by ``redraw``, which
@@ -18,12 +83,27 @@ class MetricChart(PlotextPlot):
     keeps up with training at the expense of training.
     """
 
+    DEFAULT_CSS = """
+    MetricChart { width: 1fr; height: 1fr; }
+    MetricChart > .chart-legend { height: auto; }
+    MetricChart > PlotextPlot { height: 1fr; }
+    """
+
     def __init__(self, title: str, series: tuple[str, ...], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
         self.series_names = series
         self.points: dict[str, list[tuple[int, float]]] = {name: [] for name in series}
+        self.log_scale = False
         self._dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.legend(), classes="chart-legend", markup=False)
+        yield PlotextPlot()
+
+    @property
+    def plot(self) -> PlotextPlot:
+        return self.query_one(PlotextPlot)
 
     def add(self, name: str, epoch: int, value: float) -> None:
         self.points[name].append((epoch, value))
@@ -37,26 +117,112 @@ class MetricChart(PlotextPlot):
     def point_count(self, name: str) -> int:
         return len(self.points[name])
 
+    def set_log_scale(self, on: bool) -> None:
+        """A logarithmic value axis (for losses spanning decades)."""
+        self.log_scale = on
+        self._dirty = True
+        self.redraw()
+
+    def largest_gap(self) -> float | None:
+        """The largest relative difference between a series and its ``torch`` twin at the
+        same epoch; None without twin points."""
+        gaps = []
+        for name in self.series_names:
+            twin = dict(self.points.get(f"torch {name}", []))
+            for epoch, value in self.points[name]:
+                if epoch in twin:
+                    theirs = twin[epoch]
+                    gaps.append(abs(value - theirs) / abs(theirs) if theirs else abs(value))
+        return max(gaps) if gaps else None
+
+    def legend(self, width: int | None = None) -> Text:
+        """The title, a key for every series with points, the twin's gap, the scale;
+        wrapped between entries (never inside one) to lines of ``width``."""
+        # styles on spans, never a Text's own style, which would colour what joins it
+        entries = [Text.assemble((self.title, "bold"))]
+        mine = [n for n in self.series_names if not n.startswith("torch ") and self.points[n]]
+        theirs = [n for n in self.series_names if n.startswith("torch ") and self.points[n]]
+        for name in mine:
+            entries.append(
+                Text.assemble(("━ ", _rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR))), name)
+            )
+        if theirs:
+            entry = Text()
+            for name in theirs:
+                entry.append("•", style=_rgb(SERIES_COLOURS.get(name, FALLBACK_COLOUR)))
+            entry.append(" torch")
+            entries.append(entry)
+            gap = self.largest_gap()
+            if gap is not None:
+                entries.append(Text.assemble((f"gap {gap:.0e}" if gap else "gap 0", "dim")))
+        if self.log_scale:
+            entries.append(Text.assemble(("(log)", "dim")))
+        lines: list[Text] = []
+        for entry in entries:
+            if lines and (width is None or len(lines[-1]) + 1 + len(entry) <= width):
+                lines[-1].append(" ")
+                lines[-1].append_text(entry)
+            else:
+                lines.append(entry)
+        text = Text("\n").join(lines)
+        text.no_wrap = True
+        text.overflow = "crop"
+        return text
+
+    def on_resize(self) -> None:
+        self._dirty = True
+        self.redraw()
+
     def redraw(self) -> None:
-        if not self._dirty:
+        if not self._dirty or not self.is_mounted:
             return
         self._dirty = False
-        plt = self.plt
+        self.query_one(".chart-legend", Static).update(self.legend(self.size.width))
+        plot = self.plot
+        plt = plot.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title)
-        plt.xlabel("epoch")
-        for name in self.series_names:
-            values = self.points[name]
-            if len(values) > MAX_DRAWN_POINTS:  # a terminal cannot show more; drawing costs
-                step = -(-len(values) // MAX_DRAWN_POINTS)
-                values = values[::step] + ([values[-1]] if (len(values) - 1) % step else [])
-            if values:
-                plt.plot(
-                    [e for e, _ in values], [v for _, v in values], label=name, marker="braille"
-                )
-        self.refresh()
+        width = max(1, plot.size.width - 8)  # less the value axis' labels
+        # plotext's own log scale takes the logarithm again at every build (that is,
+        # every render): the chart plots log10 of the values and labels the axis itself
+        log = self.log_scale
+        drawn: list[float] = []
+        first, last = None, 0
+        # minidl's lines first, then the twin's dots on top of them
+        ordered = sorted(self.series_names, key=lambda name: name.startswith("torch "))
+        for name in ordered:
+            values = [
+                (e, v) for e, v in self.points[name] if math.isfinite(v) and (v > 0 or not log)
+            ]
+            if not values:
+                continue
+            first = values[0][0] if first is None else min(first, values[0][0])
+            last = max(last, values[-1][0])
+            twin = name.startswith("torch ")
+            values = _thin(
+                values,
+                max(2, width // TORCH_DOT_SPACING) if twin else min(MAX_DRAWN_POINTS, 2 * width),
+            )
+            epochs = [e for e, _ in values]
+            ys = [math.log10(v) if log else v for _, v in values]
+            drawn += ys
+            colour = SERIES_COLOURS.get(name, FALLBACK_COLOUR)
+            if twin:
+                plt.scatter(epochs, ys, marker="•", color=colour)
+            else:
+                plt.plot(epochs, ys, marker="hd", color=colour)
+        if first is not None:
+            ticks = epoch_ticks(first, last, width)
+            plt.xticks(ticks, [str(t) for t in ticks])
+        if log and drawn:
+            ticks = log_ticks(10 ** min(drawn), 10 ** max(drawn), plot.size.height // 2)
+            plt.yticks([math.log10(t) for t in ticks], [f"{t:.3g}" for t in ticks])
+        plot.refresh()
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.redraw()
+
+def _thin(values: list[tuple[int, float]], most: int) -> list[tuple[int, float]]:
+    """At most about ``most`` points, evenly spaced, the last one always kept."""
+    if len(values) <= most:
+        return values
+    step = -(-len(values) // most)
+    return values[::step] + ([values[-1]] if (len(values) - 1) % step else [])

@@ -1,17 +1,26 @@
-"""The model panel: the Sequential as an ordered list of layers to add, remove and move."""
+"""The model panel: the Sequential as a list of layers, edited with single keys.
+
+``a`` adds a layer after the selection (a type list with type-ahead), ``e``
+or Enter edits it, ``d`` removes it, ``+``/``-`` change a Linear's width in
+place and Shift+↑/↓ move it. The selection follows the layer just changed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import torch
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Label, ListItem, ListView, Select
+from textual.widgets import Static
 
-from scenarios.registry import LAYERS
-from tui.widgets.arguments import parse_name_values
+import minidl
+from tui.widgets.layer_dialog import LayerDialog, parse_arguments
+from tui.widgets.layer_list import LayerList, LayerRow, describe_layer
+
+__all__ = ["PRESETS", "ModelPanel", "describe_layer", "parse_arguments"]
 
 PRESETS: dict[str, list[dict[str, Any]]] = {
     "classic 3×25 ReLU": [
@@ -40,52 +49,38 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-
-# what a bare number typed in the arguments box means for each layer type
-MAIN_ARGUMENT = {
-    "Linear": "out_features",
-    "Dropout": "p",
-    "LeakyReLU": "negative_slope",
-    "ELU": "alpha",
-    "Conv1d": "out_channels",
-    "Softmax": "dim",
-    "BatchNorm1d": "momentum",
-    "GELU": "approximate",
-}
-
-
-def parse_arguments(kind: str, text: str) -> dict[str, Any]:
-    """'25' or 'out_channels=8, kernel_size=3' -> arguments; ValueError says what is wrong.
-
-    Values are read as TOML values, so the scenario schema checks them
-    exactly as it checks a file.
-    """
-    text = text.strip()
-    if not text:
-        return {}
-    if "=" not in text:
-        main = MAIN_ARGUMENT.get(kind)
-        if main is None:
-            raise ValueError(f"{kind} takes no main argument; write name=value pairs")
-        text = f"{main}={text}"
-    if kind == "GELU":  # its one argument is a word: quote it for TOML
-        name, value = text.split("=", 1)
-        value = value.strip()
-        text = f'{name}="{value}"' if not value.startswith('"') else text
-    return parse_name_values(text)
-
-
 # input widths are derived from the layer before (or the input features) in the lab
 DERIVED = ("in_features", "num_features", "in_channels")
+# the argument that +/- changes, per layer type
+WIDTH_ARGUMENT = {"Linear": "out_features", "Conv1d": "out_channels"}
+DEFAULT_WIDTH = 25
 
 
 def without_derived(layer: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in layer.items() if k not in DERIVED}
 
 
-def describe_layer(layer: dict[str, Any]) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in layer.items() if k not in ("type", "in_features"))
-    return f"{layer['type']}({args})"
+def short_name(layer: dict[str, Any]) -> str:
+    """A layer in the chain under the rows: its type and width ('Linear 25', 'Conv1d 8')."""
+    width = layer.get(WIDTH_ARGUMENT.get(layer["type"], ""))
+    return layer["type"] if width is None else f"{layer['type']} {width}"
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    """A sample's shape: '25' for a vector, '8×7' for channels × length."""
+    return "×".join(str(size) for size in tensor.shape[1:])
+
+
+def layer_outputs(model: minidl.Sequential) -> list[tuple[str, int]]:
+    """Each layer's output shape and parameter count, by pushing two zero points through a
+    model built only to be described."""
+    model.eval()
+    probe = torch.zeros(2, 2)
+    described = []
+    for module in model:
+        probe = module.forward(probe)
+        described.append((_shape(probe), module.num_parameters()))
+    return described
 
 
 class ModelPanel(Vertical):
@@ -97,80 +92,136 @@ class ModelPanel(Vertical):
     def __init__(self, layers: list[dict[str, Any]], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.specs = [without_derived(layer) for layer in layers]
+        self._rows: list[LayerRow] = [LayerRow(describe_layer(layer)) for layer in self.specs]
+        self._select: int | None = 0
 
     def compose(self) -> ComposeResult:
-        yield ListView(id="layer-list")
-        with Horizontal(classes="row"):
-            yield Select(
-                [(c.name, c.name) for c in LAYERS.values()],
-                value="Linear",
-                allow_blank=False,
-                id="layer-type",
-            )
-            yield Input("25", placeholder="25 or name=value, …", id="layer-width")
-        with Horizontal(classes="row"):
-            yield Button("Add", id="layer-add", variant="primary")
-            yield Button("Edit", id="layer-edit")
-            yield Button("Remove", id="layer-remove")
-            yield Button("▲", id="layer-up")
-            yield Button("▼", id="layer-down")
-        yield Select([(name, name) for name in PRESETS], prompt="preset…", id="layer-preset")
-        yield Label("", id="model-summary")
+        yield LayerList(id="layer-list")
+        yield Static("", id="model-summary", markup=False)
 
     def on_mount(self) -> None:
         self._refill()
 
+    @property
+    def layer_list(self) -> LayerList:
+        return self.query_one(LayerList)
+
     def set_layers(self, layers: list[dict[str, Any]], select: int | None = None) -> None:
+        """Replace the stack and select ``select`` (the layer just changed)."""
         self.specs = [without_derived(layer) for layer in layers]
-        self._refill(select)
+        self._rows = [LayerRow(describe_layer(layer)) for layer in self.specs]
+        self._select = select
+        self._refill()
         self.post_message(self.Changed())
 
-    def _refill(self, select: int | None = None) -> None:
-        view = self.query_one("#layer-list", ListView)
-        view.clear()
-        for index, layer in enumerate(self.specs):
-            view.append(ListItem(Label(f"{index:>2} {describe_layer(layer)}")))
-        if self.specs:
-            view.index = min(select if select is not None else 0, len(self.specs) - 1)
+    def _refill(self) -> None:
+        self.layer_list.show_rows(self._rows, self._select)
 
     @property
     def selected(self) -> int | None:
-        index = self.query_one("#layer-list", ListView).index
+        index = self.layer_list.highlighted
         return index if index is not None and 0 <= index < len(self.specs) else None
 
-    def show_summary(self, text: str, ok: bool) -> None:
-        label = self.query_one("#model-summary", Label)
-        label.update(text)
-        label.set_class(not ok, "error")
+    def show_model(
+        self, model: minidl.Sequential | None, in_features: int, problems: list[str]
+    ) -> None:
+        """Rows with each layer's output and parameters, and the chain under them; or the
+        problems of a stack that does not build."""
+        self._select = self.selected
+        rows = self._rows
+        summary = self.query_one("#model-summary", Static)
+        if model is None:
+            self._rows = [LayerRow(describe_layer(layer)) for layer in self.specs]
+            text = "\n".join(problems) or "the settings need fixing first"
+            summary.set_class(bool(problems), "error")
+        else:
+            outputs = layer_outputs(model)[len(model) - len(self.specs) :]
+            self._rows = [
+                LayerRow(describe_layer(layer), output, parameters)
+                for layer, (output, parameters) in zip(self.specs, outputs, strict=True)
+            ]
+            chain = " → ".join([str(in_features), *(short_name(layer) for layer in self.specs)])
+            final = outputs[-1][0] if outputs else str(in_features)
+            text = f"{chain} → {final} · {model.num_parameters():,} parameters"
+            summary.remove_class("error")
+        # updates re-lay the screen out (and redraw the charts): only on change
+        if str(summary.content) != text:
+            summary.update(text)
+        if self._rows != rows or self.layer_list.option_count != len(self._rows):
+            self._refill()
 
-    def _typed_layer(self) -> dict[str, Any] | None:
-        kind = str(self.query_one("#layer-type", Select).value)
-        try:
-            arguments = parse_arguments(kind, self.query_one("#layer-width", Input).value)
-        except ValueError as error:
-            self.show_summary(str(error), ok=False)
-            return None
-        return {"type": kind, **arguments}
+    # --- keys ---------------------------------------------------------------
+    @on(LayerList.Requested)
+    def _requested(self, event: LayerList.Requested) -> None:
+        event.stop()
+        {
+            "add": self.ask_add,
+            "edit": self.ask_edit,
+            "remove": self.remove_layer,
+            "wider": lambda: self.resize(1),
+            "narrower": lambda: self.resize(-1),
+            "up": lambda: self.move(-1),
+            "down": lambda: self.move(1),
+        }[event.what]()
 
-    @on(Button.Pressed, "#layer-add")
-    def add_layer(self) -> None:
-        layer = self._typed_layer()
-        if layer is None:
-            return
+    @on(LayerList.OptionSelected)
+    def _enter(self, event: LayerList.OptionSelected) -> None:
+        event.stop()
+        self.ask_edit()
+
+    def ask_add(self) -> None:
+        """The type list, starting at Linear with the width of the layers around."""
         position = len(self.specs) if self.selected is None else self.selected + 1
-        self.set_layers([*self.specs[:position], layer, *self.specs[position:]], position)
+        before = self.specs[:position]
+        widths = [layer["out_features"] for layer in before if "out_features" in layer]
+        width = widths[-1] if widths else DEFAULT_WIDTH
 
-    @on(Button.Pressed, "#layer-edit")
-    def edit_layer(self) -> None:
-        index, layer = self.selected, self._typed_layer()
-        if index is not None and layer is not None:
-            self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)
+        def add(layer: dict[str, Any] | None) -> None:
+            if layer is not None:
+                self.set_layers([*self.specs[:position], layer, *self.specs[position:]], position)
 
-    @on(Select.Changed, "#layer-type")
-    def _suggest_arguments(self, event: Select.Changed) -> None:
-        """Clear the argument box for layers that take none, so Add just works."""
-        if event.value not in MAIN_ARGUMENT and event.value != "Unflatten":
-            self.query_one("#layer-width", Input).value = ""
+        layer = {"type": "Linear", "out_features": width}
+        self.app.push_screen(LayerDialog(f"Add a layer at position {position}", layer), add)
+
+    def ask_edit(self) -> None:
+        index = self.selected
+        if index is None:
+            self.ask_add()
+            return
+
+        def replace(layer: dict[str, Any] | None) -> None:
+            if layer is not None:
+                self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)
+
+        self.app.push_screen(
+            LayerDialog(f"Edit layer {index}", self.specs[index], editing=True), replace
+        )
+
+    def remove_layer(self) -> None:
+        index = self.selected
+        if index is not None:
+            self.set_layers(self.specs[:index] + self.specs[index + 1 :], max(0, index - 1))
+
+    def resize(self, step: int) -> None:
+        """A Linear's (or Conv1d's) width, one more or one less, in place."""
+        index = self.selected
+        if index is None:
+            return
+        layer = dict(self.specs[index])
+        name = WIDTH_ARGUMENT.get(layer["type"])
+        if name is None or not isinstance(layer.get(name), int):
+            self.app.bell()
+            return
+        layer[name] = max(1, layer[name] + step)
+        self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)
+
+    def move(self, step: int) -> None:
+        index = self.selected
+        if index is None or not 0 <= index + step < len(self.specs):
+            return
+        layers = list(self.specs)
+        layers[index], layers[index + step] = layers[index + step], layers[index]
+        self.set_layers(layers, index + step)
 
     def set_output_width(self, classes: int) -> None:
         """Keep one output per class: the last Linear's width follows the data set."""
@@ -182,29 +233,5 @@ class ModelPanel(Vertical):
                     self.set_layers(specs, self.selected)
                 return
 
-    @on(Button.Pressed, "#layer-remove")
-    def remove_layer(self) -> None:
-        index = self.selected
-        if index is not None:
-            self.set_layers(self.specs[:index] + self.specs[index + 1 :], max(0, index - 1))
-
-    @on(Button.Pressed, "#layer-up")
-    def move_up(self) -> None:
-        self._move(-1)
-
-    @on(Button.Pressed, "#layer-down")
-    def move_down(self) -> None:
-        self._move(1)
-
-    def _move(self, step: int) -> None:
-        index = self.selected
-        if index is None or not 0 <= index + step < len(self.specs):
-            return
-        layers = list(self.specs)
-        layers[index], layers[index + step] = layers[index + step], layers[index]
-        self.set_layers(layers, index + step)
-
-    @on(Select.Changed, "#layer-preset")
-    def apply_preset(self, event: Select.Changed) -> None:
-        if event.value in PRESETS:
-            self.set_layers(PRESETS[event.value])
+    def apply_preset(self, name: str) -> None:
+        self.set_layers(PRESETS[name], 0)

@@ -21,7 +21,7 @@ class PathPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
-            yield Label(self.title_text)
+            yield Label(self.title_text, markup=False)
             yield Input(self.default, id="prompt-path")
             with Horizontal(classes="row"):
                 yield Button("OK", variant="primary", id="prompt-ok")

@@ -1,15 +1,24 @@
-"""Data and training settings: inputs that validate as you type."""
+"""Data and training settings as compact one-line fields, each with its problem beside it.
+
+The lab shows two panels: the settings used most (data set, loss, optimizer,
+learning rate, batch size, epochs) under the model, and the others (CSV
+file, sizes, noise, seeds, input features, optimizer arguments, scheduler,
+clipping, init) behind one key. Every field is named as in a scenario file,
+and the scenario schema judges what was typed exactly as it judges a file,
+so a problem reads the same in the lab and in ``replay``.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.validation import Function, Integer, Number
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.dom import DOMNode
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from minidl.init import INIT_SCHEMES
 from minidl.layers.features import FEATURES
@@ -25,33 +34,40 @@ from tui.widgets.arguments import (
 # widget ids cannot hold ^, * or parentheses
 FEATURE_IDS = {name: f"f{index}" for index, name in enumerate(FEATURES)}
 
+# each field's name in a scenario file: problems are routed to the field they name
+FIELD_PATHS = {
+    "data-kind": "data.kind",
+    "csv-path": "data.path",
+    "n-train": "data.n_train",
+    "n-test": "data.n_test",
+    "noise": "data.noise",
+    "data-seed": "data.seed",
+    "features": "model.features",
+    "loss": "training.loss",
+    "optimizer-args": "training.optimizer",
+    "lr": "training.lr",
+    "batch-size": "training.batch_size",
+    "epochs": "training.epochs",
+    "scheduler": "training.scheduler",
+    "clip": "training.clip_grad_norm",
+    "init": "model.init",
+    "seed": "training.seed",
+}
+# a CSV's split is typed as two sizes
+ALIASES = {"data.test_fraction": "n-test"}
+CORE_FIELDS = ("data-kind", "loss", "optimizer", "lr", "batch-size", "epochs")
 
-def _positive_number(text: str) -> bool:
-    try:
-        value = float(text)
-    except ValueError:
-        return False
-    return math.isfinite(value) and value > 0
 
-
-def _blank_or_positive(text: str) -> bool:
-    return not text.strip() or _positive_number(text)
-
-
-def _reads(text: str) -> bool:
-    try:
-        parse_name_values(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _reads_component(text: str) -> bool:
-    try:
-        parse_component(text)
-    except ValueError:
-        return False
-    return True
+def _number(text: str) -> Any:
+    """What was typed, as the number it reads as, or the text itself for the schema to refuse
+    by name ('abc' -> "training.lr = 'abc': must be a finite number > 0")."""
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _arguments_hint(optimizer: str) -> str:
@@ -60,226 +76,221 @@ def _arguments_hint(optimizer: str) -> str:
     return ", ".join(f"{name}=…" for name in names) or "no arguments"
 
 
-def _field(label: str, widget) -> Horizontal:
-    return Horizontal(Label(label, classes="field-label"), widget, classes="field")
+def _row(label: str, widget: Widget, field_id: str) -> Vertical:
+    """A one-line field and the line under it where its problem shows, wrapped in full."""
+    return Vertical(
+        Horizontal(Label(label, classes="field-label"), widget, classes="field"),
+        Static("", id=f"{field_id}-error", markup=False, classes="field-error"),
+        classes="field-row",
+    )
+
+
+class FieldInput(Input):
+    """A field of the form; its footer names the keys that work while typing (the app
+    binds them, with priority, so the field never takes them)."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "app.save", "Save"),
+        Binding("ctrl+o", "app.load", "Open"),
+        Binding("f1", "app.help", "Help"),
+    ]
+
+
+def _input(value: Any, field_id: str, placeholder: str = "") -> Input:
+    return FieldInput(str(value), placeholder=placeholder, id=field_id, compact=True)
+
+
+def _select(options: list[str], value: str, field_id: str) -> Select:
+    return Select(
+        [(name, name) for name in options],
+        value=value,
+        allow_blank=False,
+        id=field_id,
+        compact=True,
+    )
 
 
 class SettingsPanel(Vertical):
-    """The [data] and [training] tables of a scenario, as a form."""
+    """One part of the [data] and [training] tables as a form: ``core`` or ``more``."""
 
-    def __init__(self, document: dict[str, Any], *, id: str | None = None) -> None:
+    def __init__(self, document: dict[str, Any], part: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.document = document
+        self.part = part
 
     def compose(self) -> ComposeResult:
+        if self.part == "core":
+            yield from self._core()
+        else:
+            yield from self._more()
+
+    def _core(self) -> ComposeResult:
         data, training = self.document["data"], self.document["training"]
         optimizer = training["optimizer"]
         optimizer = optimizer if isinstance(optimizer, dict) else {"type": optimizer}
         loss = training["loss"]
         loss = loss if isinstance(loss, dict) else {"type": loss}
+        yield _row("data set", _select([*DATASETS, "csv"], data["kind"], "data-kind"), "data-kind")
+        yield _row("loss", _select([c.name for c in LOSSES.values()], loss["type"], "loss"), "loss")
+        yield _row(
+            "optimizer",
+            _select([c.name for c in OPTIMIZERS.values()], optimizer["type"], "optimizer"),
+            "optimizer",
+        )
+        yield _row("learning rate", _input(training["lr"], "lr"), "lr")
+        yield _row("batch size", _input(training["batch_size"], "batch-size"), "batch-size")
+        yield _row("epochs", _input(training["epochs"], "epochs"), "epochs")
+        yield Static("", id="settings-errors", markup=False, classes="field-error")
+
+    def _more(self) -> ComposeResult:
+        data, training = self.document["data"], self.document["training"]
+        optimizer = training["optimizer"]
+        optimizer = optimizer if isinstance(optimizer, dict) else {"type": optimizer}
         yield Label("Data", classes="section")
-        yield _field(
-            "data set",
-            Select(
-                [(k, k) for k in (*DATASETS, "csv")],
-                value=data["kind"],
-                allow_blank=False,
-                id="data-kind",
-            ),
-        )
-        yield _field(
+        yield _row(
             "CSV file",
-            Input(
-                data.get("path") or "", placeholder="x1,x2,label rows (data set csv)", id="csv-path"
-            ),
+            _input(data.get("path") or "", "csv-path", "x1,x2,label rows (data set csv)"),
+            "csv-path",
         )
-        yield _field(
-            "train / test",
-            Horizontal(
-                Input(
-                    str(data.get("n_train", 1000)), validators=[Integer(minimum=1)], id="n-train"
-                ),
-                Input(str(data.get("n_test", 1000)), validators=[Integer(minimum=1)], id="n-test"),
-                classes="pair",
-            ),
-        )
-        yield _field(
-            "label noise",
-            Input(
-                str(data.get("noise", 0.0)), validators=[Number(minimum=0, maximum=1)], id="noise"
-            ),
-        )
-        yield _field(
-            "data seed",
-            Input(str(data.get("seed", 0)), validators=[Integer(minimum=0)], id="data-seed"),
-        )
+        yield _row("train size", _input(data.get("n_train", 1000), "n-train"), "n-train")
+        yield _row("test size", _input(data.get("n_test", 1000), "n-test"), "n-test")
+        yield _row("label noise", _input(data.get("noise", 0.0), "noise"), "noise")
+        yield _row("data seed", _input(data.get("seed", 0), "data-seed"), "data-seed")
         chosen = set(self.document["model"].get("features") or ("x1", "x2"))
         yield Label("Input features", classes="section")
         with Horizontal(id="features"):
             for name in FEATURES:
                 yield Checkbox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
+        yield Static("", id="features-error", markup=False, classes="field-error")
         yield Label("Training", classes="section")
-        yield _field(
-            "loss",
-            Select(
-                [(c.name, c.name) for c in LOSSES.values()],
-                value=loss["type"],
-                allow_blank=False,
-                id="loss",
-            ),
-        )
-        yield _field(
-            "optimizer",
-            Select(
-                [(c.name, c.name) for c in OPTIMIZERS.values()],
-                value=optimizer["type"],
-                allow_blank=False,
-                id="optimizer",
-            ),
-        )
-        yield _field(
+        yield _row(
             "optimizer args",
-            Input(
+            _input(
                 format_name_values({k: v for k, v in optimizer.items() if k != "type"}),
-                placeholder=_arguments_hint(optimizer["type"]),
-                validators=[Function(_reads, "write name=value pairs, e.g. momentum=0.9")],
-                id="optimizer-args",
+                "optimizer-args",
+                _arguments_hint(optimizer["type"]),
             ),
+            "optimizer-args",
         )
-        yield _field(
-            "learning rate",
-            Input(
-                str(training["lr"]),
-                validators=[Function(_positive_number, "must be a number > 0")],
-                id="lr",
-            ),
-        )
-        yield _field(
-            "batch size",
-            Input(str(training["batch_size"]), validators=[Integer(minimum=1)], id="batch-size"),
-        )
-        yield _field(
-            "epochs", Input(str(training["epochs"]), validators=[Integer(minimum=1)], id="epochs")
-        )
-        yield _field(
+        yield _row(
             "scheduler",
-            Input(
+            _input(
                 format_component(training.get("scheduler")),
-                placeholder="none; e.g. StepLR step_size=50, gamma=0.5",
-                validators=[Function(_reads_component, "write a name, then name=value pairs")],
-                id="scheduler",
+                "scheduler",
+                "none; e.g. StepLR step_size=50, gamma=0.5",
             ),
+            "scheduler",
         )
-        yield _field(
+        clip = training.get("clip_grad_norm")
+        yield _row(
             "clip grad norm",
-            Input(
-                "" if training.get("clip_grad_norm") is None else str(training["clip_grad_norm"]),
-                placeholder="none; e.g. 1.0",
-                validators=[Function(_blank_or_positive, "must be empty or a number > 0")],
-                id="clip",
-            ),
+            _input("" if clip is None else clip, "clip", "none; e.g. 1.0"),
+            "clip",
         )
-        yield _field(
+        yield _row(
             "init",
-            Select(
-                [(name, name) for name in INIT_SCHEMES],
-                value=self.document["model"].get("init", "default"),
-                allow_blank=False,
-                id="init",
-            ),
+            _select(list(INIT_SCHEMES), self.document["model"].get("init", "default"), "init"),
+            "init",
         )
-        yield _field(
-            "seed", Input(str(training.get("seed", 0)), validators=[Integer(minimum=0)], id="seed")
-        )
-        yield Label("", id="settings-errors")
-
-    def features(self) -> list[str]:
-        """The ticked input features; [] means the raw point (x1, x2)."""
-        chosen = [
-            name
-            for name in FEATURES
-            if self.query_one(f"#feature-{FEATURE_IDS[name]}", Checkbox).value
-        ]
-        return [] if chosen == ["x1", "x2"] else chosen
-
-    def invalid_inputs(self) -> list[str]:
-        """One line per input whose text does not validate, naming the input and the reason."""
-        problems = []
-        for widget in self.query(Input):
-            result = widget.validate(widget.value)
-            if result is not None and not result.is_valid:
-                reasons = "; ".join(result.failure_descriptions)
-                problems.append(f"{widget.id}: {widget.value!r}: {reasons}")
-        if not any(box.value for box in self.query(Checkbox)):
-            problems.append("input features: tick at least one")
-        return problems
-
-    def read(self) -> dict[str, Any]:
-        """The form as [data] and [training] tables (call only when every input is valid)."""
-
-        def text(widget_id: str) -> str:
-            return self.query_one(f"#{widget_id}", Input).value
-
-        optimizer: dict[str, Any] = {
-            "type": self.query_one("#optimizer", Select).value,
-            **parse_name_values(text("optimizer-args")),
-        }
-        extra: dict[str, Any] = {}
-        if (scheduler := parse_component(text("scheduler"))) is not None:
-            extra["scheduler"] = scheduler
-        if text("clip").strip():
-            extra["clip_grad_norm"] = float(text("clip"))
-        return {
-            "data": {
-                **self._data_source(text),
-                "noise": float(text("noise")),
-                "seed": int(text("data-seed")),
-            },
-            "training": {
-                # not in the form: kept as the scenario had them
-                **{k: v for k, v in self.document["training"].items() if k in ("dtype", "shuffle")},
-                "loss": self.query_one("#loss", Select).value,
-                "optimizer": optimizer,
-                "lr": float(text("lr")),
-                "batch_size": int(text("batch-size")),
-                "epochs": int(text("epochs")),
-                "seed": int(text("seed")),
-                **extra,
-            },
-        }
-
-    def init(self) -> str:
-        """The initialisation scheme chosen for every layer."""
-        return str(self.query_one("#init", Select).value)
+        yield _row("seed", _input(training.get("seed", 0), "seed"), "seed")
 
     @on(Select.Changed, "#optimizer")
     def _optimizer_chosen(self, event: Select.Changed) -> None:
         """Keep the arguments the new optimizer also takes (weight_decay), drop the others."""
         component = OPTIMIZERS.get(str(event.value).lower())
-        field = self.query_one("#optimizer-args", Input)
+        field = self.screen.query_one("#optimizer-args", Input)
         field.placeholder = _arguments_hint(str(event.value))
         if component is None:
             return
         try:
             current = parse_name_values(field.value)
         except ValueError:
-            return  # the field shows its own error
+            return  # the field shows its own problem
         kept = {k: v for k, v in current.items() if k in component.args}
         if kept != current:
             field.value = format_name_values(kept)
 
-    def _data_source(self, text) -> dict[str, Any]:
-        kind = self.query_one("#data-kind", Select).value
-        if kind == "csv":
-            n_train, n_test = int(text("n-train")), int(text("n-test"))
-            return {
-                "kind": "csv",
-                "path": text("csv-path"),
-                "test_fraction": n_test / (n_train + n_test),
-            }
-        return {"kind": kind, "n_train": int(text("n-train")), "n_test": int(text("n-test"))}
 
-    def show_errors(self, problems: list[str]) -> None:
-        label = self.query_one("#settings-errors", Label)
-        label.update("\n".join(problems))
-        label.set_class(bool(problems), "error")
+def read_settings(root: DOMNode) -> tuple[dict[str, Any], list[str]]:
+    """The form under ``root`` as a scenario document's [data], [training] and model
+    settings, and the problems of what could not be read at all (named as in a file)."""
+
+    def text(field_id: str) -> str:
+        return root.query_one(f"#{field_id}", Input).value
+
+    def select(field_id: str) -> Any:
+        return root.query_one(f"#{field_id}", Select).value
+
+    problems: list[str] = []
+    optimizer: dict[str, Any] = {"type": select("optimizer")}
+    try:
+        optimizer.update(parse_name_values(text("optimizer-args")))
+    except ValueError as error:
+        problems.append(f"training.optimizer: {error} (write name=value pairs, e.g. momentum=0.9)")
+    training: dict[str, Any] = {
+        "loss": select("loss"),
+        "optimizer": optimizer,
+        "lr": _number(text("lr")),
+        "batch_size": _number(text("batch-size")),
+        "epochs": _number(text("epochs")),
+        "seed": _number(text("seed")),
+    }
+    try:
+        if (scheduler := parse_component(text("scheduler"))) is not None:
+            training["scheduler"] = scheduler
+    except ValueError as error:
+        problems.append(f"training.scheduler: {error}")
+    if text("clip").strip():
+        training["clip_grad_norm"] = _number(text("clip"))
+    kind = select("data-kind")
+    n_train, n_test = _number(text("n-train")), _number(text("n-test"))
+    data: dict[str, Any] = {"kind": kind, "noise": _number(text("noise"))}
+    data["seed"] = _number(text("data-seed"))
+    if kind == "csv":
+        data["path"] = text("csv-path")
+        if isinstance(n_train, int) and isinstance(n_test, int) and n_train > 0 and n_test > 0:
+            data["test_fraction"] = n_test / (n_train + n_test)
+        else:
+            problems.append("data.n_test: train and test sizes must be integers > 0")
+    else:
+        data.update(n_train=n_train, n_test=n_test)
+    features = [
+        name for name in FEATURES if root.query_one(f"#feature-{FEATURE_IDS[name]}", Checkbox).value
+    ]
+    if not features:
+        problems.append("model.features: tick at least one input feature")
+    model = {"init": select("init")}
+    if features and features != ["x1", "x2"]:
+        model["features"] = features
+    return {"data": data, "training": training, "model": model}, problems
+
+
+def field_of(problem: str) -> str | None:
+    """The id of the field a problem names ('training.lr = 0: …' -> 'lr'), if any."""
+    paths = {**{path: field_id for field_id, path in FIELD_PATHS.items()}, **ALIASES}
+    named = [
+        path
+        for path in paths
+        if problem.startswith(path)
+        and problem[len(path) : len(path) + 1] in ("", " ", ".", "[", ":")
+    ]
+    return paths[max(named, key=len)] if named else None
+
+
+def show_problems(root: DOMNode, problems: list[str]) -> list[str]:
+    """Each problem under the field it names, in full; returns those that name no field."""
+    by_field: dict[str, list[str]] = {}
+    unplaced = []
+    for problem in problems:
+        field_id = field_of(problem)
+        if field_id is None:
+            unplaced.append(problem)
+        else:
+            by_field.setdefault(field_id, []).append(problem)
+    for field_id in FIELD_PATHS:
+        label = root.query_one(f"#{field_id}-error", Static)
+        shown = "\n".join(by_field.get(field_id, []))
+        if str(label.content) != shown:  # an update re-lays the screen out: only on change
+            label.update(shown)
+            label.set_class(bool(shown), "-shown")
+    return unplaced

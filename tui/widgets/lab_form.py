@@ -1,0 +1,111 @@
+"""The left column: the model first, the main settings under it, the others behind ``m``.
+
+It turns what is typed into a scenario: the scenario schema judges the form
+exactly as it judges a file, each problem shows beside the field it names,
+and the stack's problems under the layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Label, Select, Static
+
+import minidl
+from scenarios.build import build_model
+from scenarios.datasets import DATASETS
+from scenarios.schema import Scenario, ScenarioError, parse_document
+from tui.lab_errors import one_line
+from tui.widgets.model_panel import ModelPanel
+from tui.widgets.settings_panel import (
+    CORE_FIELDS,
+    SettingsPanel,
+    field_of,
+    read_settings,
+    show_problems,
+)
+
+
+class LabForm(VerticalScroll):
+    """The scenario being set up; ``check`` reads it and shows what is wrong."""
+
+    def __init__(self, document: dict[str, Any], *, id: str | None = None) -> None:
+        super().__init__(id=id, can_focus=False)
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="lab-pane"):
+            yield Label("Model", classes="section")
+            yield ModelPanel(self.document["model"]["layers"], id="model")
+            yield Label("Setup", classes="section")
+            yield SettingsPanel(self.document, "core", id="settings")
+            yield Static("m: more settings", classes="hint")
+        # shown under the model on tall terminals, in its place on m otherwise
+        with Vertical(id="more-pane"):
+            yield Label("More settings (m: back)", classes="section")
+            yield SettingsPanel(self.document, "more", id="settings-more")
+
+    @on(Select.Changed, "#data-kind")
+    def _data_set_chosen(self, event: Select.Changed) -> None:
+        """One output per class: the model's last width follows the data set."""
+        if event.value in DATASETS:
+            self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
+
+    def check(self) -> tuple[Scenario | None, list[str]]:
+        """The scenario in the form (None while anything is wrong) and every problem, each
+        shown beside its field."""
+        model = self.query_one(ModelPanel)
+        settings, problems = read_settings(self)
+        training = self.document["training"]
+        document = {
+            "name": self.document.get("name", "lab"),
+            "description": self.document.get("description", ""),
+            "data": settings["data"],
+            "training": {
+                # not in the form: kept as the scenario had them
+                **{k: v for k, v in training.items() if k in ("dtype", "shuffle")},
+                **settings["training"],
+            },
+            "model": {**settings["model"], "layers": model.specs},
+        }
+        if "expect" in self.document:
+            document["expect"] = self.document["expect"]
+        # the schema judges the rest even when a field could not be read at all, so
+        # every problem shows at once
+        scenario: Scenario | None = None
+        net: minidl.Sequential | None = None
+        try:
+            scenario = parse_document(document)
+            net = build_model(scenario.model, 2, scenario.data.num_classes)
+        except ScenarioError as error:
+            problems += error.problems
+        except Exception as error:  # a set-up the schema let through but cannot build
+            problems.append(f"model.layers: cannot build this model: {one_line(error)}")
+        if problems:
+            scenario = net = None
+        unplaced = show_problems(self, problems)
+        layer_problems = [p for p in unplaced if p.startswith("model")]
+        others = self.query_one("#settings-errors", Static)
+        other_text = "\n".join(p for p in unplaced if p not in layer_problems)
+        if str(others.content) != other_text:  # an update re-lays the screen out
+            others.update(other_text)
+            others.set_class(bool(other_text), "-shown")
+        features = scenario.model.features if scenario is not None else ()
+        model.show_model(net, len(features) or 2, layer_problems)
+        return scenario, problems
+
+
+def why_disabled(problems: list[str]) -> str:
+    """The status line while Train is disabled: the first problem, how many more, and
+    where to find them."""
+    more = len(problems) - 1
+    hidden = any(
+        not p.startswith("model.layers") and field_of(p) not in CORE_FIELDS for p in problems
+    )
+    where = " (press m: more settings)" if hidden else ""
+    extra = f" (and {more} more, marked beside their fields)" if more else ""
+    return f"Train is disabled: {problems[0]}{extra}{where}"
+
