@@ -18,6 +18,7 @@ from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
 from scenarios.build import Experiment, build_experiment
+from scenarios.neuron_maps import output_grid
 from scenarios.schema import Scenario
 
 
@@ -54,10 +55,10 @@ class TrainingPaused:
 @dataclass(frozen=True)
 class BoundaryUpdate:
     """The predicted class on a grid over ``extent`` (the unit square, or your data's) after
-    an epoch."""
+    an epoch; for a regression, the predicted value (floats)."""
 
     epoch: int
-    grid: list[list[int]]
+    grid: list[list[int]] | list[list[float]]
     extent: Extent = UNIT_SQUARE
 
 
@@ -249,5 +250,8 @@ class TrainingSession(RunControls):
     def boundary(self) -> BoundaryUpdate:
         # a tuple, or a shared array that the lab rewrites when its map is resized
         columns, rows = self.grid_size[:]
-        grid = decision_grid(self.experiment.model, columns, rows, self.extent)
+        if self.experiment.trainer.is_regression:
+            grid = output_grid(self.experiment.model, columns, rows, self.extent)
+        else:
+            grid = decision_grid(self.experiment.model, columns, rows, self.extent)
         return BoundaryUpdate(self.epochs_completed, grid, self.extent)
