@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from minidl.health import LayerStatsComputed
 from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
@@ -60,6 +61,23 @@ class BoundaryUpdate:
     epoch: int
     grid: list[list[int]] | list[list[float]]
     extent: Extent = UNIT_SQUARE
+
+
+@dataclass(frozen=True)
+class HealthUpdate:
+    """Each layer's health at the latest epoch's end, and its ‖∂L/∂x‖ over past epochs.
+
+    ``offset`` is the number of built layers in front of the scenario's
+    layers (the input features' map), so that row i of the model view is
+    ``latest.layers[i + offset]``.
+    """
+
+    latest: LayerStatsComputed
+    grad_input_history: tuple[tuple[float, ...], ...]
+    offset: int = 0
+
+
+HEALTH_HISTORY = 24  # epochs of ‖∂L/∂x‖ kept per layer for the sparkline
 
 
 def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
@@ -165,6 +183,12 @@ class TrainingSession(RunControls):
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
         self._step_once = step_event if step_event is not None else threading.Event()
+        # per-layer health, observed on the last step of each epoch (an eager step
+        # there, so the view costs one step in each epoch)
+        trainer = self.experiment.trainer
+        trainer.health_every = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
+        self._health: list[LayerStatsComputed] = []
+        self._health_seen = self._health_reported = 0  # epoch-end observations
 
     @property
     def history(self) -> History:
@@ -218,9 +242,18 @@ class TrainingSession(RunControls):
                 if final or now - last_boundary >= boundary_every:
                     emit(self.boundary())
                     last_boundary = now
+            if self._health_seen > self._health_reported:
+                self._health_reported = self._health_seen
+                emit(self.health())
             last_report = now
 
         def on_event(event: Event) -> None:
+            if isinstance(event, LayerStatsComputed):
+                if event.epoch_end:
+                    self._health.append(event)
+                    del self._health[:-HEALTH_HISTORY]
+                    self._health_seen += 1
+                return
             if isinstance(event, EpochCompleted):
                 pending.append(event)
                 if self.twin is not None:
@@ -246,6 +279,16 @@ class TrainingSession(RunControls):
         for a, b in ((ours.train_loss, theirs.train_loss), (ours.test_loss, theirs.test_loss)):
             gap = abs(a - b) / abs(b) if b else abs(a - b)
             self.max_loss_difference = max(self.max_loss_difference, gap)
+
+    def health(self) -> HealthUpdate:
+        """The latest layer health with each layer's recent ‖∂L/∂x‖."""
+        latest = self._health[-1]
+        history = tuple(
+            tuple(event.layers[index].grad_input_norm for event in self._health)
+            for index in range(len(latest.layers))
+        )
+        offset = 1 if self.scenario.model.features else 0
+        return HealthUpdate(latest, history, offset)
 
     def boundary(self) -> BoundaryUpdate:
         # a tuple, or a shared array that the lab rewrites when its map is resized
