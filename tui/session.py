@@ -77,7 +77,8 @@ class HealthUpdate:
     offset: int = 0
 
 
-HEALTH_HISTORY = 24  # epochs of ‖∂L/∂x‖ kept per layer for the sparkline
+HEALTH_HISTORY = 24  # observations of ‖∂L/∂x‖ kept per layer for the sparkline
+HEALTH_SECONDS = 0.25  # the lab observes layer health at most this often (plus the first epoch)
 
 
 def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
@@ -183,10 +184,12 @@ class TrainingSession(RunControls):
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
         self._step_once = step_event if step_event is not None else threading.Event()
-        # per-layer health, observed on the last step of each epoch (an eager step
-        # there, so the view costs one step in each epoch)
+        # per-layer health, observed on an epoch's last step (an eager step) at most
+        # every HEALTH_SECONDS: the view shows the latest, a few times a second
         trainer = self.experiment.trainer
-        trainer.health_every = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
+        self._steps_per_epoch = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
+        trainer.health_every = self._steps_per_epoch
+        self._last_health = 0.0
         self._health: list[LayerStatsComputed] = []
         self._health_seen = self._health_reported = 0  # epoch-end observations
 
@@ -228,6 +231,9 @@ class TrainingSession(RunControls):
         self._running.set()  # a run starts unpaused, whatever the last one ended in
         pending: list[EpochCompleted] = []
         twin_pending: list[EpochCompleted] = []
+        last_epoch = self.epochs_completed + epochs
+        if epochs == 1:
+            self.experiment.trainer.health_every = self._steps_per_epoch
         # the first epoch is reported at once, so that the charts move right away
         last_report = last_boundary = time.perf_counter() - max(report_every, boundary_every)
 
@@ -253,8 +259,16 @@ class TrainingSession(RunControls):
                     self._health.append(event)
                     del self._health[:-HEALTH_HISTORY]
                     self._health_seen += 1
+                    self._last_health = time.perf_counter()
                 return
             if isinstance(event, EpochCompleted):
+                # observe the next epoch's end only when the last observation is old enough
+                due = (
+                    time.perf_counter() - self._last_health >= HEALTH_SECONDS
+                    or event.epoch + 1 == last_epoch  # the run's last epoch: always
+                )
+                trainer = self.experiment.trainer
+                trainer.health_every = self._steps_per_epoch if due else None
                 pending.append(event)
                 if self.twin is not None:
                     theirs = self.twin.run(1).epochs[-1]
