@@ -21,9 +21,9 @@ class LayerMaths:
     backward_source: str
 
 
-def layer_maths(layer: Module) -> LayerMaths:
-    """The equations and the ``backward`` source of a layer, as plain text (never markup)."""
-    kind = type(layer)
+def layer_maths(layer: Module | type[Module]) -> LayerMaths:
+    """The equations and the ``backward`` source of a layer (or layer class), as plain text."""
+    kind = layer if isinstance(layer, type) else type(layer)
     doc = inspect.getdoc(kind) or ""
     lines = doc.splitlines()
     start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("Forward")), 0)

@@ -52,6 +52,12 @@ class LayerList(OptionList):
         ),
         Binding("minus", "request('narrower')", "Narrower", show=False, tooltip="one less"),
         Binding(
+            "i",
+            "request('inside')",
+            "Inside",
+            tooltip="inside the selected layer: its maths, its backward, each unit's map",
+        ),
+        Binding(
             "shift+up,left_square_bracket",
             "request('up')",
             "Move up",
