@@ -55,6 +55,7 @@ class LayerList(OptionList):
             "i",
             "request('inside')",
             "Inside",
+            show=False,
             tooltip="inside the selected layer: its maths, its backward, each unit's map",
         ),
         Binding(
