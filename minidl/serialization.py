@@ -25,6 +25,7 @@ from typing import IO, Any
 import torch
 
 from minidl.errors import CheckpointError
+from minidl.files import UnreadableFile, read_regular_bytes
 
 CHECKPOINT_FORMAT = "minidl-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -199,29 +200,12 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
 
 def _read_checkpoint_bytes(source: Path) -> bytes:
     try:
-        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {source} does not exist") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"checkpoint {source} is a directory, not a file") from None
-    except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {source}: {error.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise CheckpointError(f"checkpoint {source} is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise CheckpointError(f"checkpoint {source} is not a regular file (a pipe or device)")
-        if info.st_size == 0:
-            raise CheckpointError(f"checkpoint {source} is empty (0 bytes)")
-        if info.st_size > MAX_CHECKPOINT_BYTES:
-            raise CheckpointError(f"checkpoint {source} is {info.st_size:,} bytes, too large")
-        with os.fdopen(os.dup(fd), "rb") as stream:
-            return stream.read()
-    except OSError as error:
-        raise CheckpointError(f"cannot read checkpoint {source}: {error.strerror}") from None
-    finally:
-        os.close(fd)
+        data = read_regular_bytes(source, MAX_CHECKPOINT_BYTES, "checkpoint")
+    except UnreadableFile as error:
+        raise CheckpointError(str(error)) from None
+    if not data:
+        raise CheckpointError(f"checkpoint {source} is empty (0 bytes)")
+    return data
 
 
 def _torch_load(data: bytes) -> Any:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from minidl.files import UnreadableFile, read_regular_text
 from scenarios import registry
 from scenarios.datasets import DATASETS, REGRESSION_DATASETS
-from scenarios.files import UnreadableFile, read_regular_text
 from scenarios.limits import MAX_EPOCHS, MAX_NESTING, MAX_SCENARIO_BYTES, MAX_SEED, nesting_depth
 from scenarios.registry import Arg, Component
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 from minidl.data import ClassificationData
+from minidl.files import UnreadableFile, read_regular_text
 from scenarios.datasets.points import flip_labels
-from scenarios.files import UnreadableFile, read_regular_text
 from scenarios.limits import MAX_CLASSES, MAX_CSV_BYTES
 
 LABEL = re.compile(r"[0-9]+")  # ASCII digits only: "²" or "٣" are not labels

@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 
 from minidl.data import RegressionData
+from minidl.files import UnreadableFile, read_regular_text
 from scenarios.datasets.csv_points import CsvDataError
-from scenarios.files import UnreadableFile, read_regular_text
 from scenarios.limits import MAX_CSV_BYTES
 
 

@@ -316,7 +316,7 @@ def test_only_regular_files_are_read_as_scenarios(kind, tmp_path, capsys):
     else:
         path = tmp_path / "folder.toml"
         path.mkdir()
-        expected = "is a directory, not a scenario file"
+        expected = "folder.toml is a directory, not a file"
     refused(capsys, tmp_path, [str(path)], expected)  # a FIFO would hang here
 
 

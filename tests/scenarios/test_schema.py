@@ -180,7 +180,7 @@ def test_error_message_names_the_source_file(tmp_path):
     path.write_text(VALID.replace("lr = 0.1", "lr = -1"))
     with pytest.raises(ScenarioError, match=r"bad\.toml: training\.lr = -1"):
         load_scenario(path)
-    with pytest.raises(ScenarioError, match="no such scenario file"):
+    with pytest.raises(ScenarioError, match=r"scenario file .*missing\.toml does not exist"):
         load_scenario(tmp_path / "missing.toml")
 
 

@@ -29,9 +29,9 @@ def read_regular_bytes(path: str | os.PathLike[str], max_bytes: int, what: str =
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise UnreadableFile(f"no such {what}: {source}") from None
+        raise UnreadableFile(f"{what} {source} does not exist") from None
     except IsADirectoryError:
-        raise UnreadableFile(f"{source} is a directory, not a {what}") from None
+        raise UnreadableFile(f"{what} {source} is a directory, not a file") from None
     except OSError as error:
         reason = error.strerror or errno.errorcode.get(error.errno or 0, "error")
         raise UnreadableFile(f"cannot read {_short(source)}: {reason}") from None
@@ -40,7 +40,7 @@ def read_regular_bytes(path: str | os.PathLike[str], max_bytes: int, what: str =
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise UnreadableFile(f"{source} is a directory, not a {what}")
+            raise UnreadableFile(f"{what} {source} is a directory, not a file")
         if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile(
                 f"{source} is not a regular file (a pipe, device or socket); "
