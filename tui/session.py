@@ -78,7 +78,7 @@ class HealthUpdate:
 
 
 HEALTH_HISTORY = 24  # observations of ‖∂L/∂x‖ kept per layer for the sparkline
-HEALTH_SECONDS = 0.25  # the lab observes layer health at most this often (plus the first epoch)
+HEALTH_EPOCHS = 10  # the lab observes layer health every epoch up to this one, then every 10th
 
 
 def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
@@ -184,12 +184,11 @@ class TrainingSession(RunControls):
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
         self._step_once = step_event if step_event is not None else threading.Event()
-        # per-layer health, observed on an epoch's last step (an eager step) at most
-        # every HEALTH_SECONDS: the view shows the latest, a few times a second
+        # per-layer health, observed on an epoch's last step (an eager step): the first
+        # HEALTH_EPOCHS epochs, then every HEALTH_EPOCHS-th, and a run's last epoch
         trainer = self.experiment.trainer
         self._steps_per_epoch = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
         trainer.health_every = self._steps_per_epoch
-        self._last_health = 0.0
         self._health: list[LayerStatsComputed] = []
         self._health_seen = self._health_reported = 0  # epoch-end observations
 
@@ -259,13 +258,14 @@ class TrainingSession(RunControls):
                     self._health.append(event)
                     del self._health[:-HEALTH_HISTORY]
                     self._health_seen += 1
-                    self._last_health = time.perf_counter()
                 return
             if isinstance(event, EpochCompleted):
-                # observe the next epoch's end only when the last observation is old enough
+                # a fixed schedule, so that what the view shows never depends on timing
+                upcoming = event.epoch + 1
                 due = (
-                    time.perf_counter() - self._last_health >= HEALTH_SECONDS
-                    or event.epoch + 1 == last_epoch  # the run's last epoch: always
+                    upcoming <= HEALTH_EPOCHS
+                    or upcoming % HEALTH_EPOCHS == 0
+                    or upcoming == last_epoch
                 )
                 trainer = self.experiment.trainer
                 trainer.health_every = self._steps_per_epoch if due else None
