@@ -15,7 +15,7 @@ for comparison). The API follows PyTorch's::
 """
 
 from minidl import init
-from minidl.data import ClassificationData, one_hot
+from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import CheckpointError, MinidlError, ShapeError, StateDictError
 from minidl.layers import (
@@ -38,7 +38,13 @@ from minidl.layers import (
     Unflatten,
 )
 from minidl.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
-from minidl.metrics import ClassificationMetrics, classification_metrics, confusion_matrix
+from minidl.metrics import (
+    ClassificationMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    confusion_matrix,
+    regression_metrics,
+)
 from minidl.module import Module
 from minidl.optim import (
     SGD,
@@ -97,6 +103,8 @@ __all__ = [
     "Parameter",
     "RMSprop",
     "ReLU",
+    "RegressionData",
+    "RegressionMetrics",
     "Sequential",
     "ShapeError",
     "SiLU",
@@ -119,5 +127,6 @@ __all__ = [
     "init",
     "load",
     "one_hot",
+    "regression_metrics",
     "save",
 ]

@@ -49,3 +49,39 @@ def one_hot(
     out = torch.zeros(labels.shape[0], num_classes, dtype=dtype)
     out.scatter_(1, labels.long().unsqueeze(1), 1.0)
     return out
+
+
+@dataclass(frozen=True)
+class RegressionData:
+    """Inputs (n, d) and one real-valued target per row (n,), for training and testing.
+
+    A trainer given regression data fits one output column to the targets
+    and reports MSE, MAE and R² instead of accuracies.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+    num_classes = 1  # one output column: what a model's last layer must give
+
+    def __post_init__(self) -> None:
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
+            if x.dim() != 2:
+                raise ValueError(f"x_{split} must be (n, features), got {tuple(x.shape)}")
+            if y.shape != (x.shape[0],):
+                raise ValueError(
+                    f"y_{split} must be ({x.shape[0]},) to match x_{split}, got {tuple(y.shape)}"
+                )
+            if not y.is_floating_point() or not bool(torch.isfinite(y).all()):
+                raise ValueError(f"y_{split} must hold finite real numbers")
+        if self.x_train.shape[0] == 0:
+            raise ValueError("the training set is empty")
+
+    @property
+    def num_features(self) -> int:
+        return self.x_train.shape[1]

@@ -54,3 +54,32 @@ def classification_metrics(
     return ClassificationMetrics(
         accuracy, float(precision.mean()), float(recall.mean()), float(f1.mean())
     )
+
+
+@dataclass(frozen=True)
+class RegressionMetrics:
+    """Errors of real-valued predictions: mean squared, mean absolute, and R².
+
+    R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²: 1 is a perfect fit, 0 is no better than
+    predicting the mean, negative is worse. With constant targets the
+    denominator is 0 and R² is NaN.
+    """
+
+    mse: float
+    mae: float
+    r2: float
+
+
+def regression_metrics(predicted: torch.Tensor, targets: torch.Tensor) -> RegressionMetrics:
+    """MSE, MAE and R² of predictions against targets of the same number of values."""
+    if predicted.numel() != targets.numel():
+        raise ValueError(
+            f"predicted {tuple(predicted.shape)} and targets {tuple(targets.shape)} "
+            "differ in size"
+        )
+    y = targets.reshape(-1).double()
+    error = predicted.reshape(-1).double() - y
+    squared = float((error * error).sum())
+    spread = float(((y - y.mean()) ** 2).sum())
+    r2 = 1.0 - squared / spread if spread > 0 else float("nan")
+    return RegressionMetrics(squared / y.numel(), float(error.abs().mean()), r2)

@@ -36,7 +36,12 @@ from minidl.layers import (
     Unflatten,
 )
 from minidl.losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
-from minidl.metrics import ClassificationMetrics, classification_metrics
+from minidl.metrics import (
+    ClassificationMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    regression_metrics,
+)
 from minidl.module import Module
 from minidl.optim import (
     SGD,
@@ -349,12 +354,14 @@ class TwinTrainer:
 
     def _evaluate(
         self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[float, ClassificationMetrics]:
+    ) -> tuple[float, ClassificationMetrics | RegressionMetrics]:
         self.model.eval()
         with torch.no_grad():
             prediction = self.model(x)
             value = self.loss(prediction, targets).item()
         self.model.train()
+        if self.source.is_regression:
+            return value, regression_metrics(prediction, labels)
         predicted = prediction.argmax(dim=1)
         return value, classification_metrics(predicted, labels, self.source.data.num_classes)
 

@@ -21,12 +21,18 @@ from typing import Any, Literal
 
 import torch
 
-from minidl.data import ClassificationData, one_hot
+from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import StateDictError
+from minidl.health import LayerStatsComputed, observed_step
 from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
-from minidl.metrics import ClassificationMetrics, classification_metrics
+from minidl.metrics import (
+    ClassificationMetrics,
+    RegressionMetrics,
+    classification_metrics,
+    regression_metrics,
+)
 from minidl.module import Module
 from minidl.optim.optimizer import Optimizer
 from minidl.optim.schedulers import LRScheduler, clip_grad_norm_
@@ -45,20 +51,30 @@ class EpochCompleted:
     ``precision``/``recall``/``f1`` are on the test set (class 1 for two
     classes, macro average otherwise). ``seconds`` is the time spent in the
     training batches, and ``samples_per_second`` the training throughput.
+
+    A regression run has no accuracies: those five fields are None, and
+    ``train_r2``, ``test_mse``, ``test_mae`` and ``test_r2`` hold its numbers
+    (None in a classification run). Files leave out the None fields.
     """
 
     epoch: int
     train_loss: float
-    train_accuracy: float
+    train_accuracy: float | None
     test_loss: float
-    test_accuracy: float
-    precision: float
-    recall: float
-    f1: float
+    test_accuracy: float | None
+    precision: float | None
+    recall: float | None
+    f1: float | None
     seconds: float
     samples_per_second: float
+    train_r2: float | None = None
+    test_mse: float | None = None
+    test_mae: float | None = None
+    test_r2: float | None = None
 
     TIMING_FIELDS = ("seconds", "samples_per_second")
+    REGRESSION_FIELDS = ("train_r2", "test_mse", "test_mae", "test_r2")
+    CLASSIFICATION_FIELDS = ("train_accuracy", "test_accuracy", "precision", "recall", "f1")
 
     @classmethod
     def report(
@@ -67,11 +83,29 @@ class EpochCompleted:
         loss_sum: float,
         samples: int,
         seconds: float,
-        train: ClassificationMetrics,
+        train: ClassificationMetrics | RegressionMetrics,
         test_loss: float,
-        test: ClassificationMetrics,
+        test: ClassificationMetrics | RegressionMetrics,
     ) -> EpochCompleted:
         """The event of an epoch from its summed batch losses, timing and evaluations."""
+        if isinstance(train, RegressionMetrics) and isinstance(test, RegressionMetrics):
+            return cls(
+                epoch=epoch,
+                train_loss=loss_sum / samples,
+                train_accuracy=None,
+                test_loss=test_loss,
+                test_accuracy=None,
+                precision=None,
+                recall=None,
+                f1=None,
+                seconds=seconds,
+                samples_per_second=samples / seconds if seconds > 0 else math.inf,
+                train_r2=train.r2,
+                test_mse=test.mse,
+                test_mae=test.mae,
+                test_r2=test.r2,
+            )
+        assert isinstance(train, ClassificationMetrics) and isinstance(test, ClassificationMetrics)
         return cls(
             epoch=epoch,
             train_loss=loss_sum / samples,
@@ -85,9 +119,27 @@ class EpochCompleted:
             samples_per_second=samples / seconds if seconds > 0 else math.inf,
         )
 
+    @property
+    def is_regression(self) -> bool:
+        return self.test_r2 is not None or self.test_mse is not None
+
     def metrics(self) -> dict[str, float]:
-        """The deterministic numbers (everything but timings)."""
-        return {k: v for k, v in asdict(self).items() if k not in self.TIMING_FIELDS}
+        """The deterministic numbers (everything but timings and the other task's fields)."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.TIMING_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields of this run's task (the other task's None fields left out)."""
+        return {k: v for k, v in asdict(self).items() if k in self.fields_of_task()}
+
+    def fields_of_task(self) -> tuple[str, ...]:
+        other = self.CLASSIFICATION_FIELDS if self.is_regression else self.REGRESSION_FIELDS
+        return tuple(name for name in EPOCH_FIELDS if name not in other)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> EpochCompleted:
+        """Read back ``to_dict``: the other task's fields may be absent."""
+        optional = (*cls.CLASSIFICATION_FIELDS, *cls.REGRESSION_FIELDS)
+        return cls(**{k: None for k in optional if k not in values}, **values)
 
 
 @dataclass(frozen=True)
@@ -113,7 +165,7 @@ class TrainingFinished:
     epochs_completed: int
 
 
-Event = EpochCompleted | TrainingDiverged | TrainingStopped | TrainingFinished
+Event = EpochCompleted | LayerStatsComputed | TrainingDiverged | TrainingStopped | TrainingFinished
 EPOCH_FIELDS = tuple(f.name for f in fields(EpochCompleted))
 
 
@@ -135,7 +187,7 @@ class History:
             "status": self.status,
             "diverged": None if self.diverged is None else asdict(self.diverged),
             "stopped": None if self.stopped is None else asdict(self.stopped),
-            "epochs": [asdict(e) for e in self.epochs],
+            "epochs": [e.to_dict() for e in self.epochs],
         }
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
@@ -146,11 +198,16 @@ class History:
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EPOCH_FIELDS, lineterminator="\n")
+        names = (
+            self.epochs[0].fields_of_task()
+            if self.epochs
+            else [n for n in EPOCH_FIELDS if n not in EpochCompleted.REGRESSION_FIELDS]
+        )
+        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
         writer.writeheader()
         for epoch in self.epochs:
             writer.writerow(
-                {k: repr(v) if isinstance(v, float) else v for k, v in asdict(epoch).items()}
+                {k: repr(v) if isinstance(v, float) else v for k, v in epoch.to_dict().items()}
             )
         text = buffer.getvalue()
         if path is not None:
@@ -161,7 +218,7 @@ class History:
     def from_json(cls, source: str | os.PathLike[str]) -> History:
         data = parse_strict_json(Path(source).read_text(encoding="utf-8"))
         return cls(
-            epochs=[EpochCompleted(**e) for e in data["epochs"]],
+            epochs=[EpochCompleted.from_dict(e) for e in data["epochs"]],
             status=data["status"],
             diverged=TrainingDiverged(**data["diverged"]) if data.get("diverged") else None,
             stopped=TrainingStopped(**data["stopped"]) if data.get("stopped") else None,
@@ -184,6 +241,10 @@ class Trainer:
             before every optimizer step (fixed once the trainer is made).
         engine: train through ``minidl.StepEngine`` (the same numbers, several
             times faster on small networks); False runs the plain eager step.
+        health_every: if set, every this many steps and on the last step of
+            each epoch the step runs through ``minidl.health.observed_step``
+            (the same numbers, eagerly) and a ``LayerStatsComputed`` event
+            reports every layer's health.
         threads: torch's intra-op threads while ``run`` trains (restored after);
             None leaves torch's setting. One thread is fastest for the lab's
             small networks, and from a worker thread torch's thread pool is
@@ -200,7 +261,7 @@ class Trainer:
         model: Module,
         loss: Loss,
         optimizer: Optimizer,
-        data: ClassificationData,
+        data: ClassificationData | RegressionData,
         batch_size: int,
         shuffle_seed: int = 0,
         shuffle: bool = True,
@@ -208,7 +269,13 @@ class Trainer:
         scheduler: LRScheduler | None = None,
         clip_grad_norm: float | None = None,
         engine: bool = True,
+        health_every: int | None = None,
     ) -> None:
+        if health_every is not None and (
+            isinstance(health_every, bool) or not isinstance(health_every, int) or health_every <= 0
+        ):
+            raise ValueError(f"health_every must be a positive integer, got {health_every!r}")
+        self.health_every = health_every
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         n_train = data.x_train.shape[0]
@@ -232,6 +299,7 @@ class Trainer:
             clip = functools.partial(clip_grad_norm_, model.parameters(), clip_grad_norm)
         # each training step: zero_grad, forward, loss, backward, clipping, optimizer step
         self.engine = StepEngine(model, loss, optimizer, before_update=clip, enabled=engine)
+        self._clip = clip
         self._generator = torch.Generator().manual_seed(shuffle_seed)
         self._x_train = data.x_train.to(self.dtype).to(self.device)
         self._x_test = data.x_test.to(self.dtype).to(self.device)
@@ -321,7 +389,13 @@ class Trainer:
             generator.set_state(saved)
         self.history = History(epochs=epochs, status=status)
 
+    @property
+    def is_regression(self) -> bool:
+        return isinstance(self.data, RegressionData)
+
     def _targets(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.is_regression:  # one output column
+            return labels.to(self.dtype).reshape(-1, 1).to(self.device)
         if self.loss.target_kind == "index":
             return labels.long().to(self.device)
         return one_hot(labels, self.data.num_classes, self.dtype).to(self.device)
@@ -361,7 +435,7 @@ class Trainer:
         with torch.inference_mode():
             for _ in range(epochs):
                 epoch = self.epochs_completed + 1
-                outcome = self._train_epoch(epoch, should_stop)
+                outcome = self._train_epoch(epoch, should_stop, emit)
                 if isinstance(outcome, TrainingDiverged):
                     self.history.status, self.history.diverged = "diverged", outcome
                     emit(outcome)
@@ -376,7 +450,10 @@ class Trainer:
                 self.history.status = "completed"
 
     def _train_epoch(
-        self, epoch: int, should_stop: Callable[[], bool] | None
+        self,
+        epoch: int,
+        should_stop: Callable[[], bool] | None,
+        emit: Callable[[Event], None] = lambda event: None,
     ) -> EpochCompleted | TrainingDiverged | TrainingStopped:
         n = self._x_train.shape[0]
         if self.shuffle:
@@ -393,7 +470,15 @@ class Trainer:
                 return TrainingStopped(epoch, step)
             x = inputs[start : start + self.batch_size]
             t = targets[start : start + self.batch_size]
-            value = engine_step(x, t, skip_non_finite=True)
+            last = start + self.batch_size >= n
+            if self.health_every is not None and (last or step % self.health_every == 0):
+                value, stats = observed_step(
+                    self.model, self.loss, self.optimizer, x, t, self._clip, skip_non_finite=True
+                )
+                if stats is not None:
+                    emit(LayerStatsComputed(epoch, step, last, tuple(stats)))
+            else:
+                value = engine_step(x, t, skip_non_finite=True)
             if not math.isfinite(value):  # the update was not applied
                 return TrainingDiverged(epoch, step, value)
             total += value * x.shape[0]
@@ -406,9 +491,11 @@ class Trainer:
 
     def evaluate(
         self, x: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor
-    ) -> tuple[float, ClassificationMetrics]:
+    ) -> tuple[float, ClassificationMetrics | RegressionMetrics]:
         """Loss and metrics of the model on a whole set, in eval mode."""
         if x.shape[0] == 0:
+            if self.is_regression:
+                return math.nan, RegressionMetrics(math.nan, math.nan, math.nan)
             return math.nan, ClassificationMetrics(math.nan, math.nan, math.nan, math.nan)
         was_training = self.model.training
         self.model.eval()
@@ -416,6 +503,8 @@ class Trainer:
             prediction = self.model(x)
             value = self.loss(prediction, targets).item()
         self.model.train(was_training)
+        if self.is_regression:
+            return value, regression_metrics(prediction.cpu(), labels)
         predicted = prediction.argmax(dim=1).cpu()
         return value, classification_metrics(predicted, labels, self.data.num_classes)
 
@@ -423,7 +512,7 @@ class Trainer:
 def _checked_history(history: Any) -> tuple[list[EpochCompleted], Status]:
     """The epochs and status of a saved history, or StateDictError saying what is wrong."""
     try:
-        epochs = [EpochCompleted(**e) for e in history["epochs"]]
+        epochs = [EpochCompleted.from_dict(e) for e in history["epochs"]]
         status = history["status"]
     except (KeyError, TypeError) as error:
         raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None

@@ -167,9 +167,14 @@ def _build(
         activations += math.prod(probe.shape[1:])
     else:
         if probe.dim() != 2 or probe.shape[-1] != num_classes:
+            wanted = (
+                "data is a regression with one target per point"
+                if num_classes == 1  # every classification has two classes or more
+                else f"data has {num_classes} classes"
+            )
             problems.append(
                 f"model.layers: the last layer gives {tuple(probe.shape[1:])} outputs, but the "
-                f"data has {num_classes} classes (the last width must be {num_classes})"
+                f"{wanted} (the last width must be {num_classes})"
             )
             outputs = probe.shape[-1] if probe.dim() == 2 else None
     # the probe moved running statistics of BatchNorm layers: start them afresh
@@ -264,14 +269,19 @@ class Experiment:
     """Everything a run needs, built from one scenario."""
 
     scenario: Scenario
-    data: minidl.ClassificationData
+    data: minidl.ClassificationData | minidl.RegressionData
     model: minidl.Sequential
     loss: minidl.Loss
     optimizer: minidl.Optimizer
     trainer: Trainer
 
 
-def build_data(spec: DataSpec) -> minidl.ClassificationData:
+def build_data(spec: DataSpec) -> minidl.ClassificationData | minidl.RegressionData:
+    if spec.kind == "csv" and spec.target == "continuous":
+        from scenarios.datasets.csv_targets import csv_regression_split
+
+        assert spec.path is not None  # the schema read the file
+        return csv_regression_split(spec.path, spec.test_fraction, spec.noise, spec.seed)
     if spec.kind == "csv":
         from scenarios.datasets.csv_points import csv_split
 

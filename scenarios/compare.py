@@ -28,6 +28,7 @@ METRICS = (
     "recall",
     "f1",
 )
+REGRESSION_METRICS = ("train_loss", "test_loss", "train_r2", "test_mse", "test_mae", "test_r2")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def compare(
 def summarize(results: list[RoundResult]) -> dict[str, dict[str, Summary]]:
     """metric -> framework -> Summary of the final epoch's values over rounds."""
     table: dict[str, dict[str, Summary]] = {}
-    for metric in METRICS:
+    regression = any(r.minidl.final is not None and r.minidl.final.is_regression for r in results)
+    for metric in REGRESSION_METRICS if regression else METRICS:
         table[metric] = {
             framework: Summary.of(
                 [

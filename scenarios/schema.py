@@ -17,7 +17,7 @@ from typing import Any
 
 from minidl.files import UnreadableFile, read_regular_text
 from scenarios import registry
-from scenarios.datasets import DATASETS
+from scenarios.datasets import DATASETS, REGRESSION_DATASETS
 from scenarios.limits import MAX_EPOCHS, MAX_NESTING, MAX_SCENARIO_BYTES, MAX_SEED, nesting_depth
 from scenarios.registry import Arg, Component
 
@@ -48,10 +48,18 @@ class DataSpec:
     path: str | None = None  # kind = "csv": the file, made absolute when read
     test_fraction: float = 0.5  # kind = "csv": share of the rows kept for testing
     classes: int | None = None  # kind = "csv": read from the file
+    target: str = "class"  # kind = "csv": "class" (integer labels) or "continuous" (regression)
 
     @property
     def num_classes(self) -> int:
         return self.classes if self.kind == "csv" else DATASETS[self.kind][1]
+
+    @property
+    def is_regression(self) -> bool:
+        """A data set with a real target per point (one output column) rather than classes."""
+        return self.kind in REGRESSION_DATASETS or (
+            self.kind == "csv" and self.target == "continuous"
+        )
 
 
 @dataclass(frozen=True)
@@ -100,17 +108,34 @@ EXPECTATIONS: dict[str, tuple[str, str]] = {
     "min_test_f1": ("f1", "min"),
     "max_train_loss": ("train_loss", "max"),
     "max_test_loss": ("test_loss", "max"),
+    "min_test_r2": ("test_r2", "min"),
+    "max_test_mae": ("test_mae", "max"),
+    "max_test_mse": ("test_mse", "max"),
 }
+
+# expectations that only a regression run has numbers for, and those only a classifier has
+REGRESSION_EXPECTATIONS = ("min_test_r2", "max_test_mae", "max_test_mse")
+CLASSIFICATION_EXPECTATIONS = (
+    "min_train_accuracy",
+    "min_test_accuracy",
+    "min_test_precision",
+    "min_test_recall",
+    "min_test_f1",
+)
+# losses that fit a real target (the others need classes)
+REGRESSION_LOSSES = ("MSELoss", "HuberLoss", "L1Loss")
 
 
 @dataclass(frozen=True)
 class Expectations:
-    """Bounds on the final epoch's metrics, by key of ``EXPECTATIONS``."""
+    """Bounds on the final epoch's metrics, by key of ``EXPECTATIONS``, and on its
+    per-layer health, by key of ``scenarios.layer_checks.LAYER_EXPECTATIONS``."""
 
     bounds: tuple[tuple[str, float], ...] = ()
+    layer_bounds: tuple[tuple[str, float], ...] = ()
 
     def as_dict(self) -> dict[str, float]:
-        return dict(self.bounds)
+        return {**dict(self.bounds), **dict(self.layer_bounds)}
 
 
 @dataclass(frozen=True)
@@ -214,8 +239,9 @@ def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None):
     """
     from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 
-    reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed"], "data")
+    reader.unknown_keys(table, ["kind", "path", "test_fraction", "noise", "seed", "target"], "data")
     path = reader.field(table, "path", "data", _string)
+    target = reader.field(table, "target", "data", registry.choice("class", "continuous"), "class")
     test_fraction = reader.field(table, "test_fraction", "data", registry.fraction, 0.5)
     spec = DataSpec(
         kind="csv",
@@ -223,12 +249,33 @@ def _csv_data(reader: _Reader, table: dict[str, Any], source: str | None):
         seed=reader.field(table, "seed", "data", _seed, 0),
         test_fraction=test_fraction,
         classes=2,
+        target=target,
     )
     if path is None:
         return spec, None
     file = Path(path)
     if not file.is_absolute() and source is not None:
         file = Path(source).parent / file
+    if target == "continuous":
+        from scenarios.datasets.csv_targets import read_csv_targets
+
+        try:
+            x, _ = read_csv_targets(file)
+        except CsvDataError as error:
+            reader.fail("data.path", str(error), path)
+            return spec, None
+        rows = x.shape[0]
+        n_test = round(rows * test_fraction)
+        if n_test == 0 or n_test == rows:
+            reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
+        spec = replace(
+            spec,
+            path=str(file.resolve()),
+            n_train=max(1, rows - n_test),
+            n_test=max(1, n_test),
+            classes=1,
+        )
+        return spec, None
     try:
         points = read_csv_points(file)
     except CsvDataError as error:
@@ -475,15 +522,46 @@ def parse_document(
     )
 
     expect_table = reader.table(document, "expect", "expect", required=False)
-    reader.unknown_keys(expect_table, list(EXPECTATIONS), "expect")
+    from scenarios.layer_checks import LAYER_EXPECTATIONS
+
+    reader.unknown_keys(expect_table, [*EXPECTATIONS, *LAYER_EXPECTATIONS], "expect")
     bounds = []
     for key in EXPECTATIONS:
         if key in expect_table:
             check = registry.fraction if key.startswith("min_") else registry.non_negative_float
             value = reader.field(expect_table, key, "expect", check)
-            if value is not None:
+            if value is None:
+                continue
+            if kind and data.is_regression and key in CLASSIFICATION_EXPECTATIONS:
+                reader.fail(
+                    f"expect.{key}",
+                    f"data set {kind!r} is a regression (a real target, no classes); "
+                    f"expect one of: {', '.join(REGRESSION_EXPECTATIONS)}, "
+                    "max_train_loss, max_test_loss",
+                )
+            elif kind and not data.is_regression and key in REGRESSION_EXPECTATIONS:
+                reader.fail(
+                    f"expect.{key}",
+                    f"data set {kind!r} is a classification; {key} applies to regression "
+                    "data sets only (" + ", ".join(REGRESSION_DATASETS) + ', or kind = "csv" '
+                    'with target = "continuous")',
+                )
+            else:
                 bounds.append((key, value))
-    expect = Expectations(tuple(bounds))
+    if kind and data.is_regression and loss is not None and loss.type not in REGRESSION_LOSSES:
+        reader.fail(
+            "training.loss",
+            f"data set {kind!r} is a regression; use one of {', '.join(REGRESSION_LOSSES)}",
+            loss.type,
+        )
+    layer_bounds = []
+    for key in LAYER_EXPECTATIONS:
+        if key in expect_table:
+            check = registry.fraction if "fraction" in key else registry.non_negative_float
+            value = reader.field(expect_table, key, "expect", check)
+            if value is not None:
+                layer_bounds.append((key, value))
+    expect = Expectations(tuple(bounds), tuple(layer_bounds))
 
     if not reader.problems and layers and kind:
         # Only a structurally valid file is built: every layer exactly as training will
@@ -530,6 +608,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
     if data.kind == "csv":
         document["data"] = {
             "kind": "csv",
+            **({"target": data.target} if data.target != "class" else {}),
             "path": data.path,
             "test_fraction": data.test_fraction,
             "noise": data.noise,
@@ -562,7 +641,7 @@ def scenario_to_document(scenario: Scenario) -> dict[str, Any]:
         document["training"]["scheduler"] = component(training.scheduler)
     if training.clip_grad_norm is not None:
         document["training"]["clip_grad_norm"] = training.clip_grad_norm
-    if scenario.expect.bounds:
+    if scenario.expect.bounds or scenario.expect.layer_bounds:
         document["expect"] = scenario.expect.as_dict()
     return document
 

@@ -43,6 +43,7 @@ from tui.lab_errors import CrashReport, guard_actions
 from tui.lab_keys import KEY_BINDINGS, LabKeys
 from tui.lab_run import LabRun
 from tui.scenario_files import default_file_name, find_scenario, for_saving
+from tui.task_words import reached as reached_words
 from tui.training_process import RemoteSession, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -181,7 +182,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         if session is not None and not self.running and session.finished(self.scenario):
             final = session.history.final
             if final is not None and session.history.status == "completed":
-                reached = f"test acc ≥ {final.test_accuracy:.3f}, F1 ≥ {final.f1:.3f}"
+                reached = reached_words(final)
         self.push_screen(SaveDialog(default_file_name(self.scenario), reached), self.save_to)
 
     def save_to(self, request: SaveRequest | str | None) -> None:

@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--quiet", "-q", action="store_true", help="no progress and no table: one result line"
     )
+    replay.add_argument(
+        "--layers",
+        metavar="PATH",
+        help="write each layer's health at the end of every epoch to PATH (CSV if it ends "
+        "in .csv, else JSON)",
+    )
 
     compare = commands.add_parser(
         "compare",
@@ -254,6 +260,7 @@ def _command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             json_path=args.json,
             csv_path=args.csv,
             quiet=args.quiet,
+            layers_path=args.layers,
         )
     if args.command == "compare":
         from tui.compare import compare_command

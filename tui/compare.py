@@ -61,9 +61,13 @@ def compare_command(
 
     def progress(result: RoundResult) -> None:
         final = result.minidl.final
-        accuracy = "—" if final is None else f"{final.test_accuracy:.3f}"
+        label = "test R²" if scenario.data.is_regression else "test acc"
+        if final is None:
+            value = "—"
+        else:
+            value = f"{final.test_r2 if final.is_regression else final.test_accuracy:.3f}"
         out.print(
-            f"  round seed {result.seed}: test acc minidl {accuracy} · largest loss "
+            f"  round seed {result.seed}: {label} minidl {value} · largest loss "
             f"difference {result.max_loss_difference:.1e}",
             markup=False,
         )

@@ -14,13 +14,23 @@ from textual import work
 from textual.widgets import Button, ProgressBar, Switch
 
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
-from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
-from tui.session import BoundaryUpdate, TrainingPaused
+from tui.health_view import health_text
+from tui.messages import (
+    BoundaryComputed,
+    EpochsTrained,
+    HealthComputed,
+    Paused,
+    SessionStarted,
+    TrainingEnded,
+)
+from tui.session import BoundaryUpdate, HealthUpdate, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
+from tui.task_words import final_summary, scores, short_summary
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.epoch_table import EpochTable
+from tui.widgets.layer_list import LayerList
 from tui.wording import count
 
 if TYPE_CHECKING:
@@ -73,6 +83,7 @@ class LabRun(_Base):
         for chart in self.query(MetricChart):
             chart.clear()
         self.query_one(EpochTable).clear()
+        self.query_one(LayerList).show_health([], None)
         self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
@@ -198,6 +209,8 @@ class LabRun(_Base):
                 )
             elif isinstance(event, BoundaryUpdate):
                 self.post_message(BoundaryComputed(event))
+            elif isinstance(event, HealthUpdate):
+                self.post_message(HealthComputed(event))
             elif isinstance(event, TrainingDiverged):
                 self.last_detail = (
                     f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
@@ -240,14 +253,16 @@ class LabRun(_Base):
         for e in message.events:
             loss_chart.add("train", e.epoch, e.train_loss)
             loss_chart.add("test", e.epoch, e.test_loss)
-            accuracy_chart.add("train", e.epoch, e.train_accuracy)
-            accuracy_chart.add("test", e.epoch, e.test_accuracy)
+            train_score, test_score = scores(e)
+            accuracy_chart.add("train", e.epoch, train_score)
+            accuracy_chart.add("test", e.epoch, test_score)
         self.query_one(EpochTable).add(message.events)
         for e in message.twin_events:
             loss_chart.add("torch train", e.epoch, e.train_loss)
             loss_chart.add("torch test", e.epoch, e.test_loss)
-            accuracy_chart.add("torch train", e.epoch, e.train_accuracy)
-            accuracy_chart.add("torch test", e.epoch, e.test_accuracy)
+            train_score, test_score = scores(e)
+            accuracy_chart.add("torch train", e.epoch, train_score)
+            accuracy_chart.add("torch test", e.epoch, test_score)
         e = message.events[-1]
         self.query_one(ProgressBar).update(progress=e.epoch)
         total = self.scenario.training.epochs if self.scenario else e.epoch
@@ -260,8 +275,15 @@ class LabRun(_Base):
         )
         self.set_status(
             f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
-            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{twin}{state}"
+            f"{elapsed:.1f} s · {short_summary(e)}{twin}{state}"
         )
+
+    def on_health_computed(self, message: HealthComputed) -> None:
+        update = message.update
+        rows = []
+        for index, stats in enumerate(update.latest.layers[update.offset :], start=update.offset):
+            rows.append(health_text(stats, update.grad_input_history[index]))
+        self.query_one(LayerList).show_health(rows, update.latest.epoch)
 
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
         update = message.update
@@ -282,12 +304,7 @@ class LabRun(_Base):
         self.redraw_charts()
         session = self.session
         final = session.history.final if session is not None else None
-        summary = (
-            ""
-            if final is None
-            else f" · test acc {final.test_accuracy:.3f}, precision {final.precision:.3f}, "
-            f"recall {final.recall:.3f}, F1 {final.f1:.3f}"
-        )
+        summary = "" if final is None else f" · {final_summary(final)}"
         if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
         status = message.finished.status

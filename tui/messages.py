@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from minidl.train import EpochCompleted, TrainingFinished
-from tui.session import BoundaryUpdate
+from tui.session import BoundaryUpdate, HealthUpdate
 from tui.training_process import RemoteSession
 
 
@@ -26,6 +26,14 @@ class EpochsTrained(Message):
 
 class BoundaryComputed(Message):
     def __init__(self, update: BoundaryUpdate) -> None:
+        super().__init__()
+        self.update = update
+
+
+class HealthComputed(Message):
+    """Each layer's health at the latest epoch's end."""
+
+    def __init__(self, update: HealthUpdate) -> None:
         super().__init__()
         self.update = update
 

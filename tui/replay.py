@@ -38,6 +38,14 @@ if TYPE_CHECKING:
 
 def format_epoch_line(event: EpochCompleted, total_epochs: int) -> str:
     width = len(str(total_epochs))
+    if event.is_regression:
+        return (
+            f"epoch {event.epoch:>{width}}/{total_epochs}  "
+            f"train loss {event.train_loss:.4f} R² {event.train_r2:.3f} | "
+            f"test loss {event.test_loss:.4f} MSE {event.test_mse:.4f} "
+            f"MAE {event.test_mae:.4f} R² {event.test_r2:.3f} | "
+            f"{event.samples_per_second:,.0f} samples/s"
+        )
     return (
         f"epoch {event.epoch:>{width}}/{total_epochs}  "
         f"train loss {event.train_loss:.4f} acc {event.train_accuracy:.3f} | "
@@ -138,14 +146,19 @@ def _summary_table(
     from scenarios.schema import EXPECTATIONS
 
     by_metric = {metric: judged[key] for key, (metric, _) in EXPECTATIONS.items() if key in judged}
+    regression = scenario.data.is_regression
     for metric in (
-        "train_loss",
-        "train_accuracy",
-        "test_loss",
-        "test_accuracy",
-        "precision",
-        "recall",
-        "f1",
+        ("train_loss", "train_r2", "test_loss", "test_mse", "test_mae", "test_r2")
+        if regression
+        else (
+            "train_loss",
+            "train_accuracy",
+            "test_loss",
+            "test_accuracy",
+            "precision",
+            "recall",
+            "f1",
+        )
     ):
         value = "—" if final is None else f"{getattr(final, metric):.4f}"
         result = by_metric.get(metric)
@@ -168,16 +181,21 @@ def replay(
     json_path: str | None = None,
     csv_path: str | None = None,
     quiet: bool = False,
+    layers_path: str | None = None,
 ) -> int:
     """Run one scenario headless; return the process exit status.
 
     SIGINT, SIGTERM and SIGHUP stop the run within one batch; the completed
     epochs are still written to ``json_path``/``csv_path`` and the status is
     128 + the signal's number. A closed standard output does not stop the
-    run either: the files are written all the same.
+    run either: the files are written all the same. With ``layers_path``
+    (or layer expectations in the scenario) the last step of every epoch is
+    observed and each layer's health is written there (CSV or JSON by the
+    extension) and judged.
     """
     out = Console(file=ClosedPipeGuard(sys.stdout), highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    from minidl.health import LayerStatsComputed
     from scenarios.build import build_experiment, check_expectations
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
@@ -196,17 +214,39 @@ def replay(
         return report_interrupt(pending_signal())
     total = scenario.training.epochs
     stop = StopRequest()
+    layer_epochs: list[LayerStatsComputed] = []
+    watch_layers = layers_path is not None or bool(scenario.expect.layer_bounds)
+    if watch_layers:  # observe each epoch's last step only
+        trainer = experiment.trainer
+        trainer.health_every = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
+    printer = None if quiet or out.is_terminal else _line_printer(out, total)
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, LayerStatsComputed) and event.epoch_end:
+            layer_epochs.append(event)
+        if printer is not None:
+            printer(event)
+
     started = time.perf_counter()
     with stop_on_signals(stop):
-        if quiet:
-            history = experiment.trainer.run(total, None, stop.is_set)
-        elif out.is_terminal:
-            history = _run_with_progress_bar(experiment.trainer, scenario, out, stop)
+        if not quiet and out.is_terminal:
+            history = _run_with_progress_bar(experiment.trainer, scenario, out, stop, on_event)
         else:
-            history = experiment.trainer.run(total, _line_printer(out, total), stop.is_set)
+            history = experiment.trainer.run(total, on_event, stop.is_set)
         seconds = time.perf_counter() - started
+        # only epochs that completed (a diverged step reports no statistics anyway)
+        layer_epochs = [e for e in layer_epochs if e.epoch <= len(history.epochs)]
 
-        for path, write in ((json_path, history.to_json), (csv_path, history.to_csv)):
+        def write_layers(path: str) -> None:
+            from scenarios.layer_checks import write_layer_statistics
+
+            write_layer_statistics(path, layer_epochs)
+
+        for path, write in (
+            (json_path, history.to_json),
+            (csv_path, history.to_csv),
+            (layers_path, write_layers),
+        ):
             if path:
                 try:
                     write(path)
@@ -219,12 +259,21 @@ def replay(
                     return EXIT_USAGE
 
     results = check_expectations(scenario, history)
-    failed = [r for r in results if not r.passed]
+    from scenarios.layer_checks import check_layer_expectations
+
+    final_layers = layer_epochs[-1] if layer_epochs and history.status == "completed" else None
+    if final_layers is not None and final_layers.epoch != len(history.epochs):
+        final_layers = None
+    layer_results = check_layer_expectations(scenario.expect.layer_bounds, final_layers)
+    failed = [r for r in [*results, *layer_results] if not r.passed]
     if quiet:
         final = history.final
-        numbers = (
-            "" if final is None else f", test accuracy {final.test_accuracy:.4f}, F1 {final.f1:.4f}"
-        )
+        if final is None:
+            numbers = ""
+        elif final.is_regression:
+            numbers = f", test R² {final.test_r2:.4f}, MAE {final.test_mae:.4f}"
+        else:
+            numbers = f", test accuracy {final.test_accuracy:.4f}, F1 {final.f1:.4f}"
         verdict = "expectations met" if not failed else f"{len(failed)} expectation(s) FAILED"
         out.print(
             f"{printable(scenario.name, keep_newlines=False)}: {history.status}, "
@@ -234,6 +283,14 @@ def replay(
         )
     else:
         out.print(_summary_table(scenario, history, results, seconds))
+        for result in layer_results:
+            out.print(f"layers: {result.describe()}", markup=False, soft_wrap=True)
+        if final_layers is not None:
+            for layer in final_layers.layers:
+                for flag in layer.flags:
+                    out.print(
+                        f"layer {layer.index} ({layer.layer}): {flag}", markup=False, soft_wrap=True
+                    )
     if history.diverged is not None:
         d = history.diverged
         err.print(
@@ -266,7 +323,7 @@ def _line_printer(out: Console, total: int):
     return on_event
 
 
-def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: StopRequest):
+def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: StopRequest, also=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from minidl.train import EpochCompleted
@@ -284,12 +341,17 @@ def _run_with_progress_bar(trainer, scenario: Scenario, out: Console, stop: Stop
         task = progress.add_task(name, total=total, numbers="")
 
         def on_event(event: Event) -> None:
+            if also is not None:
+                also(event)
             if isinstance(event, EpochCompleted):
                 progress.update(
                     task,
                     advance=1,
                     numbers=(
-                        f"loss {event.train_loss:.4f}  test acc {event.test_accuracy:.3f}  "
+                        f"loss {event.train_loss:.4f}  test R² {event.test_r2:.3f}  "
+                        f"MAE {event.test_mae:.3f}"
+                        if event.is_regression
+                        else f"loss {event.train_loss:.4f}  test acc {event.test_accuracy:.3f}  "
                         f"F1 {event.f1:.3f}"
                     ),
                 )

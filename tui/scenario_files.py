@@ -66,7 +66,12 @@ def describe(scenario: Scenario) -> str:
 
 
 def recorded_expectations(final: EpochCompleted) -> Expectations:
-    """The final epoch's test accuracy and F1 as minimums, rounded down to 3 decimals."""
+    """The final epoch's test accuracy and F1 as minimums, rounded down to 3 decimals
+    (a regression's R² rounded down and MAE rounded up)."""
+    if final.is_regression and final.test_r2 is not None and final.test_mae is not None:
+        r2 = max(0.0, min(1.0, math.floor(final.test_r2 * 1000) / 1000))
+        mae = math.ceil(final.test_mae * 10000) / 10000
+        return Expectations((("min_test_r2", r2), ("max_test_mae", mae)))
     return Expectations(
         tuple(
             (key, math.floor(getattr(final, field) * 1000) / 1000)
@@ -82,10 +87,12 @@ def for_saving(scenario: Scenario, path: str | Path, reached: EpochCompleted | N
     expect = Expectations()
     if reached is not None:
         expect = recorded_expectations(reached)
-        description += (
-            f"\nReached in the lab after {reached.epoch} epochs: test accuracy "
-            f"{reached.test_accuracy:.3f}, F1 {reached.f1:.3f}."
+        numbers = (
+            f"test R² {reached.test_r2:.3f}, MAE {reached.test_mae:.4f}"
+            if reached.is_regression
+            else f"test accuracy {reached.test_accuracy:.3f}, F1 {reached.f1:.3f}"
         )
+        description += f"\nReached in the lab after {reached.epoch} epochs: {numbers}."
     return replace(
         scenario, name=Path(path).stem, description=description, expect=expect, source=None
     )

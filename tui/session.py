@@ -14,10 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from minidl.health import LayerStatsComputed
 from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
 from scenarios.build import Experiment, build_experiment
+from scenarios.neuron_maps import output_grid
 from scenarios.schema import Scenario
 
 
@@ -54,11 +56,29 @@ class TrainingPaused:
 @dataclass(frozen=True)
 class BoundaryUpdate:
     """The predicted class on a grid over ``extent`` (the unit square, or your data's) after
-    an epoch."""
+    an epoch; for a regression, the predicted value (floats)."""
 
     epoch: int
-    grid: list[list[int]]
+    grid: list[list[int]] | list[list[float]]
     extent: Extent = UNIT_SQUARE
+
+
+@dataclass(frozen=True)
+class HealthUpdate:
+    """Each layer's health at the latest epoch's end, and its ‖∂L/∂x‖ over past epochs.
+
+    ``offset`` is the number of built layers in front of the scenario's
+    layers (the input features' map), so that row i of the model view is
+    ``latest.layers[i + offset]``.
+    """
+
+    latest: LayerStatsComputed
+    grad_input_history: tuple[tuple[float, ...], ...]
+    offset: int = 0
+
+
+HEALTH_HISTORY = 24  # observations of ‖∂L/∂x‖ kept per layer for the sparkline
+HEALTH_EPOCHS = 10  # the lab observes layer health every epoch up to this one, then every 10th
 
 
 def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
@@ -164,6 +184,13 @@ class TrainingSession(RunControls):
         self._running = running_event if running_event is not None else threading.Event()
         self._running.set()  # set = not paused
         self._step_once = step_event if step_event is not None else threading.Event()
+        # per-layer health, observed on an epoch's last step (an eager step): the first
+        # HEALTH_EPOCHS epochs, then every HEALTH_EPOCHS-th, and a run's last epoch
+        trainer = self.experiment.trainer
+        self._steps_per_epoch = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
+        trainer.health_every = self._steps_per_epoch
+        self._health: list[LayerStatsComputed] = []
+        self._health_seen = self._health_reported = 0  # epoch-end observations
 
     @property
     def history(self) -> History:
@@ -203,6 +230,9 @@ class TrainingSession(RunControls):
         self._running.set()  # a run starts unpaused, whatever the last one ended in
         pending: list[EpochCompleted] = []
         twin_pending: list[EpochCompleted] = []
+        last_epoch = self.epochs_completed + epochs
+        if epochs == 1:
+            self.experiment.trainer.health_every = self._steps_per_epoch
         # the first epoch is reported at once, so that the charts move right away
         last_report = last_boundary = time.perf_counter() - max(report_every, boundary_every)
 
@@ -217,10 +247,28 @@ class TrainingSession(RunControls):
                 if final or now - last_boundary >= boundary_every:
                     emit(self.boundary())
                     last_boundary = now
+            if self._health_seen > self._health_reported:
+                self._health_reported = self._health_seen
+                emit(self.health())
             last_report = now
 
         def on_event(event: Event) -> None:
+            if isinstance(event, LayerStatsComputed):
+                if event.epoch_end:
+                    self._health.append(event)
+                    del self._health[:-HEALTH_HISTORY]
+                    self._health_seen += 1
+                return
             if isinstance(event, EpochCompleted):
+                # a fixed schedule, so that what the view shows never depends on timing
+                upcoming = event.epoch + 1
+                due = (
+                    upcoming <= HEALTH_EPOCHS
+                    or upcoming % HEALTH_EPOCHS == 0
+                    or upcoming == last_epoch
+                )
+                trainer = self.experiment.trainer
+                trainer.health_every = self._steps_per_epoch if due else None
                 pending.append(event)
                 if self.twin is not None:
                     theirs = self.twin.run(1).epochs[-1]
@@ -246,8 +294,21 @@ class TrainingSession(RunControls):
             gap = abs(a - b) / abs(b) if b else abs(a - b)
             self.max_loss_difference = max(self.max_loss_difference, gap)
 
+    def health(self) -> HealthUpdate:
+        """The latest layer health with each layer's recent ‖∂L/∂x‖."""
+        latest = self._health[-1]
+        history = tuple(
+            tuple(event.layers[index].grad_input_norm for event in self._health)
+            for index in range(len(latest.layers))
+        )
+        offset = 1 if self.scenario.model.features else 0
+        return HealthUpdate(latest, history, offset)
+
     def boundary(self) -> BoundaryUpdate:
         # a tuple, or a shared array that the lab rewrites when its map is resized
         columns, rows = self.grid_size[:]
-        grid = decision_grid(self.experiment.model, columns, rows, self.extent)
+        if self.experiment.trainer.is_regression:
+            grid = output_grid(self.experiment.model, columns, rows, self.extent)
+        else:
+            grid = decision_grid(self.experiment.model, columns, rows, self.extent)
         return BoundaryUpdate(self.epochs_completed, grid, self.extent)

@@ -27,6 +27,22 @@ CLASS_COLOURS = ("#1f3b73", "#8a3b12", "#2e6b30", "#6b2e6b")
 POINT_COLOURS = ("#7fb2ff", "#ffb27f", "#9fef9f", "#ef9fef")
 PLACEHOLDER = "train to see the decision boundary"
 PIXELS_PER_POINT = 8  # at most one test point per this many pixels: the map stays visible
+# a regression's value: blue below 0, dark at 0, orange above (points brighter)
+NEGATIVE, ZERO, POSITIVE = (31, 95, 191), (28, 28, 28), (200, 100, 30)
+
+
+def value_colour(value: float, scale: float, bright: bool = False) -> str:
+    """The colour of a regression value on a diverging scale of ±``scale``."""
+    t = max(-1.0, min(1.0, value / scale)) if scale > 0 and value == value else 0.0
+    end = POSITIVE if t > 0 else NEGATIVE
+    rgb = [z + abs(t) * (e - z) for z, e in zip(ZERO, end, strict=True)]
+    if bright:
+        rgb = [c + 0.45 * (255 - c) for c in rgb]
+    return "#" + "".join(f"{round(c):02x}" for c in rgb)
+
+
+def _continuous(grid: list[list[Any]]) -> bool:
+    return bool(grid) and bool(grid[0]) and isinstance(grid[0][0], float)
 
 
 def pixel_box(width: int, height: int, extent: Extent = UNIT_SQUARE) -> tuple[int, int]:
@@ -108,9 +124,20 @@ class BoundaryMap(Widget):
         if not self.grid or not columns:
             return []
         grid_rows, grid_columns = len(self.grid), len(self.grid[0])
+        continuous = _continuous(self.grid)
+        scale = 0.0
+        if continuous:  # one scale for the surface and the targets
+            values = [abs(v) for line in self.grid for v in line]
+            values += [abs(label) for _, _, label in self.points]
+            scale = max((v for v in values if v == v), default=1.0)
         picture = []
         for r in range(rows):
             line = self.grid[r * grid_rows // rows]
+            if continuous:
+                picture.append(
+                    [value_colour(line[c * grid_columns // columns], scale) for c in range(columns)]
+                )
+                continue
             picture.append(
                 [
                     CLASS_COLOURS[line[c * grid_columns // columns] % len(CLASS_COLOURS)]
@@ -123,7 +150,11 @@ class BoundaryMap(Widget):
             column = int((x1 - x1_from) / (x1_to - x1_from) * columns)
             row = int((x2_to - x2) / (x2_to - x2_from) * rows)
             if 0 <= row <= rows and 0 <= column <= columns:  # a point on the far edge counts
-                colour = POINT_COLOURS[label % len(POINT_COLOURS)]
+                colour = (
+                    value_colour(label, scale, bright=True)
+                    if continuous
+                    else POINT_COLOURS[int(label) % len(POINT_COLOURS)]
+                )
                 picture[min(row, rows - 1)][min(column, columns - 1)] = colour
         return picture
 

@@ -11,6 +11,9 @@ from textual.widgets import RichLog, Static
 from minidl.train import EpochCompleted
 
 HEADER = "        ─── loss ───   ─ accuracy ─\nepoch   train    test   train    test     F1"
+REGRESSION_HEADER = (
+    "        ─── loss ───   ──── R² ────\nepoch   train    test   train    test    MAE"
+)
 
 
 def _loss(value: float) -> str:
@@ -20,6 +23,11 @@ def _loss(value: float) -> str:
 
 
 def epoch_line(e: EpochCompleted) -> str:
+    if e.is_regression:
+        return (
+            f"{e.epoch:>5} {_loss(e.train_loss)} {_loss(e.test_loss)} "
+            f"{e.train_r2:>7.3f} {e.test_r2:>7.3f} {_loss(e.test_mae or 0.0):>6}"
+        )
     return (
         f"{e.epoch:>5} {_loss(e.train_loss)} {_loss(e.test_loss)} "
         f"{e.train_accuracy:>7.3f} {e.test_accuracy:>7.3f} {e.f1:>6.3f}"
@@ -36,6 +44,10 @@ class EpochTable(Vertical):
         yield RichLog(id="metrics", max_lines=2000, wrap=False)
 
     def add(self, events: Iterable[EpochCompleted]) -> None:
+        events = list(events)
+        if events:  # the header of the run's task
+            header = REGRESSION_HEADER if events[0].is_regression else HEADER
+            self.query_one("#metrics-header", Static).update(header)
         self.query_one(RichLog).write("\n".join(map(epoch_line, events)), scroll_end=True)
 
     def clear(self) -> None:

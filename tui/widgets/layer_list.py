@@ -52,6 +52,13 @@ class LayerList(OptionList):
         ),
         Binding("minus", "request('narrower')", "Narrower", show=False, tooltip="one less"),
         Binding(
+            "i",
+            "request('inside')",
+            "Inside",
+            show=False,
+            tooltip="inside the selected layer: its maths, its backward, each unit's map",
+        ),
+        Binding(
             "shift+up,left_square_bracket",
             "request('up')",
             "Move up",
@@ -77,8 +84,21 @@ class LayerList(OptionList):
     def action_request(self, what: str) -> None:
         self.post_message(self.Requested(what))
 
+    _rows: list[LayerRow] = []
+    _health: list[Text] = []
+
+    def show_health(self, health: list[Text], epoch: int | None) -> None:
+        """Each layer's health under its row (``tui.health_view``); [] takes it away."""
+        self._health = health
+        self.border_subtitle = None if epoch is None else f"health at epoch {epoch}"
+        if self._rows:
+            self.show_rows(self._rows, self.highlighted)
+
     def show_rows(self, rows: list[LayerRow], select: int | None) -> None:
         """Replace the rows, keeping ``select`` highlighted and in view."""
+        if [r.text for r in rows] != [r.text for r in self._rows]:
+            self._health = []  # another stack: the health shown was the old one's
+        self._rows = rows
         # aligned columns for short rows; a long one (a Conv1d's arguments) wraps, never cut
         width = min(max((len(row.text) for row in rows), default=0), 16)
         options = []
@@ -88,6 +108,9 @@ class LayerList(OptionList):
                 text.append(f"  → {row.output}", style="bold")
             if row.parameters:
                 text.append(f"  {row.parameters:,} p", style="dim")
+            if index < len(self._health):
+                text.append("\n")
+                text.append_text(self._health[index])
             options.append(Option(text))
         self.set_options(options)
         if rows:

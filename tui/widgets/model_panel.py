@@ -162,7 +162,16 @@ class ModelPanel(Vertical):
             "narrower": lambda: self.resize(-1),
             "up": lambda: self.move(-1),
             "down": lambda: self.move(1),
+            "inside": self.show_inside,
         }[event.what]()
+
+    def show_inside(self) -> None:
+        """The selected layer's equations, backward source and per-unit maps."""
+        from tui.widgets.layer_inside import open_inside
+
+        index = self.selected
+        if index is not None and index < len(self.specs):
+            open_inside(self.app, index, self.specs[index]["type"])
 
     @on(LayerList.OptionSelected)
     def _enter(self, event: LayerList.OptionSelected) -> None:

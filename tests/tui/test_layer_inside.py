@@ -1,0 +1,63 @@
+"""Inside a layer (i on the model view): equations, backward source and per-unit maps, 120×36."""
+
+from __future__ import annotations
+
+import torch
+from textual.widgets import Input
+
+from scenarios.build import build_model
+from scenarios.neuron_maps import neuron_maps
+from scenarios.shipped import shipped_scenarios
+from tui.app import make_app
+from tui.widgets.layer_inside import TILE_COLUMNS, TILE_ROWS, LayerInsideScreen, tiles
+from tui.widgets.layer_list import LayerList
+
+
+async def test_inside_a_relu_layer_after_training_shows_its_maths_and_25_maps():
+    app = make_app(shipped_scenarios()["centered_disk"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#epochs", Input).value = "5"
+        await pilot.pause()
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        for _ in range(20):
+            await pilot.pause()
+        app.query_one(LayerList).focus()
+        await pilot.press("down")  # layer 1: the first ReLU
+        await pilot.press("i")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LayerInsideScreen)
+        assert screen.maths.equations.startswith("Forward:  y = max(0, x)")
+        assert "torch.sign" in screen.maths.backward_source
+        assert screen.maps is not None and screen.maps.shape == (25, 2 * TILE_ROWS, TILE_COLUMNS)
+        # the maps are the trained model's layer 1 over the plane
+        model = build_model(app.scenario.model, 2, 2)
+        model.load_state_dict(app.session.state_dict())
+        expected = neuron_maps(model, 1, TILE_COLUMNS, 2 * TILE_ROWS)
+        assert torch.equal(screen.maps, expected)
+        assert bool((screen.maps >= 0).all())  # ReLU outputs
+        assert "after epoch 5" in str(screen.query_one("#inside-note").content)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LayerInsideScreen)
+
+
+async def test_before_training_the_maths_shows_and_the_maps_wait():
+    app = make_app(shipped_scenarios()["centered_disk"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one(LayerList).focus()
+        await pilot.press("i")  # layer 0: Linear
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LayerInsideScreen)
+        assert "dW += gᵀ x" in screen.maths.equations and screen.maps is None
+        assert "train" in str(screen.query_one("#inside-note").content)
+
+
+def test_tiles_lay_out_units_side_by_side():
+    maps = torch.linspace(-1, 1, 3 * 12 * 12).reshape(3, 12, 12)
+    text = tiles(maps, 30)  # two tiles of 12 and a gap fit in 30 columns
+    lines = text.plain.splitlines()
+    assert lines[0].startswith("unit 0") and "unit 1" in lines[0] and "unit 2" not in lines[0]
+    assert len(lines) == 2 * (1 + TILE_ROWS)

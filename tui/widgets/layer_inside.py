@@ -1,0 +1,121 @@
+"""Inside one layer: its equations, the source of its backward, and each unit's map.
+
+Opened with ``i`` on a layer of the model view. The maps are the layer's
+units over the data's plane (as TensorFlow Playground draws them), from
+the weights the training process holds; they are drawn while no run is
+going (pause to see them mid-run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.layer_maths import LayerMaths
+from tui.widgets.boundary import value_colour
+
+TILE_COLUMNS, TILE_ROWS = 12, 6  # one unit's map: 12 × 12 half-block pixels
+MAX_UNITS = 64
+
+
+def tiles(maps: torch.Tensor, width: int) -> Text:
+    """Each unit's map as a small heatmap (blue below 0, orange above, its own scale),
+    side by side, as many per line as ``width`` holds, numbered."""
+    text = Text()
+    per_line = max(1, (width + 2) // (TILE_COLUMNS + 2))
+    units = maps.shape[0]
+    for first in range(0, units, per_line):
+        group = list(range(first, min(units, first + per_line)))
+        text.append("  ".join(f"unit {u:<{TILE_COLUMNS - 5}}" for u in group) + "\n", style="dim")
+        for row in range(TILE_ROWS):
+            for position, unit in enumerate(group):
+                values = maps[unit]
+                scale = float(values.abs().max()) or 1.0
+                upper, lower = values[2 * row].tolist(), values[2 * row + 1].tolist()
+                for column in range(TILE_COLUMNS):
+                    style = Style(
+                        color=value_colour(upper[column], scale),
+                        bgcolor=value_colour(lower[column], scale),
+                    )
+                    text.append("▀", style=style)
+                if position < len(group) - 1:
+                    text.append("  ")
+            text.append("\n")
+    return text
+
+
+class LayerInsideScreen(ModalScreen[None]):
+    """The selected layer's maths and, for a layer of units, its per-neuron maps."""
+
+    BINDINGS = [Binding("escape,q,i", "close", "Close")]
+
+    def __init__(self, title: str, maths: LayerMaths, maps: torch.Tensor | None, note: str) -> None:
+        super().__init__()
+        self.title_text, self.maths, self.maps, self.note = title, maths, maps, note
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="inside", classes="dialog"):
+            yield Static(Text(f"{self.title_text} (Esc closes)"), classes="dialog-title")
+            yield Static(Text(self.maths.equations), id="inside-equations")
+            yield Static("backward, as it runs", classes="dialog-title")
+            yield Static(
+                Syntax(self.maths.backward_source, "python", theme="ansi_dark"),
+                id="inside-source",
+            )
+            yield Static("each unit over the plane", classes="dialog-title")
+            if self.maps is not None:
+                yield Static(tiles(self.maps, 96), id="inside-maps")
+            yield Static(Text(self.note), id="inside-note")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def open_inside(app: Any, index: int, layer_type: str) -> None:
+    """Push the inside view of row ``index`` (a layer of type ``layer_type``)."""
+    from scenarios import registry
+    from scenarios.build import build_model
+    from scenarios.neuron_maps import neuron_maps
+    from tui.layer_maths import layer_maths
+
+    component = registry.lookup(registry.LAYERS, layer_type)
+    if component is None:
+        return
+    maths = layer_maths(component.factory)  # the class: its docstring and backward
+    scenario, session = getattr(app, "scenario", None), getattr(app, "session", None)
+    maps, note = None, ""
+    if scenario is None:
+        note = "fix the marked settings to see the units"
+    elif session is None or getattr(app, "running", False):
+        note = "train, or pause the run, to see each unit over the plane"
+    else:
+        model = build_model(scenario.model, 2, scenario.data.num_classes)
+        model.load_state_dict(session.state_dict())
+        offset = 1 if scenario.model.features else 0
+        grid = neuron_maps(model, index + offset, TILE_COLUMNS, 2 * TILE_ROWS, session_extent(app))
+        if grid.shape[0] > MAX_UNITS:
+            note = f"the first {MAX_UNITS} of {grid.shape[0]} units"
+            grid = grid[:MAX_UNITS]
+        maps = grid
+        epoch = session.epochs_completed
+        note = (note + "; " if note else "") + f"weights after epoch {epoch}"
+    app.push_screen(LayerInsideScreen(f"layer {index}: {layer_type}", maths, maps, note))
+
+
+def session_extent(app: Any) -> tuple[float, float, float, float]:
+    from scenarios.boundary import UNIT_SQUARE
+    from tui.widgets.boundary import BoundaryMap
+
+    try:
+        return app.query_one(BoundaryMap).extent
+    except Exception:  # no map on screen
+        return UNIT_SQUARE
