@@ -30,6 +30,7 @@ from tui.training_process import RemoteSession, SessionSpec, TrainingProcessErro
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.epoch_table import EpochTable
+from tui.widgets.layer_inside import LayerInsideScreen
 from tui.widgets.layer_list import LayerList
 from tui.wording import count
 
@@ -288,6 +289,8 @@ class LabRun(_Base):
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
         update = message.update
         self.query_one(BoundaryMap).show(update.grid, self.test_points, update.extent)
+        if update.unit_maps is not None and isinstance(self.screen, LayerInsideScreen):
+            self.screen.show_units(update)  # the open maps of a layer redraw with the map
 
     def on_training_ended(self, message: TrainingEnded) -> None:
         self.running = False

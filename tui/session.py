@@ -12,14 +12,16 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
+
+import torch
 
 from minidl.health import LayerStatsComputed
 from minidl.reference import TwinTrainer
 from minidl.train import EpochCompleted, Event, History
 from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
 from scenarios.build import Experiment, build_experiment
-from scenarios.neuron_maps import output_grid
+from scenarios.neuron_maps import neuron_maps, output_grid
 from scenarios.schema import Scenario
 
 
@@ -61,6 +63,8 @@ class BoundaryUpdate:
     epoch: int
     grid: list[list[int]] | list[list[float]]
     extent: Extent = UNIT_SQUARE
+    unit_layer: int | None = None  # the watched layer (``watch_units``), if any,
+    unit_maps: torch.Tensor | None = None  # and its units over the same extent
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,10 @@ class TrainingSession(RunControls):
         trainer.health_every = self._steps_per_epoch
         self._health: list[LayerStatsComputed] = []
         self._health_seen = self._health_reported = 0  # epoch-end observations
+        # [layer, columns, rows] whose unit maps each boundary carries (layer -1: none);
+        # a list, or a shared array that the lab rewrites (tui.training_process)
+        self.watched_units: Any = [-1, 0, 0]
+        self._units_reported: tuple[int, ...] = (-1, 0, 0)
 
     @property
     def history(self) -> History:
@@ -200,13 +208,20 @@ class TrainingSession(RunControls):
     def epochs_completed(self) -> int:
         return self.experiment.trainer.epochs_completed
 
-    def _should_stop(self, on_pause: Callable[[], None] | None = None) -> bool:
-        """Asked before every batch: blocks while paused (after ``on_pause``)."""
+    def _should_stop(
+        self,
+        on_pause: Callable[[], None] | None = None,
+        on_new_watch: Callable[[], None] | None = None,
+    ) -> bool:
+        """Asked before every batch: blocks while paused (after ``on_pause``); a paused
+        run that is asked for other unit maps calls ``on_new_watch``."""
         if not self._running.is_set():
             if on_pause is not None:
                 on_pause()
             while not self._running.wait(0.05):
-                pass
+                asked = tuple(self.watched_units[:])
+                if on_new_watch is not None and asked != self._units_reported:
+                    on_new_watch()
         return self._stop.is_set()
 
     def run(
@@ -287,7 +302,12 @@ class TrainingSession(RunControls):
             report(final=True)
             emit(TrainingPaused(self.epochs_completed))
 
-        return self.experiment.trainer.run(epochs, on_event, lambda: self._should_stop(on_pause))
+        def on_new_watch() -> None:  # while paused, the newly watched layer's maps at once
+            emit(self.boundary())
+
+        return self.experiment.trainer.run(
+            epochs, on_event, lambda: self._should_stop(on_pause, on_new_watch)
+        )
 
     def _track_difference(self, ours: EpochCompleted, theirs: EpochCompleted) -> None:
         for a, b in ((ours.train_loss, theirs.train_loss), (ours.test_loss, theirs.test_loss)):
@@ -311,4 +331,18 @@ class TrainingSession(RunControls):
             grid = output_grid(self.experiment.model, columns, rows, self.extent)
         else:
             grid = decision_grid(self.experiment.model, columns, rows, self.extent)
-        return BoundaryUpdate(self.epochs_completed, grid, self.extent)
+        layer, maps = self.unit_maps()
+        return BoundaryUpdate(self.epochs_completed, grid, self.extent, layer, maps)
+
+    def unit_maps(self) -> tuple[int | None, torch.Tensor | None]:
+        """The watched layer and its units over the plane (see ``watched_units``)."""
+        watched = tuple(self.watched_units[:])
+        self._units_reported = watched
+        layer, columns, rows = watched
+        if layer < 0:
+            return None, None
+        try:
+            maps = neuron_maps(self.experiment.model, layer, columns, rows, self.extent)
+        except IndexError:  # not a layer of this model
+            return None, None
+        return layer, maps.clone()  # a plain tensor, not an inference-mode one

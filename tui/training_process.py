@@ -121,6 +121,8 @@ class RemoteSession(RunControls):
         self._step_once = _context.Event()
         # the map's resolution, which the lab changes when the map is resized
         self._grid_size = _context.Array("i", list(grid_size))
+        # [layer, columns, rows] whose unit maps each boundary carries (-1: none)
+        self._watched_units = _context.Array("i", [-1, 0, 0])
         self._lock = threading.Lock()
         self._connection, child_end = _context.Pipe()
         warm_up()  # a no-op while the server lives; starts a new one if it was killed
@@ -132,6 +134,7 @@ class RemoteSession(RunControls):
                 self._grid_size,
                 compare_with_torch,
                 (self._stop, self._running, self._step_once),
+                self._watched_units,
             ),
             name=f"minidl-lab training: {scenario.name}",
             daemon=True,
@@ -177,6 +180,13 @@ class RemoteSession(RunControls):
             return None
         finally:
             self._lock.release()
+
+    def watch_units(self, layer: int | None, columns: int = 0, rows: int = 0) -> None:
+        """From now on every boundary report also carries the maps of built layer
+        ``layer``'s units, ``columns`` × ``rows`` each (None stops). A paused run
+        reports them at once; never waits for the run.
+        """
+        self._watched_units[:] = [-1 if layer is None else layer, columns, rows]
 
     def run(
         self, epochs: int, emit: Callable[[Event | EpochsTrained | BoundaryUpdate], None]
@@ -288,10 +298,13 @@ def _serve(
     grid_size: Any,
     compare_with_torch: bool,
     events: tuple[Any, Any, Any],
+    watched_units: Any = None,
 ) -> None:
     """The child: build the session, then answer commands until told to close."""
     try:
         session = TrainingSession(scenario, grid_size, compare_with_torch, *events)
+        if watched_units is not None:
+            session.watched_units = watched_units
         data = session.experiment.data
         connection.send(
             ("ok", {"x_test": data.x_test, "y_test": data.y_test, "boundary": session.boundary()})

@@ -9,6 +9,7 @@ from scenarios.build import build_model
 from scenarios.neuron_maps import neuron_maps
 from scenarios.shipped import shipped_scenarios
 from tui.app import make_app
+from tui.session import TrainingSession
 from tui.widgets.layer_inside import TILE_COLUMNS, TILE_ROWS, LayerInsideScreen, tiles
 from tui.widgets.layer_list import LayerList
 
@@ -61,3 +62,57 @@ def test_tiles_lay_out_units_side_by_side():
     lines = text.plain.splitlines()
     assert lines[0].startswith("unit 0") and "unit 1" in lines[0] and "unit 2" not in lines[0]
     assert len(lines) == 2 * (1 + TILE_ROWS)
+
+
+def _status(app) -> str:
+    return str(app.query_one("#status").content)
+
+
+async def _until(pilot, condition, tries: int = 400) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.025)
+    raise AssertionError("the lab never got there")
+
+
+async def test_during_a_run_the_maps_of_a_hidden_linear_redraw_with_each_decision_map():
+    app = make_app(shipped_scenarios()["centered_disk"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#epochs", Input).value = "300"
+        await pilot.pause()
+        await pilot.press("t")
+        await _until(pilot, lambda: app.session is not None and app.session.epochs_completed > 0)
+        app.action_step()  # pause once the current epoch ends
+        await _until(pilot, lambda: app.session.paused and "paused after" in _status(app))
+        app.query_one(LayerList).focus()
+        await pilot.press("i")  # row 0: the first Linear, 25 hidden units
+        screen = app.screen
+        assert isinstance(screen, LayerInsideScreen) and app.running
+        # the paused process is asked for the layer's maps and reports them at once
+        await _until(pilot, lambda: screen.maps is not None)
+        first, first_note = screen.maps, screen.note
+        first_epoch = int(first_note.rsplit(" ", 1)[1])
+        assert first.shape == (25, 2 * TILE_ROWS, TILE_COLUMNS)
+        app.action_step()  # one more epoch: its decision map brings the new maps
+        await _until(pilot, lambda: screen.note != first_note)
+        second = screen.maps
+        assert screen.note == f"weights after epoch {first_epoch + 1}"
+        assert not torch.equal(first, second)
+        # both are the process's weights at those epochs: the same run in this process
+        local = TrainingSession(app.session.scenario)
+        for epochs, shown in ((first_epoch, first), (1, second)):
+            local.run(epochs, lambda event: None)
+            model = local.experiment.model
+            expected = neuron_maps(model, 0, TILE_COLUMNS, 2 * TILE_ROWS, local.extent)
+            assert torch.equal(shown, expected)
+        app.action_pause()  # resume: the maps follow the running process's reports
+        await _until(pilot, lambda: int(screen.note.rsplit(" ", 1)[1]) > first_epoch + 1)
+        assert not torch.equal(screen.maps, second)
+        drawn = screen.query_one("#inside-maps").content.plain
+        assert drawn.startswith("unit 0") and "unit 24" in drawn
+        await pilot.press("escape")  # closing stops the watch
+        await pilot.pause()
+        assert app.session._watched_units[:] == [-1, 0, 0]
+        app.action_stop()
+        await app.workers.wait_for_complete()

@@ -2,8 +2,8 @@
 
 Opened with ``i`` on a layer of the model view. The maps are the layer's
 units over the data's plane (as TensorFlow Playground draws them), from
-the weights the training process holds; they are drawn while no run is
-going (pause to see them mid-run).
+the weights the training process holds: during a run, the process
+computes them with each decision map it reports, and they redraw with it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.layer_maths import LayerMaths
+from tui.session import BoundaryUpdate
 from tui.widgets.boundary import value_colour
 
 TILE_COLUMNS, TILE_ROWS = 12, 6  # one unit's map: 12 × 12 half-block pixels
@@ -54,13 +55,25 @@ def tiles(maps: torch.Tensor, width: int) -> Text:
 
 
 class LayerInsideScreen(ModalScreen[None]):
-    """The selected layer's maths and, for a layer of units, its per-neuron maps."""
+    """The selected layer's maths and, for a layer of units, its per-neuron maps.
+
+    While a run goes, the screen watches its layer: every decision map the
+    run reports carries the layer's maps, and ``show_units`` redraws them.
+    """
 
     BINDINGS = [Binding("escape,q,i", "close", "Close")]
 
-    def __init__(self, title: str, maths: LayerMaths, maps: torch.Tensor | None, note: str) -> None:
+    def __init__(
+        self,
+        title: str,
+        maths: LayerMaths,
+        maps: torch.Tensor | None,
+        note: str,
+        watched: tuple[Any, int] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text, self.maths, self.maps, self.note = title, maths, maps, note
+        self.watched = watched  # (the session, the built layer) whose reports redraw the maps
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inside", classes="dialog"):
@@ -72,16 +85,49 @@ class LayerInsideScreen(ModalScreen[None]):
                 id="inside-source",
             )
             yield Static("each unit over the plane", classes="dialog-title")
-            if self.maps is not None:
-                yield Static(tiles(self.maps, 96), id="inside-maps")
+            maps = Text() if self.maps is None else tiles(self.maps, 96)
+            yield Static(maps, id="inside-maps")
             yield Static(Text(self.note), id="inside-note")
 
+    def show_units(self, update: BoundaryUpdate) -> None:
+        """Redraw the maps from a run's report, if it carries this screen's layer."""
+        if self.watched is None or update.unit_maps is None:
+            return
+        if update.unit_layer != self.watched[1]:
+            return
+        self.maps, self.note = _capped(update.unit_maps, update.epoch)
+        if self.is_mounted:  # else compose draws them
+            self.query_one("#inside-maps", Static).update(tiles(self.maps, 96))
+            self.query_one("#inside-note", Static).update(Text(self.note))
+
+    def on_unmount(self) -> None:
+        self._stop_watching()
+
     def action_close(self) -> None:
+        self._stop_watching()
         self.dismiss(None)
+
+    def _stop_watching(self) -> None:
+        if self.watched is not None:
+            self.watched[0].watch_units(None)
+            self.watched = None
+
+
+def _capped(grid: torch.Tensor, epoch: int) -> tuple[torch.Tensor, str]:
+    """At most MAX_UNITS maps, and the note that says which weights they show."""
+    note = ""
+    if grid.shape[0] > MAX_UNITS:
+        note = f"the first {MAX_UNITS} of {grid.shape[0]} units; "
+        grid = grid[:MAX_UNITS]
+    return grid, note + f"weights after epoch {epoch}"
 
 
 def open_inside(app: Any, index: int, layer_type: str) -> None:
-    """Push the inside view of row ``index`` (a layer of type ``layer_type``)."""
+    """Push the inside view of row ``index`` (a layer of type ``layer_type``).
+
+    While a run goes, the training process is asked for the layer's maps with
+    each decision map; otherwise they are computed here from its weights.
+    """
     from scenarios import registry
     from scenarios.build import build_model
     from scenarios.neuron_maps import neuron_maps
@@ -92,23 +138,26 @@ def open_inside(app: Any, index: int, layer_type: str) -> None:
         return
     maths = layer_maths(component.factory)  # the class: its docstring and backward
     scenario, session = getattr(app, "scenario", None), getattr(app, "session", None)
-    maps, note = None, ""
+    maps, note, watched = None, "", None
+    title = f"layer {index}: {layer_type}"
     if scenario is None:
         note = "fix the marked settings to see the units"
-    elif session is None or getattr(app, "running", False):
-        note = "train, or pause the run, to see each unit over the plane"
+    elif session is None:
+        note = "train to see each unit over the plane"
     else:
+        layer = index + (1 if scenario.model.features else 0)
+        if getattr(app, "running", False):
+            watched = (session, layer)
+            note = "the maps come with the run's next decision map"
+            screen = LayerInsideScreen(title, maths, maps, note, watched)
+            app.push_screen(screen)
+            session.watch_units(layer, TILE_COLUMNS, 2 * TILE_ROWS)
+            return
         model = build_model(scenario.model, 2, scenario.data.num_classes)
         model.load_state_dict(session.state_dict())
-        offset = 1 if scenario.model.features else 0
-        grid = neuron_maps(model, index + offset, TILE_COLUMNS, 2 * TILE_ROWS, session_extent(app))
-        if grid.shape[0] > MAX_UNITS:
-            note = f"the first {MAX_UNITS} of {grid.shape[0]} units"
-            grid = grid[:MAX_UNITS]
-        maps = grid
-        epoch = session.epochs_completed
-        note = (note + "; " if note else "") + f"weights after epoch {epoch}"
-    app.push_screen(LayerInsideScreen(f"layer {index}: {layer_type}", maths, maps, note))
+        grid = neuron_maps(model, layer, TILE_COLUMNS, 2 * TILE_ROWS, session_extent(app))
+        maps, note = _capped(grid, session.epochs_completed)
+    app.push_screen(LayerInsideScreen(title, maths, maps, note))
 
 
 def session_extent(app: Any) -> tuple[float, float, float, float]:
