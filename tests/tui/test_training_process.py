@@ -234,3 +234,25 @@ def test_the_fork_server_ignores_packages_in_the_working_directory(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["completed"]
     assert "working directory" not in result.stderr
+
+
+def test_a_watched_layer_s_unit_maps_come_with_every_boundary_report(remote):
+    from scenarios.build import build_model
+    from scenarios.neuron_maps import neuron_maps
+
+    session = remote(short_scenario(3))
+    assert session.boundary().unit_maps is None  # nothing watched
+    session.watch_units(2, 5, 4)  # the second Linear's 25 units, 5 × 4 cells each
+    events: list[object] = []
+    session.run(3, events.append)
+    reports = [event for event in events if isinstance(event, BoundaryUpdate)]
+    assert reports and all(r.unit_layer == 2 for r in reports)
+    last = reports[-1]
+    assert last.epoch == 3 and last.unit_maps.shape == (25, 4, 5)
+    model = build_model(session.scenario.model, 2, 2)
+    model.load_state_dict(session.state_dict())
+    assert torch.equal(last.unit_maps, neuron_maps(model, 2, 5, 4, last.extent))
+    session.watch_units(99, 5, 4)  # not a layer of this model: no maps, no failure
+    assert session.boundary().unit_maps is None
+    session.watch_units(None)
+    assert session.boundary().unit_layer is None
