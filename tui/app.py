@@ -79,8 +79,11 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.session: RemoteSession | None = None
         self.running = False
         self._stop_requested = False
+        self._queued_action = ""  # t or s pressed while a training process starts
         self.started_at = 0.0
         self.last_detail = ""
+        self._cut_epoch = ""
+        self.tuned_note = ""
         # before Textual takes over stdout and stderr, which the fork server inherits
         warm_up()
 
@@ -137,6 +140,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.scenario = scenario
         for button in ("#train", "#step"):
             self.query_one(button, Button).disabled = scenario is None
+        self.follow_form()
         if self.running:
             return
         status = self.query_one("#status", Static)

@@ -14,8 +14,15 @@ from textual import work
 from textual.widgets import Button, ProgressBar, Switch
 
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
-from tui.messages import BoundaryComputed, EpochsTrained, Paused, SessionStarted, TrainingEnded
-from tui.session import BoundaryUpdate, TrainingPaused
+from tui.messages import (
+    BoundaryComputed,
+    EpochsTrained,
+    Paused,
+    SessionStarted,
+    TrainingEnded,
+    Tuned,
+)
+from tui.session import BoundaryUpdate, SettingsApplied, TrainingPaused, changed_settings
 from tui.session import EpochsTrained as EpochsBatch
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError
 from tui.widgets.boundary import BoundaryMap
@@ -44,6 +51,9 @@ class LabRun(_Base):
     started_at: float
     last_detail: str
     _stop_requested: bool
+    _queued_action: str
+    tuned_note: str  # ' · lr 0.5 from epoch 69' once the run's hyper-parameters changed
+    _cut_epoch: str  # how much of the stopped epoch was trained, in words
 
     def set_status(self, text: str, error: bool = False) -> None:
         raise NotImplementedError
@@ -64,9 +74,45 @@ class LabRun(_Base):
         rows = max(4, boundary.size.height - 2 or 16)
         return SessionSpec(self.scenario, (columns, rows), self.query_one("#compare", Switch).value)
 
+    def follow_form(self) -> None:
+        """The form changed with a run under way (or paused between runs): new optimizer
+        hyper-parameters apply from the next step; anything else is said to wait for r."""
+        session, scenario = self.session, self.scenario
+        if session is None or scenario is None or not session.alive:
+            return
+        if not (self.running or session.epochs_completed) or scenario == session.scenario:
+            return
+        before = session.scenario
+        if session.continues(scenario):
+            a, b = before.training, scenario.training
+            what = [f"lr {b.lr}"] if a.lr != b.lr else []
+            if a.optimizer != b.optimizer:
+                what.append(b.optimizer.describe())
+            if what:
+                when = "the next step" if self.running else "the next t or s"
+                self.set_status(
+                    f"{', '.join(what)}: takes effect from {when} "
+                    f"(epoch {session.epochs_completed + 1})"
+                )
+            return
+        changed = changed_settings(session.scenario, scenario)
+        what = " and ".join(changed) if changed else "the setup"
+        if self.running:
+            self.set_status(
+                f"{what} changed: takes effect after r (this run goes on with the old settings)"
+            )
+        else:
+            self.set_status(f"{what} changed: takes effect after r (t then trains anew)")
+
+    def on_tuned(self, message: Tuned) -> None:
+        """Said at once, and kept in the run's status lines until a new session."""
+        self.tuned_note = f" · {message.applied.describe()}"
+        self.set_status(message.applied.describe())
+
     def _show_new_session(self, session: RemoteSession) -> None:
         """Empty charts and log, the new model's boundary and the test points."""
         self.session = session
+        self.tuned_note = ""
         shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
         labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
@@ -77,7 +123,18 @@ class LabRun(_Base):
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
 
+    def _queue_while_starting(self, action: str) -> bool:
+        """A t or s pressed while a reset's training process is still starting runs once it
+        is ready (True: queued)."""
+        if self.running and self.session is None and not self._stop_requested:
+            self._queued_action = action
+            self.set_status(f"starting a training process… ({action} follows)")
+            return True
+        return False
+
     def action_train(self) -> None:
+        if self._queue_while_starting("t"):
+            return
         if self.running:
             if self.session is not None and self.session.paused:
                 self.action_pause()
@@ -102,6 +159,8 @@ class LabRun(_Base):
         self._start(session.epochs_left)
 
     def action_step(self) -> None:
+        if self._queue_while_starting("s"):
+            return
         session = self.session
         if self.running:  # one more epoch, then paused (from a pause: exactly one)
             if session is not None:
@@ -161,8 +220,10 @@ class LabRun(_Base):
         a new training process when ``fresh``."""
         self.running = True
         self._stop_requested = False
+        self._queued_action = ""
         self.started_at = time.perf_counter()
         self.last_detail = ""
+        self._cut_epoch = ""
         self.query_one("#pause", Button).label = "Pause"
         spec = None
         if fresh:
@@ -200,13 +261,19 @@ class LabRun(_Base):
                 self.post_message(BoundaryComputed(event))
             elif isinstance(event, TrainingDiverged):
                 self.last_detail = (
-                    f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
-                    "(that step was not applied); lower the learning rate and reset"
+                    f"diverged: the loss became {event.loss} at step {event.step} of epoch "
+                    f"{event.epoch} (that step was not applied); lower the learning rate, "
+                    "then r for new weights"
                 )
+            elif isinstance(event, SettingsApplied):
+                self.post_message(Tuned(event))
             elif isinstance(event, TrainingPaused):
                 self.post_message(Paused(event.epochs_completed))
             elif isinstance(event, TrainingStopped):
-                self.last_detail = f"stopped at epoch {event.epoch}, step {event.step}"
+                done = event.step - 1  # the steps of the cut epoch that were applied
+                self._cut_epoch = (
+                    f" and {count(done, 'step')} of epoch {event.epoch}" if done else ""
+                )
             elif isinstance(event, TrainingFinished):
                 self.post_message(TrainingEnded(event, self.last_detail))
 
@@ -225,13 +292,18 @@ class LabRun(_Base):
     def on_paused(self, message: Paused) -> None:
         if self.session is not None and self.session.paused:
             completed = count(message.epochs_completed, "epoch")
-            self.set_status(f"paused after {completed} (p resumes)")
+            self.set_status(f"paused after {completed} (p resumes){self.tuned_note}")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
         if not message.trains:
             self.running = False
             self.set_status("reset: new weights from the seed; press t to train")
+            queued, self._queued_action = self._queued_action, ""
+            if queued == "t":
+                self.action_train()
+            elif queued == "s":
+                self.action_step()
 
     # --- worker reports -----------------------------------------------------
     def on_epochs_trained(self, message: EpochsTrained) -> None:
@@ -260,7 +332,8 @@ class LabRun(_Base):
         )
         self.set_status(
             f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
-            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{twin}{state}"
+            f"{elapsed:.1f} s · test acc {e.test_accuracy:.3f} · F1 {e.f1:.3f}{twin}"
+            f"{self.tuned_note}{state}"
         )
 
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
@@ -290,10 +363,23 @@ class LabRun(_Base):
         )
         if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
+        summary += self.tuned_note
         status = message.finished.status
-        line = f"{status} after {count(message.finished.epochs_completed, 'epoch')}{summary}"
-        if message.detail:
-            line = f"{message.detail} · {line}"
+        done = message.finished.epochs_completed
+        total = session.scenario.training.epochs if session is not None else done
+        if status == "diverged":
+            line = f"{message.detail}{summary}"
+        elif status == "stopped":
+            line = (
+                f"stopped after {done}/{total} epochs{self._cut_epoch} "
+                f"(t goes on, r starts anew){summary}"
+            )
+            if message.detail:  # a failure, not a request
+                line = f"{message.detail} · {line}"
+        elif done < total:  # a step, or a run cut short by its epoch count: not the end
+            line = f"paused after {done}/{total} epochs (t or s goes on){summary}"
+        else:
+            line = f"completed after {count(done, 'epoch')}{summary}"
         self.set_status(line, error=status == "diverged")
 
     def action_log_scale(self) -> None:

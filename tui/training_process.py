@@ -119,6 +119,8 @@ class RemoteSession(RunControls):
         self._running = _context.Event()
         self._running.set()
         self._step_once = _context.Event()
+        # new optimizer hyper-parameters, taken on by the child before its next batch
+        tune_receiver, self._tune_sender = _context.Pipe(duplex=False)
         # the map's resolution, which the lab changes when the map is resized
         self._grid_size = _context.Array("i", list(grid_size))
         self._lock = threading.Lock()
@@ -132,12 +134,14 @@ class RemoteSession(RunControls):
                 self._grid_size,
                 compare_with_torch,
                 (self._stop, self._running, self._step_once),
+                tune_receiver,
             ),
             name=f"minidl-lab training: {scenario.name}",
             daemon=True,
         )
         self._process.start()
         child_end.close()
+        tune_receiver.close()
         if not self._connection.poll(START_TIMEOUT_SECONDS):
             self.close()
             raise TrainingProcessError("the training process did not start")
@@ -230,6 +234,7 @@ class RemoteSession(RunControls):
 
     def close(self) -> None:
         """End the child: politely, then by force."""
+        self._tune_sender.close()
         if self._process.is_alive():
             self.stop()
             try:
@@ -288,10 +293,13 @@ def _serve(
     grid_size: Any,
     compare_with_torch: bool,
     events: tuple[Any, Any, Any],
+    tune_receiver: Connection,
 ) -> None:
     """The child: build the session, then answer commands until told to close."""
     try:
-        session = TrainingSession(scenario, grid_size, compare_with_torch, *events)
+        session = TrainingSession(
+            scenario, grid_size, compare_with_torch, *events, tune_receiver=tune_receiver
+        )
         data = session.experiment.data
         connection.send(
             ("ok", {"x_test": data.x_test, "y_test": data.y_test, "boundary": session.boundary()})
@@ -324,8 +332,7 @@ def _answer(
         return "ok", {k: v.clone() for k, v in session.experiment.model.state_dict().items()}
     if command == "load_state_dict":
         try:
-            session.experiment.model.load_state_dict(argument)
+            return "ok", session.load_weights(argument)
         except MinidlError as error:
             return "refused", error
-        return "ok", session.boundary()
     return "failed", f"unknown command {command!r}"

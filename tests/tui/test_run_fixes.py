@@ -1,0 +1,177 @@
+"""The run as a person steers it: hyper-parameters changed on the way, weights loaded
+under the PyTorch comparison, keys pressed while a process starts, and how runs end."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from textual.widgets import Input, Switch
+
+from tui.app import MinidlLab, make_app
+from tui.session import TrainingSession
+
+SIZE = (120, 36)
+
+
+def status(app: MinidlLab) -> str:
+    return str(app.query_one("#status").content)
+
+
+async def set_input(pilot, selector: str, text: str) -> None:
+    pilot.app.query_one(selector, Input).value = text
+    await pilot.pause()
+
+
+async def wait_until(pilot, condition, timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause()
+
+
+async def finish(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def reference_run(scenario, first: int, then: int, lr: float | None) -> list[float]:
+    """Test losses of ``first`` epochs, then ``then`` more with the learning rate ``lr``."""
+    session = TrainingSession(scenario)
+    session.run(first, lambda event: None)
+    if lr is not None:
+        session.experiment.optimizer.lr = lr
+    session.run(then, lambda event: None)
+    return [e.test_loss for e in session.history.epochs]
+
+
+async def test_a_learning_rate_changed_between_steps_applies_from_the_next_epoch():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "5")
+        scenario = app.scenario
+        for _ in range(3):
+            await pilot.press("s")
+            await finish(pilot)
+        assert status(app).startswith("paused after 3/5 epochs")
+        await set_input(pilot, "#lr", "0.5")
+        assert "lr 0.5: takes effect from the next t or s (epoch 4)" in status(app)
+        await pilot.press("t")
+        await finish(pilot)
+        losses = [e.test_loss for e in app.session.history.epochs]
+        assert len(losses) == 5  # the same run, continued
+        assert status(app).startswith("completed after 5 epochs")
+    assert losses == reference_run(scenario, 3, 2, lr=0.5)
+    assert losses[3:] != reference_run(scenario, 3, 2, lr=None)[3:]
+
+
+async def test_a_learning_rate_changed_while_paused_applies_at_the_next_step():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "10000")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: status(app).startswith("paused after"))
+        epoch = app.session.epochs_completed + 1
+        await set_input(pilot, "#lr", "0.5")
+        assert f"lr 0.5: takes effect from the next step (epoch {epoch})" in status(app)
+        await pilot.press("s")  # one epoch, then paused again
+        await wait_until(pilot, lambda: f"lr 0.5 from epoch {epoch}" in status(app))
+        assert app.session.scenario.training.lr == 0.5
+        # a save cannot promise what a replay of the file reaches: the run changed course
+        assert app.session.tuned
+        await pilot.press("x")
+        await finish(pilot)
+
+
+async def test_a_setting_that_cannot_change_mid_run_says_it_waits_for_reset():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "10000")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: status(app).startswith("paused after"))
+        await set_input(pilot, "#batch-size", "16")
+        assert status(app) == (
+            "the batch size changed: takes effect after r (this run goes on with the old settings)"
+        )
+        assert app.session.scenario.training.batch_size == 32
+        await pilot.press("x")
+        await finish(pilot)
+
+
+async def test_vs_torch_after_loading_weights_starts_the_twin_from_them(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#compare", Switch).value = True
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("t")
+        await finish(pilot)
+        path = str(tmp_path / "weights.pt")
+        app.save_weights_to(path)
+        await pilot.press("r")
+        await finish(pilot)
+        app.load_weights_from(path)
+        assert status(app) == f"loaded the weights from {path}"
+        await pilot.press("s")
+        await finish(pilot)
+        assert app.session.compares_with_torch
+        assert app.session.max_loss_difference < 1e-3  # rounding, not another start
+        assert "largest loss gap vs torch" in status(app)
+
+
+async def test_t_pressed_while_a_reset_starts_the_process_trains_once_it_is_ready():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#compare", Switch).value = True
+        await set_input(pilot, "#epochs", "2")
+        await pilot.press("r", "t")
+        await wait_until(pilot, lambda: app.session is not None and not app.running, 60)
+        await finish(pilot)
+        assert app.session.epochs_completed == 2
+        assert status(app).startswith("completed after 2 epochs")
+
+
+async def test_stop_and_divergence_each_read_as_one_sentence():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "10000")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed)
+        await pilot.press("x")
+        await finish(pilot)
+        done = app.session.epochs_completed
+        line = status(app)
+        assert line.startswith(f"stopped after {done}/10000 epochs")
+        assert "(t goes on, r starts anew)" in line and line.count("stopped") == 1
+        await set_input(pilot, "#lr", "1e30")
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("r")
+        await finish(pilot)
+        await pilot.press("t")
+        await finish(pilot)
+        line = status(app)
+        assert line.startswith("diverged: the loss became ")
+        assert "of epoch 1 (that step was not applied)" in line
+        assert "after 0 epochs" not in line and line.count("diverged") == 1
+
+
+def test_tuning_a_session_equals_setting_the_optimizer_by_hand():
+    from scenarios.schema import load_scenario
+    from scenarios.shipped import shipped_scenarios
+
+    scenario = load_scenario(shipped_scenarios()["centered_disk"])
+    scenario = replace(scenario, training=replace(scenario.training, epochs=4))
+    session = TrainingSession(scenario, compare_with_torch=True)
+    session.run(2, lambda event: None)
+    tuned = replace(scenario, training=replace(scenario.training, lr=0.5))
+    assert session.continues(tuned)
+    events: list = []
+    session.run(2, events.append)
+    applied = [e for e in events if type(e).__name__ == "SettingsApplied"]
+    assert [a.describe() for a in applied] == ["lr 0.5 from epoch 3"]
+    assert session.experiment.optimizer.lr == 0.5
+    assert session.twin.optimizer.param_groups[0]["lr"] == 0.5
+    assert session.max_loss_difference < 1e-3
+    assert [e.test_loss for e in session.history.epochs] == reference_run(scenario, 2, 2, 0.5)
