@@ -84,6 +84,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.last_detail = ""
         self._cut_epoch = ""
         self.tuned_note = ""
+        self.shown_data: object = None
         # before Textual takes over stdout and stderr, which the fork server inherits
         warm_up()
 
@@ -237,6 +238,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.form_screen.remove_class("-more")
         self.query_one(LayerList).focus()
         self._close_session()
+        self.shown_data = None  # a new setup: its data, and no trace of the old run
         self.revalidate()
 
     def action_export(self) -> None:

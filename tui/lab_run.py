@@ -14,6 +14,8 @@ from textual import work
 from textual.widgets import Button, ProgressBar, Switch
 
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
+from scenarios.boundary import data_extent
+from scenarios.build import build_data
 from tui.messages import (
     BoundaryComputed,
     EpochsTrained,
@@ -52,6 +54,7 @@ class LabRun(_Base):
     last_detail: str
     _stop_requested: bool
     _queued_action: str
+    shown_data: object  # the DataSpec whose points the map shows (None: none yet)
     tuned_note: str  # ' · lr 0.5 from epoch 69' once the run's hyper-parameters changed
     _cut_epoch: str  # how much of the stopped epoch was trained, in words
 
@@ -74,11 +77,44 @@ class LabRun(_Base):
         rows = max(4, boundary.size.height - 2 or 16)
         return SessionSpec(self.scenario, (columns, rows), self.query_one("#compare", Switch).value)
 
+    def show_data(self) -> None:
+        """A new setup replaces the run: clear the charts, table and bar, and draw the data
+        it trains on (the points a finished run shows too)."""
+        assert self.scenario is not None
+        self.shown_data = self.scenario.data
+        try:
+            data = build_data(self.scenario.data)
+        except Exception as error:  # shown to the user; training would say the same
+            self.set_status(f"cannot make the data: {type(error).__name__}: {error}", error=True)
+            return
+        shown = data.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = data.y_test[:TEST_POINTS_SHOWN].tolist()
+        self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
+        self.clear_run()
+        self.query_one(BoundaryMap).show_data(
+            self.test_points, data_extent(data.x_train, data.x_test)
+        )
+
+    def clear_run(self) -> None:
+        """Empty charts and table, the bar at zero."""
+        for chart in self.query(MetricChart):
+            chart.clear()
+        self.query_one(EpochTable).clear()
+        epochs = self.scenario.training.epochs if self.scenario is not None else 1
+        self.query_one(ProgressBar).update(total=epochs, progress=0)
+
     def follow_form(self) -> None:
         """The form changed with a run under way (or paused between runs): new optimizer
         hyper-parameters apply from the next step; anything else is said to wait for r."""
         session, scenario = self.session, self.scenario
-        if session is None or scenario is None or not session.alive:
+        if scenario is None:
+            return
+        idle = not self.running
+        if idle and scenario.data != self.shown_data:  # new data: the old run is gone
+            self._close_session()
+            self.show_data()
+            return
+        if session is None or not session.alive:
             return
         if not (self.running or session.epochs_completed) or scenario == session.scenario:
             return
@@ -116,10 +152,8 @@ class LabRun(_Base):
         shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
         labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
-        for chart in self.query(MetricChart):
-            chart.clear()
-        self.query_one(EpochTable).clear()
-        self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
+        self.shown_data = session.scenario.data
+        self.clear_run()
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
 

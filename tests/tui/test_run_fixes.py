@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from textual.widgets import Input, Switch
+from textual.widgets import Input, ProgressBar, RichLog, Select, Switch
 
 from tui.app import MinidlLab, make_app
 from tui.session import TrainingSession
+from tui.widgets.boundary import CLASS_COLOURS, NO_MODEL_COLOUR, POINT_COLOURS, BoundaryMap
+from tui.widgets.charts import MetricChart
 
 SIZE = (120, 36)
 
@@ -175,3 +177,49 @@ def test_tuning_a_session_equals_setting_the_optimizer_by_hand():
     assert session.twin.optimizer.param_groups[0]["lr"] == 0.5
     assert session.max_loss_difference < 1e-3
     assert [e.test_loss for e in session.history.epochs] == reference_run(scenario, 2, 2, 0.5)
+
+
+def rows(app: MinidlLab) -> int:
+    return len(app.query_one("#metrics", RichLog).lines)
+
+
+def map_colours(app: MinidlLab) -> set[str]:
+    return {colour for row in app.query_one(BoundaryMap).pixels() for colour in row}
+
+
+async def test_the_first_screen_shows_the_data_before_any_training():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        boundary = app.query_one(BoundaryMap)
+        assert boundary.grid == [] and len(boundary.points) == 300
+        assert {label for _, _, label in boundary.points} == {0, 1}
+        colours = map_colours(app)
+        assert NO_MODEL_COLOUR in colours and set(POINT_COLOURS[:2]) <= colours
+        assert not set(CLASS_COLOURS) & colours  # no boundary: no model has predicted yet
+
+
+async def test_a_new_data_set_or_a_loaded_scenario_replaces_the_old_run_on_screen():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("t")
+        await finish(pilot)
+        assert rows(app) == 3
+        app.query_one("#data-kind", Select).value = "three_gaussians"
+        await pilot.pause()
+        boundary = app.query_one(BoundaryMap)
+        assert boundary.grid == []  # no stale boundary
+        assert {label for _, _, label in boundary.points} == {0, 1, 2}
+        assert rows(app) == 0
+        assert app.query_one(ProgressBar).progress == 0
+        assert all(chart.point_count("train") == 0 for chart in app.query(MetricChart))
+        assert app.session is None  # t trains the new setup from the start
+        await pilot.press("t")
+        await finish(pilot)
+        assert rows(app) == 3 and boundary.grid
+        await app.load_from("quarter_circle")
+        await pilot.pause()
+        assert rows(app) == 0 and boundary.grid == []
+        assert app.query_one(ProgressBar).progress == 0
+        assert boundary.points and app.session is None
