@@ -31,6 +31,8 @@ from textual.widgets import (
 )
 
 import minidl
+from scenarios.datasets import DATASETS
+from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 from scenarios.schema import (
     Scenario,
     ScenarioError,
@@ -114,6 +116,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         gc.freeze()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
         self.revalidate()
+        self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
         self.query_one(LayerList).focus()  # the model first
 
     # --- form -> scenario ----------------------------------------------------
@@ -125,7 +128,24 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         """A field of the form changed (not one of a dialog's)."""
         control = getattr(event, "control", None)  # None: the layer stack changed
         if control is None or self.query_one(LabForm) in control.ancestors_with_self:
+            if control is not None and control.id in ("data-kind", "csv-path"):
+                self.follow_class_count()
             self.revalidate()
+
+    def follow_class_count(self) -> None:
+        """One output per class: the last Linear's width (and a first Linear added to an
+        empty stack) follow the data set's classes, a CSV file's read from the file."""
+        kind = self.query_one("#data-kind", Select).value
+        classes = None
+        if kind in DATASETS:
+            classes = DATASETS[kind][1]
+        elif kind == "csv":
+            try:
+                classes = read_csv_points(self.query_one("#csv-path", Input).value).num_classes
+            except (CsvDataError, OSError, ValueError):  # the field says what is wrong
+                return
+        if classes is not None:
+            self.query_one(ModelPanel).set_output_width(classes)
 
     @property
     def form_screen(self) -> Screen:
@@ -240,6 +260,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self._close_session()
         self.shown_data = None  # a new setup: its data, and no trace of the old run
         self.revalidate()
+        self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
 
     def action_export(self) -> None:
         if self.session is None or not self.session.history.epochs:
@@ -311,6 +332,10 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             return
         self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
+
+def scenario_classes(scenario: Scenario | None) -> int | None:
+    return None if scenario is None else scenario.data.num_classes
+
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
     """The lab, set up with a scenario (default: the shipped centered disk)."""

@@ -12,6 +12,7 @@ from tui.app import MinidlLab, make_app
 from tui.session import TrainingSession
 from tui.widgets.boundary import CLASS_COLOURS, NO_MODEL_COLOUR, POINT_COLOURS, BoundaryMap
 from tui.widgets.charts import MetricChart
+from tui.widgets.model_panel import ModelPanel
 
 SIZE = (120, 36)
 
@@ -223,3 +224,50 @@ async def test_a_new_data_set_or_a_loaded_scenario_replaces_the_old_run_on_scree
         assert rows(app) == 0 and boundary.grid == []
         assert app.query_one(ProgressBar).progress == 0
         assert boundary.points and app.session is None
+
+
+async def test_the_last_linear_follows_the_classes_of_a_csv_file(tmp_path):
+    path = tmp_path / "three.csv"
+    path.write_text("".join(f"{i / 90},{(i * 7 % 90) / 90},{i % 3}\n" for i in range(90)))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "csv"
+        await pilot.pause()
+        await set_input(pilot, "#csv-path", str(path))
+        await pilot.pause()
+        assert app.query_one(ModelPanel).specs[-1] == {"type": "Linear", "out_features": 3}
+        assert app.scenario is not None and app.scenario.data.num_classes == 3, status(app)
+        await set_input(pilot, "#epochs", "1")
+        await pilot.press("t")
+        await finish(pilot)
+        assert status(app).startswith("completed after 1 epoch")
+
+
+async def test_a_linear_added_to_an_empty_stack_gives_one_output_per_class():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "three_gaussians"
+        await pilot.pause()
+        panel = app.query_one(ModelPanel)
+        panel.set_layers([], 0)
+        await pilot.pause()
+        panel.ask_add()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert panel.specs == [{"type": "Linear", "out_features": 3}]
+        assert app.scenario is not None  # trainable as it stands
+
+
+async def test_a_linear_appended_becomes_the_output_and_the_old_output_a_hidden_layer():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        panel.set_layers([{"type": "Linear", "out_features": 2}, {"type": "ReLU"}], 1)
+        await pilot.pause()
+        panel.ask_add()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [s.get("out_features") for s in panel.specs] == [25, None, 2]
+        assert app.scenario is not None
