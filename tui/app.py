@@ -31,6 +31,7 @@ from textual.widgets import (
 )
 
 import minidl
+from minidl.serialization import atomic_write_text, strict_json
 from scenarios.datasets import DATASETS
 from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 from scenarios.schema import (
@@ -266,22 +267,34 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         if self.session is None or not self.session.history.epochs:
             self.set_status("no history yet: train first", error=True)
             return
+        name = f"{Path(default_file_name(self.session.scenario)).stem}-history.json"
         self.push_screen(
-            PathPrompt("Export the history (JSON; a .csv is written beside)", "history.json"),
+            PathPrompt("Export the history (JSON; a .csv is written beside)", name),
             self.export_to,
         )
 
     def export_to(self, path: str | None) -> None:
-        if not path or self.session is None:
+        """The epochs so far as JSON, with the setup that trained them and, with the
+        comparison on, PyTorch's epochs; the minidl epochs as CSV beside it."""
+        session = self.session
+        if not path or session is None:
             return
-        history = self.session.history
+        history = session.history
+        document = history.to_dict()
+        if self.running:
+            document["status"] = "running"
+        document["scenario"] = scenario_to_document(session.scenario)
+        if session.compares_with_torch:
+            document["torch"] = {"epochs": session.twin_history.to_dict()["epochs"]}
+        csv_path = Path(path).with_suffix(".csv")
         try:
-            history.to_json(path)
-            history.to_csv(Path(path).with_suffix(".csv"))
+            atomic_write_text(path, strict_json(document))
+            history.to_csv(csv_path)
         except OSError as error:
             self.set_status(f"cannot write {path}: {error}", error=True)
             return
-        self.set_status(f"wrote {path} and {Path(path).with_suffix('.csv')}")
+        count_text = f"{len(history.epochs)} epochs"
+        self.set_status(f"wrote {path} and {csv_path} ({count_text}{self.tuned_note})")
 
     # --- weights --------------------------------------------------------------
     def action_save_weights(self) -> None:

@@ -113,7 +113,8 @@ class RemoteSession(RunControls):
         self.scenario = scenario
         self.compares_with_torch = compare_with_torch
         self.max_loss_difference = 0.0
-        self.history = History()
+        self.history = History()  # grows with each report during a run
+        self.twin_history = History()  # the PyTorch twin's, with the comparison on
         self._epochs_completed = 0
         self._stop = _context.Event()
         self._running = _context.Event()
@@ -204,11 +205,14 @@ class RemoteSession(RunControls):
                         continue
                     if isinstance(payload, EpochsTrained):
                         self._epochs_completed = payload.events[-1].epoch
+                        self.history.epochs.extend(payload.events)
+                        self.twin_history.epochs.extend(payload.twin_events)
                         if payload.max_loss_difference is not None:
                             self.max_loss_difference = payload.max_loss_difference
                     emit(payload)
                 elif kind == "done":
                     self.history = payload["history"]
+                    self.twin_history = payload["twin_history"]
                     self._epochs_completed = len(self.history.epochs)
                     self.max_loss_difference = payload["max_loss_difference"]
                     break
@@ -325,7 +329,11 @@ def _answer(
 ) -> tuple[str, Any]:
     if command == "run":
         history = session.run(argument, lambda event: connection.send(("event", event)))
-        return "done", {"history": history, "max_loss_difference": session.max_loss_difference}
+        return "done", {
+            "history": history,
+            "twin_history": session.twin.history if session.twin is not None else History(),
+            "max_loss_difference": session.max_loss_difference,
+        }
     if command == "boundary":
         return "ok", session.boundary()
     if command == "state_dict":

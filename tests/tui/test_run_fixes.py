@@ -4,6 +4,7 @@ under the PyTorch comparison, keys pressed while a process starts, and how runs 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 
 from textual.widgets import Input, ProgressBar, RichLog, Select, Switch
@@ -271,3 +272,48 @@ async def test_a_linear_appended_becomes_the_output_and_the_old_output_a_hidden_
         await pilot.pause()
         assert [s.get("out_features") for s in panel.specs] == [25, None, 2]
         assert app.scenario is not None
+
+
+async def test_export_names_the_file_after_the_setup_and_holds_scenario_and_torch_curves(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#compare", Switch).value = True
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("t")
+        await finish(pilot)
+        await pilot.press("h")
+        await pilot.pause()
+        prompt = app.screen.query_one("#prompt-path", Input)
+        assert prompt.value == "centered_disk-sgd-history.json"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert status(app).startswith("wrote centered_disk-sgd-history.json and ")
+    document = json.loads((tmp_path / "centered_disk-sgd-history.json").read_text())
+    assert document["status"] == "completed" and len(document["epochs"]) == 3
+    assert document["scenario"]["training"]["lr"] == 0.01
+    assert document["scenario"]["data"]["kind"] == "centered_disk"
+    torch_epochs = document["torch"]["epochs"]
+    assert [e["epoch"] for e in torch_epochs] == [1, 2, 3]
+    assert abs(torch_epochs[-1]["test_loss"] - document["epochs"][-1]["test_loss"]) < 1e-3
+    assert (tmp_path / "centered_disk-sgd-history.csv").exists()
+
+
+async def test_export_during_a_run_writes_the_epochs_so_far(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "10000")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: status(app).startswith("paused after"))
+        done = app.session.epochs_completed
+        path = tmp_path / "live.json"
+        app.export_to(str(path))
+        await pilot.press("x")
+        await finish(pilot)
+    document = json.loads(path.read_text())
+    assert document["status"] == "running" and len(document["epochs"]) == done
+    assert "torch" not in document
