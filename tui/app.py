@@ -31,6 +31,9 @@ from textual.widgets import (
 )
 
 import minidl
+from minidl.serialization import atomic_write_text, strict_json
+from scenarios.datasets import DATASETS
+from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 from scenarios.schema import (
     Scenario,
     ScenarioError,
@@ -80,8 +83,12 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.session: RemoteSession | None = None
         self.running = False
         self._stop_requested = False
+        self._queued_action = ""  # t or s pressed while a training process starts
         self.started_at = 0.0
         self.last_detail = ""
+        self._cut_epoch = ""
+        self.tuned_note = ""
+        self.shown_data: object = None
         # before Textual takes over stdout and stderr, which the fork server inherits
         warm_up()
 
@@ -111,6 +118,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         gc.freeze()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
         self.revalidate()
+        self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
         self.query_one(LayerList).focus()  # the model first
 
     # --- form -> scenario ----------------------------------------------------
@@ -122,7 +130,24 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         """A field of the form changed (not one of a dialog's)."""
         control = getattr(event, "control", None)  # None: the layer stack changed
         if control is None or self.query_one(LabForm) in control.ancestors_with_self:
+            if control is not None and control.id in ("data-kind", "csv-path"):
+                self.follow_class_count()
             self.revalidate()
+
+    def follow_class_count(self) -> None:
+        """One output per class: the last Linear's width (and a first Linear added to an
+        empty stack) follow the data set's classes, a CSV file's read from the file."""
+        kind = self.query_one("#data-kind", Select).value
+        classes = None
+        if kind in DATASETS:
+            classes = DATASETS[kind][1]
+        elif kind == "csv":
+            try:
+                classes = read_csv_points(self.query_one("#csv-path", Input).value).num_classes
+            except (CsvDataError, OSError, ValueError):  # the field says what is wrong
+                return
+        if classes is not None:
+            self.query_one(ModelPanel).set_output_width(classes)
 
     @property
     def form_screen(self) -> Screen:
@@ -138,6 +163,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.scenario = scenario
         for button in ("#train", "#step"):
             self.query_one(button, Button).disabled = scenario is None
+        self.follow_form()
         if self.running:
             return
         status = self.query_one("#status", Static)
@@ -234,28 +260,42 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.form_screen.remove_class("-more")
         self.query_one(LayerList).focus()
         self._close_session()
+        self.shown_data = None  # a new setup: its data, and no trace of the old run
         self.revalidate()
+        self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
 
     def action_export(self) -> None:
         if self.session is None or not self.session.history.epochs:
             self.set_status("no history yet: train first", error=True)
             return
+        name = f"{Path(default_file_name(self.session.scenario)).stem}-history.json"
         self.push_screen(
-            PathPrompt("Export the history (JSON; a .csv is written beside)", "history.json"),
+            PathPrompt("Export the history (JSON; a .csv is written beside)", name),
             self.export_to,
         )
 
     def export_to(self, path: str | None) -> None:
-        if not path or self.session is None:
+        """The epochs so far as JSON, with the setup that trained them and, with the
+        comparison on, PyTorch's epochs; the minidl epochs as CSV beside it."""
+        session = self.session
+        if not path or session is None:
             return
-        history = self.session.history
+        history = session.history
+        document = history.to_dict()
+        if self.running:
+            document["status"] = "running"
+        document["scenario"] = scenario_to_document(session.scenario)
+        if session.compares_with_torch:
+            document["torch"] = {"epochs": session.twin_history.to_dict()["epochs"]}
+        csv_path = Path(path).with_suffix(".csv")
         try:
-            history.to_json(path)
-            history.to_csv(Path(path).with_suffix(".csv"))
+            atomic_write_text(path, strict_json(document))
+            history.to_csv(csv_path)
         except OSError as error:
             self.set_status(f"cannot write {path}: {error}", error=True)
             return
-        self.set_status(f"wrote {path} and {Path(path).with_suffix('.csv')}")
+        count_text = f"{len(history.epochs)} epochs"
+        self.set_status(f"wrote {path} and {csv_path} ({count_text}{self.tuned_note})")
 
     # --- weights --------------------------------------------------------------
     def action_save_weights(self) -> None:
@@ -306,6 +346,10 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             return
         self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
         self.set_status(f"loaded the weights from {path}")
+
+def scenario_classes(scenario: Scenario | None) -> int | None:
+    return None if scenario is None else scenario.data.num_classes
+
 
 def make_app(scenario: Scenario | str | Path | None = None) -> MinidlLab:
     """The lab, set up with a scenario (default: the shipped centered disk)."""

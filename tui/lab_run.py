@@ -14,6 +14,8 @@ from textual import work
 from textual.widgets import Button, ProgressBar, Switch
 
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
+from scenarios.boundary import data_extent
+from scenarios.build import build_data
 from tui.health_view import health_text
 from tui.messages import (
     BoundaryComputed,
@@ -22,8 +24,15 @@ from tui.messages import (
     Paused,
     SessionStarted,
     TrainingEnded,
+    Tuned,
 )
-from tui.session import BoundaryUpdate, HealthUpdate, TrainingPaused
+from tui.session import (
+    BoundaryUpdate,
+    HealthUpdate,
+    SettingsApplied,
+    TrainingPaused,
+    changed_settings,
+)
 from tui.session import EpochsTrained as EpochsBatch
 from tui.task_words import final_summary, scores, short_summary
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError
@@ -55,6 +64,10 @@ class LabRun(_Base):
     started_at: float
     last_detail: str
     _stop_requested: bool
+    _queued_action: str
+    shown_data: object  # the DataSpec whose points the map shows (None: none yet)
+    tuned_note: str  # ' · lr 0.5 from epoch 69' once the run's hyper-parameters changed
+    _cut_epoch: str  # how much of the stopped epoch was trained, in words
 
     def set_status(self, text: str, error: bool = False) -> None:
         raise NotImplementedError
@@ -75,21 +88,99 @@ class LabRun(_Base):
         rows = max(4, boundary.size.height - 2 or 16)
         return SessionSpec(self.scenario, (columns, rows), self.query_one("#compare", Switch).value)
 
-    def _show_new_session(self, session: RemoteSession) -> None:
-        """Empty charts and log, the new model's boundary and the test points."""
-        self.session = session
-        shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
-        labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
+    def show_data(self) -> None:
+        """A new setup replaces the run: clear the charts, table and bar, and draw the data
+        it trains on (the points a finished run shows too)."""
+        assert self.scenario is not None
+        self.shown_data = self.scenario.data
+        try:
+            data = build_data(self.scenario.data)
+        except Exception as error:  # shown to the user; training would say the same
+            self.set_status(f"cannot make the data: {type(error).__name__}: {error}", error=True)
+            return
+        shown = data.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = data.y_test[:TEST_POINTS_SHOWN].tolist()
         self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
+        self.clear_run()
+        self.query_one(BoundaryMap).show_data(
+            self.test_points, data_extent(data.x_train, data.x_test)
+        )
+
+    def clear_run(self) -> None:
+        """Empty charts and table, the bar at zero."""
         for chart in self.query(MetricChart):
             chart.clear()
         self.query_one(EpochTable).clear()
         self.query_one(LayerList).show_health([], None)
-        self.query_one(ProgressBar).update(total=session.scenario.training.epochs, progress=0)
+        epochs = self.scenario.training.epochs if self.scenario is not None else 1
+        self.query_one(ProgressBar).update(total=epochs, progress=0)
+
+    def follow_form(self) -> None:
+        """The form changed with a run under way (or paused between runs): new optimizer
+        hyper-parameters apply from the next step; anything else is said to wait for r."""
+        session, scenario = self.session, self.scenario
+        if scenario is None:
+            return
+        idle = not self.running
+        if idle and scenario.data != self.shown_data:  # new data: the old run is gone
+            self._close_session()
+            self.show_data()
+            return
+        if session is None or not session.alive:
+            return
+        if not (self.running or session.epochs_completed) or scenario == session.scenario:
+            return
+        before = session.scenario
+        if session.continues(scenario):
+            a, b = before.training, scenario.training
+            what = [f"lr {b.lr}"] if a.lr != b.lr else []
+            if a.optimizer != b.optimizer:
+                what.append(b.optimizer.describe())
+            if what:
+                when = "the next step" if self.running else "the next t or s"
+                self.set_status(
+                    f"{', '.join(what)}: takes effect from {when} "
+                    f"(epoch {session.epochs_completed + 1})"
+                )
+            return
+        changed = changed_settings(session.scenario, scenario)
+        what = " and ".join(changed) if changed else "the setup"
+        if self.running:
+            self.set_status(
+                f"{what} changed: takes effect after r (this run goes on with the old settings)"
+            )
+        else:
+            self.set_status(f"{what} changed: takes effect after r (t then trains anew)")
+
+    def on_tuned(self, message: Tuned) -> None:
+        """Said at once, and kept in the run's status lines until a new session."""
+        self.tuned_note = f" · {message.applied.describe()}"
+        self.set_status(message.applied.describe())
+
+    def _show_new_session(self, session: RemoteSession) -> None:
+        """Empty charts and log, the new model's boundary and the test points."""
+        self.session = session
+        self.tuned_note = ""
+        shown = session.x_test[:TEST_POINTS_SHOWN].tolist()
+        labels = session.y_test[:TEST_POINTS_SHOWN].tolist()
+        self.test_points = [(x1, x2, label) for (x1, x2), label in zip(shown, labels, strict=True)]
+        self.shown_data = session.scenario.data
+        self.clear_run()
         initial = session.initial_boundary
         self.query_one(BoundaryMap).show(initial.grid, self.test_points, initial.extent)
 
+    def _queue_while_starting(self, action: str) -> bool:
+        """A t or s pressed while a reset's training process is still starting runs once it
+        is ready (True: queued)."""
+        if self.running and self.session is None and not self._stop_requested:
+            self._queued_action = action
+            self.set_status(f"starting a training process… ({action} follows)")
+            return True
+        return False
+
     def action_train(self) -> None:
+        if self._queue_while_starting("t"):
+            return
         if self.running:
             if self.session is not None and self.session.paused:
                 self.action_pause()
@@ -114,6 +205,8 @@ class LabRun(_Base):
         self._start(session.epochs_left)
 
     def action_step(self) -> None:
+        if self._queue_while_starting("s"):
+            return
         session = self.session
         if self.running:  # one more epoch, then paused (from a pause: exactly one)
             if session is not None:
@@ -173,8 +266,10 @@ class LabRun(_Base):
         a new training process when ``fresh``."""
         self.running = True
         self._stop_requested = False
+        self._queued_action = ""
         self.started_at = time.perf_counter()
         self.last_detail = ""
+        self._cut_epoch = ""
         self.query_one("#pause", Button).label = "Pause"
         spec = None
         if fresh:
@@ -214,13 +309,19 @@ class LabRun(_Base):
                 self.post_message(HealthComputed(event))
             elif isinstance(event, TrainingDiverged):
                 self.last_detail = (
-                    f"diverged: loss {event.loss} at epoch {event.epoch}, step {event.step} "
-                    "(that step was not applied); lower the learning rate and reset"
+                    f"diverged: the loss became {event.loss} at step {event.step} of epoch "
+                    f"{event.epoch} (that step was not applied); lower the learning rate, "
+                    "then r for new weights"
                 )
+            elif isinstance(event, SettingsApplied):
+                self.post_message(Tuned(event))
             elif isinstance(event, TrainingPaused):
                 self.post_message(Paused(event.epochs_completed))
             elif isinstance(event, TrainingStopped):
-                self.last_detail = f"stopped at epoch {event.epoch}, step {event.step}"
+                done = event.step - 1  # the steps of the cut epoch that were applied
+                self._cut_epoch = (
+                    f" and {count(done, 'step')} of epoch {event.epoch}" if done else ""
+                )
             elif isinstance(event, TrainingFinished):
                 self.post_message(TrainingEnded(event, self.last_detail))
 
@@ -239,13 +340,18 @@ class LabRun(_Base):
     def on_paused(self, message: Paused) -> None:
         if self.session is not None and self.session.paused:
             completed = count(message.epochs_completed, "epoch")
-            self.set_status(f"paused after {completed} (p resumes)")
+            self.set_status(f"paused after {completed} (p resumes){self.tuned_note}")
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
         if not message.trains:
             self.running = False
             self.set_status("reset: new weights from the seed; press t to train")
+            queued, self._queued_action = self._queued_action, ""
+            if queued == "t":
+                self.action_train()
+            elif queued == "s":
+                self.action_step()
 
     # --- worker reports -----------------------------------------------------
     def on_epochs_trained(self, message: EpochsTrained) -> None:
@@ -276,7 +382,7 @@ class LabRun(_Base):
         )
         self.set_status(
             f"epoch {e.epoch}/{total} · {e.samples_per_second:,.0f} samples/s · "
-            f"{elapsed:.1f} s · {short_summary(e)}{twin}{state}"
+            f"{elapsed:.1f} s · {short_summary(e)}{twin}{self.tuned_note}{state}"
         )
 
     def on_health_computed(self, message: HealthComputed) -> None:
@@ -310,10 +416,23 @@ class LabRun(_Base):
         summary = "" if final is None else f" · {final_summary(final)}"
         if session is not None and session.compares_with_torch:
             summary += f" · largest loss gap vs torch {session.max_loss_difference:.1e}"
+        summary += self.tuned_note
         status = message.finished.status
-        line = f"{status} after {count(message.finished.epochs_completed, 'epoch')}{summary}"
-        if message.detail:
-            line = f"{message.detail} · {line}"
+        done = message.finished.epochs_completed
+        total = session.scenario.training.epochs if session is not None else done
+        if status == "diverged":
+            line = f"{message.detail}{summary}"
+        elif status == "stopped":
+            line = (
+                f"stopped after {done}/{total} epochs{self._cut_epoch} "
+                f"(t goes on, r starts anew){summary}"
+            )
+            if message.detail:  # a failure, not a request
+                line = f"{message.detail} · {line}"
+        elif done < total:  # a step, or a run cut short by its epoch count: not the end
+            line = f"paused after {done}/{total} epochs (t or s goes on){summary}"
+        else:
+            line = f"completed after {count(done, 'epoch')}{summary}"
         self.set_status(line, error=status == "diverged")
 
     def action_log_scale(self) -> None:

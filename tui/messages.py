@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from minidl.train import EpochCompleted, TrainingFinished
-from tui.session import BoundaryUpdate, HealthUpdate
+from tui.session import BoundaryUpdate, HealthUpdate, SettingsApplied
 from tui.training_process import RemoteSession
 
 
@@ -67,3 +67,11 @@ class TrainingEnded(Message):
         self.finished = finished
         self.detail = detail
         self.session_lost = session_lost
+
+
+class Tuned(Message):
+    """New optimizer hyper-parameters took effect in the running session."""
+
+    def __init__(self, applied: SettingsApplied) -> None:
+        super().__init__()
+        self.applied = applied

@@ -138,6 +138,9 @@ def _summary_table(
         f"{len(history.epochs)} epochs in {seconds:.1f} s"
     )
     table = Table(title=title, title_justify="left")
+    if not results:
+        table.caption = "no expectations in the file: nothing to check"
+        table.caption_justify = "left"
     table.add_column("metric")
     table.add_column("final", justify="right")
     table.add_column("expected", justify="right")
@@ -274,7 +277,12 @@ def replay(
             numbers = f", test R² {final.test_r2:.4f}, MAE {final.test_mae:.4f}"
         else:
             numbers = f", test accuracy {final.test_accuracy:.4f}, F1 {final.f1:.4f}"
-        verdict = "expectations met" if not failed else f"{len(failed)} expectation(s) FAILED"
+        if not results and not layer_results:  # a file saved without [expect]: nothing to judge
+            verdict = "no expectations"
+        elif failed:
+            verdict = f"{len(failed)} expectation(s) FAILED"
+        else:
+            verdict = "expectations met"
         out.print(
             f"{printable(scenario.name, keep_newlines=False)}: {history.status}, "
             f"{len(history.epochs)} epochs{numbers}, {seconds:.1f} s: {verdict}",

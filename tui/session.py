@@ -8,21 +8,25 @@ run gives exactly the numbers of an uninterrupted one.
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 import torch
 
+import minidl
 from minidl.health import LayerStatsComputed
-from minidl.reference import TwinTrainer
+from minidl.reference import TwinTrainer, torch_optimizer
 from minidl.train import EpochCompleted, Event, History
+from scenarios import registry
 from scenarios.boundary import UNIT_SQUARE, Extent, data_extent, decision_grid
 from scenarios.build import Experiment, build_experiment
 from scenarios.neuron_maps import neuron_maps, output_grid
-from scenarios.schema import Scenario
+from scenarios.schema import Scenario, TrainingSpec
 
 
 class EventFlag(Protocol):
@@ -53,6 +57,21 @@ class TrainingPaused:
     """The pause took effect before the next batch; every finished epoch is reported."""
 
     epochs_completed: int
+
+
+@dataclass(frozen=True)
+class SettingsApplied:
+    """New optimizer hyper-parameters took effect before step ``step`` of epoch ``epoch``."""
+
+    epoch: int
+    step: int
+    changes: tuple[tuple[str, Any], ...]
+
+    def describe(self) -> str:
+        """'lr 0.5 from epoch 69' (or '…, step 4' when the epoch had begun)."""
+        what = ", ".join(f"{name} {value}" for name, value in self.changes)
+        where = f"epoch {self.epoch}" + (f", step {self.step}" if self.step > 1 else "")
+        return f"{what} from {where}"
 
 
 @dataclass(frozen=True)
@@ -93,11 +112,62 @@ def same_setup(a: Scenario, b: Scenario, epochs: bool = True) -> bool:
     return (a.data, a.model, a.training) == (b.data, b.model, b.training)
 
 
+def tunes_live(old: Scenario, new: Scenario) -> bool:
+    """Whether ``new`` differs from ``old`` at most in the learning rate, the optimizer's
+    arguments (same optimizer) and the epochs: changes a run in progress can take on.
+
+    Not with a scheduler, which sets the learning rate itself.
+    """
+    a, b = old.training, new.training
+    if a.optimizer.type != b.optimizer.type or a.scheduler is not None:
+        return False
+    b = replace(b, lr=a.lr, optimizer=a.optimizer, epochs=a.epochs)
+    return same_setup(old, replace(new, training=b))
+
+
+SETTING_NAMES = {
+    "data": "the data",
+    "model": "the model",
+    "loss": "the loss",
+    "optimizer": "the optimizer",
+    "lr": "the learning rate",
+    "batch_size": "the batch size",
+    "seed": "the seed",
+    "dtype": "the dtype",
+    "shuffle": "shuffling",
+    "scheduler": "the scheduler",
+    "clip_grad_norm": "gradient clipping",
+}
+
+
+def changed_settings(old: Scenario, new: Scenario) -> list[str]:
+    """What differs between two setups, in words (the epochs aside)."""
+    names = [key for key in ("data", "model") if getattr(old, key) != getattr(new, key)]
+    names += [
+        key
+        for key in SETTING_NAMES
+        if key not in ("data", "model") and getattr(old.training, key) != getattr(new.training, key)
+    ]
+    return [SETTING_NAMES[name] for name in names]
+
+
+def optimizer_hyperparameters(training: TrainingSpec) -> dict[str, Any]:
+    """Every hyper-parameter of ``training``'s optimizer, its defaults included."""
+    component = registry.lookup(registry.OPTIMIZERS, training.optimizer.type)
+    assert component is not None
+    probe = component.factory(
+        [minidl.Parameter(torch.zeros(1))], lr=training.lr, **training.optimizer.kwargs
+    )
+    return {name: getattr(probe, name) for name in probe.hyperparameters}
+
+
 class RunControls:
     """Pause, resume and stop through two events that the training loop checks between
     batches; shared by a session in this process and one in a training process."""
 
     scenario: Scenario
+    tuned: bool = False  # hyper-parameters changed after the start: no scenario replays it
+    _tune_sender: Connection
     _stop: EventFlag
     _running: EventFlag  # set = not paused
     _step_once: EventFlag  # set = pause again once the current epoch ends
@@ -130,19 +200,25 @@ class RunControls:
         """
         if scenario == self.scenario:
             return True
-        if (
-            same_setup(scenario, self.scenario, epochs=False)
-            and scenario.training.epochs >= self.epochs_completed
-        ):
+        if scenario.training.epochs < self.epochs_completed:
+            return False
+        if same_setup(scenario, self.scenario, epochs=False):
             self.scenario = scenario
+            return True
+        if tunes_live(self.scenario, scenario):  # from the next step on
+            self.scenario = scenario
+            self.tuned = True
+            self._tune_sender.send(scenario.training)
             return True
         return False
 
     def finished(self, scenario: Scenario) -> bool:
         """Whether this session trained ``scenario``'s setup through all its epochs, so
         that its final metrics are what a replay of ``scenario`` reaches."""
-        return same_setup(scenario, self.scenario) and self.epochs_completed == (
-            scenario.training.epochs
+        return (
+            not self.tuned
+            and same_setup(scenario, self.scenario)
+            and self.epochs_completed == scenario.training.epochs
         )
 
     def pause(self) -> None:
@@ -173,8 +249,12 @@ class TrainingSession(RunControls):
         stop_event: EventFlag | None = None,
         running_event: EventFlag | None = None,
         step_event: EventFlag | None = None,
+        tune_receiver: Connection | None = None,
     ) -> None:
         self.scenario = scenario
+        if tune_receiver is None:  # tuned from this process (see RemoteSession for another)
+            tune_receiver, self._tune_sender = multiprocessing.Pipe(duplex=False)
+        self._tune_receiver = tune_receiver
         self.experiment: Experiment = build_experiment(scenario)
         self.grid_size = grid_size
         data = self.experiment.data
@@ -182,6 +262,7 @@ class TrainingSession(RunControls):
         # the twin is built before any training, so both start identical
         self.twin = TwinTrainer(self.experiment.trainer) if compare_with_torch else None
         self.max_loss_difference = 0.0
+        self._epoch_start_steps = 0  # the optimizer's step count when this epoch began
         # events of threading or multiprocessing: the lab pauses and stops a
         # session that runs in another process (tui.training_process)
         self._stop = stop_event if stop_event is not None else threading.Event()
@@ -212,9 +293,11 @@ class TrainingSession(RunControls):
         self,
         on_pause: Callable[[], None] | None = None,
         on_new_watch: Callable[[], None] | None = None,
+        on_tuned: Callable[[SettingsApplied], None] | None = None,
     ) -> bool:
-        """Asked before every batch: blocks while paused (after ``on_pause``); a paused
-        run that is asked for other unit maps calls ``on_new_watch``."""
+        """Asked before every batch: blocks while paused (after ``on_pause``; a paused
+        run that is asked for other unit maps calls ``on_new_watch``), then takes on
+        any new hyper-parameters (reported to ``on_tuned``)."""
         if not self._running.is_set():
             if on_pause is not None:
                 on_pause()
@@ -222,12 +305,42 @@ class TrainingSession(RunControls):
                 asked = tuple(self.watched_units[:])
                 if on_new_watch is not None and asked != self._units_reported:
                     on_new_watch()
+        if self._tune_receiver.poll():
+            applied = self._apply_tuning()
+            if applied is not None and on_tuned is not None:
+                on_tuned(applied)
         return self._stop.is_set()
+
+    def _apply_tuning(self) -> SettingsApplied | None:
+        """Set the optimizer's (and the twin's) hyper-parameters to the latest sent."""
+        training = self.scenario.training
+        while self._tune_receiver.poll():
+            training = self._tune_receiver.recv()
+        optimizer = self.experiment.optimizer
+        old = {name: getattr(optimizer, name) for name in optimizer.hyperparameters}
+        new = optimizer_hyperparameters(training)
+        for name, value in new.items():
+            setattr(optimizer, name, value)
+        if self.twin is not None:
+            probe = torch_optimizer(optimizer, [torch.zeros(1, requires_grad=True)])
+            settings = {k: v for k, v in probe.param_groups[0].items() if k != "params"}
+            for group in self.twin.optimizer.param_groups:
+                group.update(settings)
+        epochs = self.scenario.training.epochs
+        self.scenario = replace(self.scenario, training=replace(training, epochs=epochs))
+        changes = tuple((k, v) for k, v in new.items() if old[k] != v)
+        if not changes:
+            return None
+        self.tuned = self.tuned or self.epochs_completed > 0 or optimizer.step_count > 0
+        step = optimizer.step_count - self._epoch_start_steps + 1
+        return SettingsApplied(self.epochs_completed + 1, step, changes)
 
     def run(
         self,
         epochs: int,
-        emit: Callable[[Event | EpochsTrained | BoundaryUpdate | TrainingPaused], None],
+        emit: Callable[
+            [Event | EpochsTrained | BoundaryUpdate | TrainingPaused | SettingsApplied], None
+        ],
         report_every: float = 0.5,
         boundary_every: float = 1.0,
     ) -> History:
@@ -275,6 +388,7 @@ class TrainingSession(RunControls):
                     self._health_seen += 1
                 return
             if isinstance(event, EpochCompleted):
+                self._epoch_start_steps = self.experiment.optimizer.step_count
                 # a fixed schedule, so that what the view shows never depends on timing
                 upcoming = event.epoch + 1
                 due = (
@@ -305,9 +419,24 @@ class TrainingSession(RunControls):
         def on_new_watch() -> None:  # while paused, the newly watched layer's maps at once
             emit(self.boundary())
 
+        def on_tuned(applied: SettingsApplied) -> None:
+            report(final=True)
+            emit(applied)
+
+        self._epoch_start_steps = self.experiment.optimizer.step_count
         return self.experiment.trainer.run(
-            epochs, on_event, lambda: self._should_stop(on_pause, on_new_watch)
+            epochs, on_event, lambda: self._should_stop(on_pause, on_new_watch, on_tuned)
         )
+
+    def load_weights(self, state: dict[str, torch.Tensor]) -> BoundaryUpdate:
+        """Load weights into the model (and the PyTorch twin, which starts from them too);
+        returns the new decision boundary. A mismatch raises the model's error."""
+        self.experiment.model.load_state_dict(state)
+        if self.twin is not None:
+            done = self.twin.history.epochs
+            self.twin = TwinTrainer(self.experiment.trainer)
+            self.twin.history.epochs.extend(done)  # numbered on from where it was
+        return self.boundary()
 
     def _track_difference(self, ours: EpochCompleted, theirs: EpochCompleted) -> None:
         for a, b in ((ours.train_loss, theirs.train_loss), (ours.test_loss, theirs.test_loss)):

@@ -113,12 +113,15 @@ class RemoteSession(RunControls):
         self.scenario = scenario
         self.compares_with_torch = compare_with_torch
         self.max_loss_difference = 0.0
-        self.history = History()
+        self.history = History()  # grows with each report during a run
+        self.twin_history = History()  # the PyTorch twin's, with the comparison on
         self._epochs_completed = 0
         self._stop = _context.Event()
         self._running = _context.Event()
         self._running.set()
         self._step_once = _context.Event()
+        # new optimizer hyper-parameters, taken on by the child before its next batch
+        tune_receiver, self._tune_sender = _context.Pipe(duplex=False)
         # the map's resolution, which the lab changes when the map is resized
         self._grid_size = _context.Array("i", list(grid_size))
         # [layer, columns, rows] whose unit maps each boundary carries (-1: none)
@@ -134,6 +137,7 @@ class RemoteSession(RunControls):
                 self._grid_size,
                 compare_with_torch,
                 (self._stop, self._running, self._step_once),
+                tune_receiver,
                 self._watched_units,
             ),
             name=f"minidl-lab training: {scenario.name}",
@@ -141,6 +145,7 @@ class RemoteSession(RunControls):
         )
         self._process.start()
         child_end.close()
+        tune_receiver.close()
         if not self._connection.poll(START_TIMEOUT_SECONDS):
             self.close()
             raise TrainingProcessError("the training process did not start")
@@ -210,11 +215,14 @@ class RemoteSession(RunControls):
                         continue
                     if isinstance(payload, EpochsTrained):
                         self._epochs_completed = payload.events[-1].epoch
+                        self.history.epochs.extend(payload.events)
+                        self.twin_history.epochs.extend(payload.twin_events)
                         if payload.max_loss_difference is not None:
                             self.max_loss_difference = payload.max_loss_difference
                     emit(payload)
                 elif kind == "done":
                     self.history = payload["history"]
+                    self.twin_history = payload["twin_history"]
                     self._epochs_completed = len(self.history.epochs)
                     self.max_loss_difference = payload["max_loss_difference"]
                     break
@@ -240,6 +248,7 @@ class RemoteSession(RunControls):
 
     def close(self) -> None:
         """End the child: politely, then by force."""
+        self._tune_sender.close()
         if self._process.is_alive():
             self.stop()
             try:
@@ -298,11 +307,14 @@ def _serve(
     grid_size: Any,
     compare_with_torch: bool,
     events: tuple[Any, Any, Any],
+    tune_receiver: Connection,
     watched_units: Any = None,
 ) -> None:
     """The child: build the session, then answer commands until told to close."""
     try:
-        session = TrainingSession(scenario, grid_size, compare_with_torch, *events)
+        session = TrainingSession(
+            scenario, grid_size, compare_with_torch, *events, tune_receiver=tune_receiver
+        )
         if watched_units is not None:
             session.watched_units = watched_units
         data = session.experiment.data
@@ -330,15 +342,18 @@ def _answer(
 ) -> tuple[str, Any]:
     if command == "run":
         history = session.run(argument, lambda event: connection.send(("event", event)))
-        return "done", {"history": history, "max_loss_difference": session.max_loss_difference}
+        return "done", {
+            "history": history,
+            "twin_history": session.twin.history if session.twin is not None else History(),
+            "max_loss_difference": session.max_loss_difference,
+        }
     if command == "boundary":
         return "ok", session.boundary()
     if command == "state_dict":
         return "ok", {k: v.clone() for k, v in session.experiment.model.state_dict().items()}
     if command == "load_state_dict":
         try:
-            session.experiment.model.load_state_dict(argument)
+            return "ok", session.load_weights(argument)
         except MinidlError as error:
             return "refused", error
-        return "ok", session.boundary()
     return "failed", f"unknown command {command!r}"

@@ -177,3 +177,15 @@ def test_shipped_scenarios_are_found_by_name(capsys):
 def test_cli_replays_the_shipped_scenarios_to_their_expectations(name, capsys):
     assert main(["replay", name, "-q"]) == 0
     assert "expectations met" in capsys.readouterr().out
+
+
+def test_a_file_without_expectations_says_so_rather_than_met(tmp_path, capsys):
+    path = write(tmp_path, TINY.replace("[expect]\nmin_train_accuracy = 0.0\n", ""))
+    assert main(["replay", str(path), "--epochs", "1", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tiny: completed, 1 epochs") and out.rstrip().endswith(
+        ": no expectations"
+    )
+    assert "met" not in out
+    assert main(["replay", str(path), "--epochs", "1"]) == 0
+    assert "no expectations in the file: nothing to check" in capsys.readouterr().out

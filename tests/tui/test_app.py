@@ -140,7 +140,8 @@ async def test_pause_resume_and_stop_keep_the_app_usable():
         await pilot.pause()
         assert not app.running
         assert app.session.history.status == "stopped"
-        assert status(app).startswith("stopped at epoch")
+        assert status(app).startswith("stopped after ")
+        assert "/100000 epochs" in status(app) and "completed" not in status(app)
         # still usable: one more epoch with Step
         done = app.session.epochs_completed
         await pilot.press("s")
@@ -171,7 +172,8 @@ async def test_diverging_training_says_so():
         await set_input(pilot, "#epochs", "3")
         await train_to_end(pilot)
         assert app.session.history.status == "diverged"
-        assert status(app).startswith("diverged: loss")
+        assert status(app).startswith("diverged: the loss became ")
+        assert "after 0 epochs" not in status(app)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])

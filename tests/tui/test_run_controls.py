@@ -52,7 +52,7 @@ async def test_step_after_a_finished_run_stays_at_the_limit_until_the_epochs_are
         await finish(pilot)
         assert app.session.epochs_completed == 4
         assert app.session.history.epochs[:3] == history  # continued, not restarted
-        assert status(app).startswith("completed after 4 epochs")
+        assert status(app).startswith("paused after 4/5 epochs (t or s goes on)")
         app.action_train()
         await finish(pilot)
         assert app.session.epochs_completed == 5
@@ -65,7 +65,7 @@ async def test_one_epoch_is_said_in_the_singular():
         await set_epochs(pilot, 2)
         app.action_step()
         await finish(pilot)
-        assert status(app).startswith("completed after 1 epoch ·")
+        assert status(app).startswith("paused after 1/2 epochs")  # not the end: not completed
         app.action_step()
         await finish(pilot)
         assert status(app).startswith("completed after 2 epochs ·")

@@ -25,6 +25,7 @@ from scenarios.boundary import UNIT_SQUARE, Extent
 
 CLASS_COLOURS = ("#1f3b73", "#8a3b12", "#2e6b30", "#6b2e6b")
 POINT_COLOURS = ("#7fb2ff", "#ffb27f", "#9fef9f", "#ef9fef")
+NO_MODEL_COLOUR = "#262626"  # the plane before a model has predicted on it
 PLACEHOLDER = "train to see the decision boundary"
 PIXELS_PER_POINT = 8  # at most one test point per this many pixels: the map stays visible
 # a regression's value: blue below 0, dark at 0, orange above (points brighter)
@@ -95,6 +96,10 @@ class BoundaryMap(Widget):
         self._ask_for_resolution()
         self.refresh()
 
+    def show_data(self, points: list[tuple[float, float, int]], extent: Extent) -> None:
+        """The data alone, on a plain plane: what a new setup trains on, before any model."""
+        self.show([], points, extent)
+
     def on_resize(self) -> None:
         self._ask_for_resolution()
         self.refresh()
@@ -121,17 +126,22 @@ class BoundaryMap(Widget):
     def pixels(self) -> list[list[str]]:
         """The colour of every pixel of the map at the widget's size, points included."""
         columns, rows = self.wanted_grid
-        if not self.grid or not columns:
+        if not (self.grid or self.points) or not columns:
             return []
-        grid_rows, grid_columns = len(self.grid), len(self.grid[0])
-        continuous = _continuous(self.grid)
+        # a regression's surface and targets are numbers, drawn on one colour scale
+        continuous = _continuous(self.grid) or any(
+            isinstance(label, float) for _, _, label in self.points[:1]
+        )
         scale = 0.0
-        if continuous:  # one scale for the surface and the targets
+        if continuous:
             values = [abs(v) for line in self.grid for v in line]
             values += [abs(label) for _, _, label in self.points]
             scale = max((v for v in values if v == v), default=1.0)
         picture = []
-        for r in range(rows):
+        if not self.grid:  # the data before any model
+            picture = [[NO_MODEL_COLOUR] * columns for _ in range(rows)]
+        grid_rows, grid_columns = len(self.grid), len(self.grid[0]) if self.grid else 0
+        for r in range(rows if self.grid else 0):
             line = self.grid[r * grid_rows // rows]
             if continuous:
                 picture.append(

@@ -92,6 +92,7 @@ class ModelPanel(Vertical):
     def __init__(self, layers: list[dict[str, Any]], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.specs = [without_derived(layer) for layer in layers]
+        self.class_count: int | None = None  # the data's, when known: the last Linear's width
         self._rows: list[LayerRow] = [LayerRow(describe_layer(layer)) for layer in self.specs]
         self._select: int | None = 0
 
@@ -184,10 +185,24 @@ class ModelPanel(Vertical):
         before = self.specs[:position]
         widths = [layer["out_features"] for layer in before if "out_features" in layer]
         width = widths[-1] if widths else DEFAULT_WIDTH
+        # a Linear with no Linear after it is the output: one per class, and the output it
+        # replaces becomes a hidden layer as wide as those before it
+        output = self.class_count is not None and not any(
+            layer["type"] == "Linear" for layer in self.specs[position:]
+        )
+        if output:
+            width = self.class_count
 
         def add(layer: dict[str, Any] | None) -> None:
-            if layer is not None:
-                self.set_layers([*self.specs[:position], layer, *self.specs[position:]], position)
+            if layer is None:
+                return
+            specs = [dict(s) for s in self.specs]
+            if output and layer["type"] == "Linear":
+                linears = [i for i in range(position) if specs[i]["type"] == "Linear"]
+                if linears and specs[linears[-1]].get("out_features") == self.class_count:
+                    hidden = [specs[i].get("out_features") for i in linears[:-1]]
+                    specs[linears[-1]]["out_features"] = (hidden or [DEFAULT_WIDTH])[-1]
+            self.set_layers([*specs[:position], layer, *specs[position:]], position)
 
         layer = {"type": "Linear", "out_features": width}
         self.app.push_screen(LayerDialog(f"Add a layer at position {position}", layer), add)
@@ -234,6 +249,7 @@ class ModelPanel(Vertical):
 
     def set_output_width(self, classes: int) -> None:
         """Keep one output per class: the last Linear's width follows the data set."""
+        self.class_count = classes
         for index in range(len(self.specs) - 1, -1, -1):
             if self.specs[index]["type"] == "Linear":
                 if self.specs[index].get("out_features") != classes:
