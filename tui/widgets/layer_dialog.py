@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from scenarios.registry import LAYERS
 from tui.widgets.arguments import parse_name_values
+from tui.widgets.settings_panel import OrderedInput
 
 LAYER_TYPES = [component.name for component in LAYERS.values()]
 
@@ -121,7 +122,7 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
             yield Static(self.title_text, markup=False, classes="dialog-title")
             yield TypeList(self.initial["type"], id="layer-types")
             yield Static("arguments · Enter accepts · Tab switches · Esc cancels", markup=False)
-            yield Input(
+            yield OrderedInput(
                 self._typed_arguments[self.initial["type"]],
                 placeholder="25, or name=value, …",
                 id="layer-arguments",
