@@ -14,7 +14,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Switch
+from textual.widgets import Checkbox, Input, Switch
 
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_list import LayerList
@@ -110,14 +110,16 @@ class LabKeys(_Base):
 
     def action_more(self) -> None:
         """The other settings in the model's place, or back (on a tall terminal both show:
-        this moves the focus)."""
+        this moves the focus). The focus lands on the first input feature's box, so m, t
+        and the other letters still act; Tab and Shift+Tab reach the fields."""
         if self.more_shown:
             self.form_screen.remove_class("-more")
             self.query_one(LayerList).focus()
             self.query_one("#left", VerticalScroll).scroll_home(animate=False)
         else:
             self.form_screen.add_class("-more")
-            self.query_one("#csv-path", Input).focus()
+            # not a text field: the next m (back) or t (train) must act, not be typed
+            self.query_one("#features Checkbox", Checkbox).focus()
         self.refresh_bindings()
 
     def action_zoom(self) -> None:

@@ -70,3 +70,17 @@ async def test_fast_typing_while_training_keeps_every_key():
         assert await type_fast(pilot, "#epochs", 8, "300") == "300"
         await pilot.press("escape", "x")
         await app.workers.wait_for_complete()
+
+
+async def test_m_then_t_trains_instead_of_typing_into_a_field():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#epochs", Input).value = "2"
+        await pilot.pause()
+        await pilot.press("m")
+        assert app.more_shown and not isinstance(app.focused, Input)
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await settle(pilot, 5)
+        assert app.query_one("#csv-path", Input).value == ""
+        assert app.session is not None and app.session.epochs_completed == 2
