@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from textual import events
-from textual.widgets import Input
+from textual.widgets import Input, RichLog
+from textual_plotext import PlotextPlot
 
 from tui.app import make_app
+from tui.widgets.charts import MetricChart, linear_ticks
 
 SIZE = (120, 36)
 
@@ -84,3 +87,62 @@ async def test_m_then_t_trains_instead_of_typing_into_a_field():
         await settle(pilot, 5)
         assert app.query_one("#csv-path", Input).value == ""
         assert app.session is not None and app.session.epochs_completed == 2
+
+
+# --- layout at 80x24 and on resize -------------------------------------------------------
+async def test_no_field_label_touches_its_value_at_80_and_120_columns():
+    for size in ((80, 24), (120, 36)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            for more in (False, True):
+                app.screen.set_class(more, "-more")
+                await settle(pilot, 3)
+                for label in app.query(".field-label"):
+                    if label.region.width:
+                        text = str(label.content)
+                        assert len(text) < label.region.width, (size, text)
+
+
+async def test_both_charts_start_on_the_same_row_at_80_columns():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one("#epochs", Input).value = "3"
+        await pilot.pause()
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await settle(pilot, 3)
+        app.redraw_charts()
+        await settle(pilot, 3)
+        loss, accuracy = (
+            app.query_one(f"#{name}-chart").query_one(PlotextPlot) for name in ("loss", "accuracy")
+        )
+        assert loss.region.y == accuracy.region.y
+        assert loss.region.height == accuracy.region.height
+        for chart in app.query(MetricChart):
+            legend = str(chart.query_one(".chart-legend").content)
+            assert "train" in legend and "test" in legend
+
+
+def test_linear_value_ticks_are_round_and_evenly_spaced():
+    ticks = linear_ticks(0.024, 0.282, 5)
+    assert ticks == [0.05, 0.1, 0.15, 0.2, 0.25]
+    assert linear_ticks(0.485, 0.991, 5) == [0.5, 0.6, 0.7, 0.8, 0.9]
+    steps = {round(b - a, 12) for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1
+    assert linear_ticks(1.0, 1.0, 5) == [1.0]
+
+
+async def test_the_epoch_table_shows_the_latest_epochs_after_a_resize():
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.query_one("#epochs", Input).value = "60"
+        await pilot.pause()
+        await pilot.press("t")
+        await app.workers.wait_for_complete()
+        await settle(pilot, 3)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot, 3)
+        await pilot.press("z")
+        await settle(pilot, 5)
+        log = app.query_one("#metrics", RichLog)
+        assert log.scroll_y == log.max_scroll_y > 0
