@@ -142,6 +142,8 @@ class LabKeys(_Base):
         rows = []
         for binding in LayerList.BINDINGS:
             assert isinstance(binding, Binding)
+            if any(binding.tooltip == described for _, described, _ in rows):
+                continue  # '-' is on the '+/-' row
             rows.append((self._key_name(binding), binding.tooltip, "layer list"))
         rows += [
             ("↑ ↓", "select a layer", "layer list"),
@@ -151,7 +153,9 @@ class LabKeys(_Base):
         ]
         for binding in KEY_BINDINGS:
             assert isinstance(binding, Binding)
-            where = "outside a field" if binding.action in LETTER_ACTIONS else "everywhere"
+            # a character key types into a field; F1, ctrl+s and ctrl+o work in one too
+            typed = binding.action in LETTER_ACTIONS and len(self._key_name(binding)) == 1
+            where = "outside a field" if typed else "everywhere"
             if binding.action == "leave_field":
                 where = "in a field"
             rows.append((self._key_name(binding), binding.tooltip or binding.description, where))

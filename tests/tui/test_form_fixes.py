@@ -11,6 +11,7 @@ from textual_plotext import PlotextPlot
 
 from tui.app import make_app
 from tui.widgets.charts import MetricChart, linear_ticks
+from tui.widgets.help_screen import SCREEN_GUIDE
 
 SIZE = (120, 36)
 
@@ -146,3 +147,15 @@ async def test_the_epoch_table_shows_the_latest_epochs_after_a_resize():
         await settle(pilot, 5)
         log = app.query_one("#metrics", RichLog)
         assert log.scroll_y == log.max_scroll_y > 0
+
+
+# --- help ------------------------------------------------------------------------------
+async def test_help_has_one_width_row_says_f1_works_in_a_field_and_explains_the_buttons():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("question_mark")
+        rows = {key: where for key, _, where in app.screen.keys}
+        assert "+/-" in rows and "-" not in rows
+        assert rows["f1"] == "everywhere" and rows["?"] == "outside a field"
+        assert rows["ctrl+s"] == "everywhere" and rows["t"] == "outside a field"
+        assert "Train is green, Stop red" in SCREEN_GUIDE and "reverse video" in SCREEN_GUIDE

@@ -50,7 +50,13 @@ class LayerList(OptionList):
             key_display="+/-",
             tooltip="a Linear's (or Conv1d's) width one more / one less",
         ),
-        Binding("minus", "request('narrower')", "Narrower", show=False, tooltip="one less"),
+        Binding(
+            "minus",
+            "request('narrower')",
+            "Narrower",
+            show=False,
+            tooltip="a Linear's (or Conv1d's) width one more / one less",  # one help row
+        ),
         Binding(
             "shift+up,left_square_bracket",
             "request('up')",
