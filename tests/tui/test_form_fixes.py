@@ -6,12 +6,14 @@ import asyncio
 import itertools
 
 from textual import events
-from textual.widgets import Input, RichLog
+from textual.widgets import Input, RichLog, Static
 from textual_plotext import PlotextPlot
 
 from tui.app import make_app
 from tui.widgets.charts import MetricChart, linear_ticks
 from tui.widgets.help_screen import SCREEN_GUIDE
+from tui.widgets.layer_dialog import LayerDialog, TypeList
+from tui.widgets.model_panel import ModelPanel
 
 SIZE = (120, 36)
 
@@ -159,3 +161,34 @@ async def test_help_has_one_width_row_says_f1_works_in_a_field_and_explains_the_
         assert rows["f1"] == "everywhere" and rows["?"] == "outside a field"
         assert rows["ctrl+s"] == "everywhere" and rows["t"] == "outside a field"
         assert "Train is green, Stop red" in SCREEN_GUIDE and "reverse video" in SCREEN_GUIDE
+
+
+# --- the layer dialog ----------------------------------------------------------------------
+async def test_editing_a_relu_starts_in_the_type_list_where_a_letter_picks_a_type():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        panel = app.query_one(ModelPanel)
+        await pilot.press("down", "e")  # layer 1 is a ReLU
+        assert isinstance(app.screen, LayerDialog)
+        assert isinstance(app.focused, TypeList)
+        await pilot.press("t", "enter")
+        assert panel.specs[1] == {"type": "Tanh"}
+        await pilot.press("up", "e")  # a Linear: its width, selected
+        assert isinstance(app.focused, Input) and app.focused.id == "layer-arguments"
+        await pilot.press("3", "0", "enter")
+        assert panel.specs[0] == {"type": "Linear", "out_features": 30}
+
+
+async def test_the_layer_dialog_says_what_is_wrong_while_typing():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("e")
+        error = app.screen.query_one("#layer-dialog-error", Static)
+        await pilot.press("ctrl+u", "x", "=")
+        assert str(error.content) != ""
+        await pilot.press("ctrl+u", "1", "2")
+        assert str(error.content) == ""
+        await pilot.press("a")
+        assert "cannot read 'out_features=12a'" in str(error.content)
+        await pilot.press("backspace", "enter")
+        assert app.query_one(ModelPanel).specs[0] == {"type": "Linear", "out_features": 12}
