@@ -67,6 +67,10 @@ class LabKeys(_Base):
     form_screen: Screen
     scenario: object
 
+    if TYPE_CHECKING:
+
+        def revalidate(self) -> None: ...
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Letters type into a field, so they are not offered while one has the focus, nor
         under a dialog; Escape is offered wherever it leads back to the layer list."""
@@ -121,6 +125,7 @@ class LabKeys(_Base):
             # not a text field: the next m (back) or t (train) must act, not be typed
             self.query_one("#features Checkbox", Checkbox).focus()
         self.refresh_bindings()
+        self.revalidate()  # the status line's '(press m: more settings)' comes or goes
 
     def action_zoom(self) -> None:
         """Charts, map and table over the whole width, or back beside the model."""

@@ -6,7 +6,7 @@ import asyncio
 import itertools
 
 from textual import events
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, RichLog, Select, Static
 from textual_plotext import PlotextPlot
 
 from tui.app import make_app
@@ -192,3 +192,40 @@ async def test_the_layer_dialog_says_what_is_wrong_while_typing():
         assert "cannot read 'out_features=12a'" in str(error.content)
         await pilot.press("backspace", "enter")
         assert app.query_one(ModelPanel).specs[0] == {"type": "Linear", "out_features": 12}
+
+
+# --- messages in the lab's words -----------------------------------------------------------
+async def test_form_messages_say_what_to_do_in_the_labs_words():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#epochs", Input).value = "1e3"
+        await pilot.pause()
+        assert str(app.query_one("#epochs-error").content) == (
+            "training.epochs = 1e3: must be a whole number (e.g. 1000)"
+        )
+        app.query_one("#epochs", Input).value = "2.5"
+        await pilot.pause()
+        assert "training.epochs = 2.5: must be a whole number >= 1" in status(app)
+        app.query_one("#epochs", Input).value = "3"
+        app.query_one(ModelPanel).set_layers([])
+        await settle(pilot, 3)
+        assert status(app) == "Train is disabled: the model has no layers: press a to add one"
+        assert "press a to add one" in str(app.query_one("#model-summary").content)
+        app.query_one(ModelPanel).set_layers([{"type": "Linear", "out_features": 2}])
+        app.query_one("#data-kind", Select).value = "csv"
+        await settle(pilot, 3)
+        assert status(app) == "Train is disabled: data.path: choose a CSV file (More settings, m)"
+        await pilot.press("escape", "m")
+        assert app.more_shown
+        app.query_one("#noise", Input).value = "2"
+        await pilot.pause()
+        assert "(press m: more settings)" not in status(app)
+        await pilot.press("m")
+        assert status(app).endswith("(press m: more settings)")
+        assert str(app.query_one("#csv-path-error").content) == (
+            "data.path: choose a CSV file (More settings, m)"
+        )
+
+
+def status(app) -> str:
+    return str(app.query_one("#status").content)
