@@ -14,8 +14,10 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Checkbox, Input, Switch
+from textual.widgets import Checkbox, Input, Select, Switch
 
+from scenarios.datasets import DATASETS
+from scenarios.registry import OPTIMIZERS
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import PRESETS, ModelPanel
@@ -177,18 +179,33 @@ class LabKeys(_Base):
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         """The lab's actions in the command palette, beside Textual's own."""
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Maximize", "Minimize"):  # not for this lab
+                yield command
         seen = set()
         for binding in KEY_BINDINGS:
             assert isinstance(binding, Binding)
             if binding.action in ("quit", "leave_field") or binding.action in seen:
                 continue
             seen.add(binding.action)
+            tooltip = binding.tooltip
             yield SystemCommand(
-                binding.tooltip[0].upper() + binding.tooltip[1:],
+                tooltip if tooltip.startswith("vs ") else tooltip[0].upper() + tooltip[1:],
                 f"key: {self._key_name(binding)}",
                 getattr(self, f"action_{binding.action}"),
             )
+        choices = {
+            ("data-kind", "Data set"): [*DATASETS, "csv"],
+            ("optimizer", "Optimizer"): [component.name for component in OPTIMIZERS.values()],
+        }
+        for (field_id, what), values in choices.items():
+            select = self.query_one(f"#{field_id}", Select)
+            for value in values:
+                yield SystemCommand(
+                    f"{what}: {value}",
+                    f"set the {what.lower()} (Setup)",
+                    functools.partial(setattr, select, "value", value),
+                )
         panel = self.query_one(ModelPanel)
         for action, name in (("add", "Add a layer"), ("edit", "Edit the selected layer")):
             yield SystemCommand(

@@ -6,13 +6,14 @@ import asyncio
 import itertools
 
 from textual import events
-from textual.widgets import Input, RichLog, Select, Static
+from textual.widgets import Checkbox, Input, RichLog, Select, Static
 from textual_plotext import PlotextPlot
 
 from tui.app import make_app
 from tui.widgets.charts import MetricChart, linear_ticks
 from tui.widgets.help_screen import SCREEN_GUIDE
 from tui.widgets.layer_dialog import LayerDialog, TypeList
+from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 
 SIZE = (120, 36)
@@ -229,3 +230,57 @@ async def test_form_messages_say_what_to_do_in_the_labs_words():
 
 def status(app) -> str:
     return str(app.query_one("#status").content)
+
+
+# --- palette, tick boxes, arguments hint, rows, focus ----------------------------------------
+async def test_the_palette_has_the_labs_commands_only_and_picks_data_set_and_optimizer():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        commands = {command.title: command for command in app.get_system_commands(app.screen)}
+        assert "Keys" not in commands and "Maximize" not in commands
+        assert "vs torch on/off (next reset)" in commands
+        commands["Data set: xor"].callback()
+        commands["Optimizer: Adam"].callback()
+        await settle(pilot, 3)
+        assert app.scenario.data.kind == "xor"
+        assert app.scenario.training.optimizer.type == "Adam"
+
+
+async def test_unticked_feature_boxes_look_unticked_without_colour():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("m")
+        ticked = app.query_one("#feature-f0", Checkbox)
+        unticked = app.query_one("#feature-f2", Checkbox)
+        assert ticked.value and not unticked.value
+        assert ticked._button.plain == "▐X▌" and unticked._button.plain == "▐ ▌"
+
+
+async def test_the_optimizer_arguments_hint_is_never_cut():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("m")
+        field = app.query_one("#optimizer-args", Input)
+        assert len(field.placeholder) < field.region.width
+        hint = app.query_one("#optimizer-args-hint", Static)
+        app.query_one("#optimizer", Select).value = "Adam"
+        await settle(pilot, 3)
+        assert str(hint.content) == "Adam takes betas, eps, weight_decay, amsgrad, maximize"
+        assert hint.region.height >= 1 and hint.region.right <= app.query_one("#left").region.right
+
+
+async def test_a_long_layer_row_keeps_the_columns_of_the_others():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        panel = app.query_one(ModelPanel)
+        layers = list(panel.specs)
+        layers[3] = {"type": "LeakyReLU", "negative_slope": 0.2}
+        panel.set_layers(layers)
+        await settle(pilot, 3)
+        rows = app.query_one(LayerList)
+        columns = set()
+        for index in range(rows.option_count):
+            for line in str(rows.get_option_at_index(index).prompt).split("\n"):
+                if "→" in line:
+                    columns.add(line.index("→"))
+        assert len(columns) == 1

@@ -85,11 +85,14 @@ class LayerList(OptionList):
 
     def show_rows(self, rows: list[LayerRow], select: int | None) -> None:
         """Replace the rows, keeping ``select`` highlighted and in view."""
-        # aligned columns for short rows; a long one (a Conv1d's arguments) wraps, never cut
+        # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
+        # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
         options = []
         for index, row in enumerate(rows):
             text = Text(f"{index:>2} {row.text:<{width}}")
+            if len(row.text) > width and (row.output is not None or row.parameters):
+                text.append("\n" + " " * (3 + width))
             if row.output is not None:
                 text.append(f"  → {row.output}", style="bold")
             if row.parameters:

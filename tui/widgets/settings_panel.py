@@ -16,6 +16,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -71,9 +72,11 @@ def _number(text: str) -> Any:
 
 
 def _arguments_hint(optimizer: str) -> str:
+    """What the optimizer takes, on its own wrapped line under the field (the names of
+    Adam's five do not fit in the field's placeholder)."""
     component = OPTIMIZERS.get(optimizer.lower())
     names = list(component.args) if component is not None else []
-    return ", ".join(f"{name}=…" for name in names) or "no arguments"
+    return f"{optimizer} takes " + ", ".join(names) if names else f"{optimizer} takes none"
 
 
 def _row(label: str, widget: Widget, field_id: str) -> Vertical:
@@ -122,6 +125,16 @@ class FieldInput(OrderedInput):
         Binding("ctrl+o", "app.load", "Open"),
         Binding("f1", "app.help", "Help"),
     ]
+
+
+class TickBox(Checkbox):
+    """A checkbox whose mark is blank when unticked, so the two differ without colour
+    (Textual draws an X in both, dimmed or not)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super()._button
 
 
 def _input(value: Any, field_id: str, placeholder: str = "") -> Input:
@@ -188,7 +201,7 @@ class SettingsPanel(Vertical):
         yield Label("Input features", classes="section")
         with Horizontal(id="features"):
             for name in FEATURES:
-                yield Checkbox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
+                yield TickBox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
         yield Static("", id="features-error", markup=False, classes="field-error")
         yield Label("Training", classes="section")
         yield _row(
@@ -196,9 +209,12 @@ class SettingsPanel(Vertical):
             _input(
                 format_name_values({k: v for k, v in optimizer.items() if k != "type"}),
                 "optimizer-args",
-                _arguments_hint(optimizer["type"]),
+                "none; e.g. momentum=0.9",
             ),
             "optimizer-args",
+        )
+        yield Static(
+            _arguments_hint(optimizer["type"]), id="optimizer-args-hint", classes="hint"
         )
         yield _row(
             "scheduler",
@@ -227,7 +243,9 @@ class SettingsPanel(Vertical):
         """Keep the arguments the new optimizer also takes (weight_decay), drop the others."""
         component = OPTIMIZERS.get(str(event.value).lower())
         field = self.screen.query_one("#optimizer-args", Input)
-        field.placeholder = _arguments_hint(str(event.value))
+        self.screen.query_one("#optimizer-args-hint", Static).update(
+            _arguments_hint(str(event.value))
+        )
         if component is None:
             return
         try:
