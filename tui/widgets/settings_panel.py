@@ -190,7 +190,7 @@ class SettingsPanel(Vertical):
         yield Label("Data", classes="section")
         yield _row(
             "CSV file",
-            _input(data.get("path") or "", "csv-path", "x1,x2,label rows (data set csv)"),
+            _input(data.get("path") or "", "csv-path", "a .csv of x1,x2,label"),
             "csv-path",
         )
         yield _row("train size", _input(data.get("n_train", 1000), "n-train"), "n-train")
