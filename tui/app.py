@@ -168,7 +168,8 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             return
         status = self.query_one("#status", Static)
         if problems:
-            self.set_status(why_disabled(problems), error=True)
+            more_shown = self.more_shown or self.form_screen.has_class("-tall")
+            self.set_status(why_disabled(problems, more_shown), error=True)
             status.add_class("disabled")
         elif status.has_class("disabled"):
             self.set_status("ready: press t to train")

@@ -14,8 +14,10 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Switch
+from textual.widgets import Checkbox, Input, Select, Switch
 
+from scenarios.datasets import DATASETS
+from scenarios.registry import OPTIMIZERS
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import PRESETS, ModelPanel
@@ -67,6 +69,10 @@ class LabKeys(_Base):
     form_screen: Screen
     scenario: object
 
+    if TYPE_CHECKING:
+
+        def revalidate(self) -> None: ...
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Letters type into a field, so they are not offered while one has the focus, nor
         under a dialog; Escape is offered wherever it leads back to the layer list."""
@@ -110,15 +116,18 @@ class LabKeys(_Base):
 
     def action_more(self) -> None:
         """The other settings in the model's place, or back (on a tall terminal both show:
-        this moves the focus)."""
+        this moves the focus). The focus lands on the first input feature's box, so m, t
+        and the other letters still act; Tab and Shift+Tab reach the fields."""
         if self.more_shown:
             self.form_screen.remove_class("-more")
             self.query_one(LayerList).focus()
             self.query_one("#left", VerticalScroll).scroll_home(animate=False)
         else:
             self.form_screen.add_class("-more")
-            self.query_one("#csv-path", Input).focus()
+            # not a text field: the next m (back) or t (train) must act, not be typed
+            self.query_one("#features Checkbox", Checkbox).focus()
         self.refresh_bindings()
+        self.revalidate()  # the status line's '(press m: more settings)' comes or goes
 
     def action_zoom(self) -> None:
         """Charts, map and table over the whole width, or back beside the model."""
@@ -140,6 +149,8 @@ class LabKeys(_Base):
         rows = []
         for binding in LayerList.BINDINGS:
             assert isinstance(binding, Binding)
+            if any(binding.tooltip == described for _, described, _ in rows):
+                continue  # '-' is on the '+/-' row
             rows.append((self._key_name(binding), binding.tooltip, "layer list"))
         rows += [
             ("↑ ↓", "select a layer", "layer list"),
@@ -149,7 +160,9 @@ class LabKeys(_Base):
         ]
         for binding in KEY_BINDINGS:
             assert isinstance(binding, Binding)
-            where = "outside a field" if binding.action in LETTER_ACTIONS else "everywhere"
+            # a character key types into a field; F1, ctrl+s and ctrl+o work in one too
+            typed = binding.action in LETTER_ACTIONS and len(self._key_name(binding)) == 1
+            where = "outside a field" if typed else "everywhere"
             if binding.action == "leave_field":
                 where = "in a field"
             rows.append((self._key_name(binding), binding.tooltip or binding.description, where))
@@ -166,18 +179,33 @@ class LabKeys(_Base):
 
     def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
         """The lab's actions in the command palette, beside Textual's own."""
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Keys", "Maximize", "Minimize"):  # not for this lab
+                yield command
         seen = set()
         for binding in KEY_BINDINGS:
             assert isinstance(binding, Binding)
             if binding.action in ("quit", "leave_field") or binding.action in seen:
                 continue
             seen.add(binding.action)
+            tooltip = binding.tooltip
             yield SystemCommand(
-                binding.tooltip[0].upper() + binding.tooltip[1:],
+                tooltip if tooltip.startswith("vs ") else tooltip[0].upper() + tooltip[1:],
                 f"key: {self._key_name(binding)}",
                 getattr(self, f"action_{binding.action}"),
             )
+        choices = {
+            ("data-kind", "Data set"): [*DATASETS, "csv"],
+            ("optimizer", "Optimizer"): [component.name for component in OPTIMIZERS.values()],
+        }
+        for (field_id, what), values in choices.items():
+            select = self.query_one(f"#{field_id}", Select)
+            for value in values:
+                yield SystemCommand(
+                    f"{what}: {value}",
+                    f"set the {what.lower()} (Setup)",
+                    functools.partial(setattr, select, "value", value),
+                )
         panel = self.query_one(ModelPanel)
         for action, name in (("add", "Add a layer"), ("edit", "Edit the selected layer")):
             yield SystemCommand(

@@ -9,6 +9,7 @@ two coincide (they should) both stay visible.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from rich.text import Text
@@ -31,6 +32,8 @@ SERIES_COLOURS: dict[str, Colour] = {
 }
 FALLBACK_COLOUR: Colour = (200, 200, 200)
 NICE_STEPS = (1, 2, 5)
+# a title as it shows when the whole legend would not fit on one line
+SHORT_TITLES = {"accuracy": "acc."}
 
 
 def epoch_ticks(first: int, last: int, width: int) -> list[int]:
@@ -71,6 +74,36 @@ def log_ticks(low: float, high: float, most: int) -> list[float]:
     return ticks[::step]
 
 
+def linear_ticks(low: float, high: float, most: int) -> list[float]:
+    """Evenly spaced round values between ``low`` and ``high``: multiples of the smallest
+    step of 1, 2 or 5 × 10ⁿ that gives at most ``most`` of them (plotext's own labels
+    are the data's range cut in equal parts: 0.282, 0.239, 0.153…)."""
+    if not high > low:
+        return [low]
+    most = max(2, most)
+    exponent = math.floor(math.log10((high - low) / most))
+    for scale in (10.0**k for k in range(exponent - 1, exponent + 3)):
+        for mantissa in NICE_STEPS:
+            step = mantissa * scale
+            digits = max(0, -math.floor(math.log10(step)) + 1)
+            ticks = [
+                round(k * step, digits)
+                for k in range(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1)
+            ]
+            if len(ticks) <= most:
+                return ticks if len(ticks) >= 2 else [low, high]
+    return [low, high]
+
+
+def _tick_label(value: float, ticks: list[float]) -> str:
+    """Every label of an axis with as many decimals as its step needs: 0.05, 0.10, 0.15."""
+    step = min((b - a for a, b in itertools.pairwise(ticks)), default=0)
+    digits = max(0, -math.floor(math.log10(step))) if step > 0 else 3
+    if step > 0 and round(step, digits) != round(step, digits + 1):
+        digits += 1
+    return f"{value:.{digits}f}"
+
+
 def _rgb(colour: Colour) -> str:
     return "#{:02x}{:02x}{:02x}".format(*colour)
 
@@ -95,6 +128,7 @@ class MetricChart(Vertical):
         self.series_names = series
         self.points: dict[str, list[tuple[int, float]]] = {name: [] for name in series}
         self.log_scale = False
+        self.legend_lines = 1
         self._dirty = True
 
     def compose(self) -> ComposeResult:
@@ -137,9 +171,19 @@ class MetricChart(Vertical):
 
     def legend(self, width: int | None = None) -> Text:
         """The title, a key for every series with points, the twin's gap, the scale;
-        wrapped between entries (never inside one) to lines of ``width``."""
+        wrapped between entries (never inside one) to lines of ``width``, with a shorter
+        title where that saves a line."""
+        text = self._legend(self.title, width)
+        short = SHORT_TITLES.get(self.title)
+        if short is not None and len(text.split()) > 1:
+            shorter = self._legend(short, width)
+            if len(shorter.split()) < len(text.split()):
+                return shorter
+        return text
+
+    def _legend(self, title: str, width: int | None) -> Text:
         # styles on spans, never a Text's own style, which would colour what joins it
-        entries = [Text.assemble((self.title, "bold"))]
+        entries = [Text.assemble((title, "bold"))]
         mine = [n for n in self.series_names if not n.startswith("torch ") and self.points[n]]
         theirs = [n for n in self.series_names if n.startswith("torch ") and self.points[n]]
         for name in mine:
@@ -169,6 +213,16 @@ class MetricChart(Vertical):
         text.overflow = "crop"
         return text
 
+    def _align_legends(self) -> None:
+        """Every chart beside this one gets as many legend lines as the tallest legend, so
+        their plots start on the same row."""
+        charts = [c for c in self.parent.children if isinstance(c, MetricChart)] if (
+            self.parent is not None
+        ) else [self]
+        lines = max(chart.legend_lines for chart in charts)
+        for chart in charts:
+            chart.query_one(".chart-legend", Static).styles.height = lines
+
     def on_resize(self) -> None:
         self._dirty = True
         self.redraw()
@@ -177,7 +231,10 @@ class MetricChart(Vertical):
         if not self._dirty or not self.is_mounted:
             return
         self._dirty = False
-        self.query_one(".chart-legend", Static).update(self.legend(self.size.width))
+        legend = self.legend(self.size.width)
+        self.legend_lines = len(legend.split())
+        self.query_one(".chart-legend", Static).update(legend)
+        self._align_legends()
         plot = self.plot
         plt = plot.plt
         plt.clear_data()
@@ -217,6 +274,9 @@ class MetricChart(Vertical):
         if log and drawn:
             ticks = log_ticks(10 ** min(drawn), 10 ** max(drawn), plot.size.height // 2)
             plt.yticks([math.log10(t) for t in ticks], [f"{t:.3g}" for t in ticks])
+        elif drawn:
+            ticks = linear_ticks(min(drawn), max(drawn), max(2, (plot.size.height - 2) // 2))
+            plt.yticks(ticks, [_tick_label(t, ticks) for t in ticks])
         plot.refresh()
 
 

@@ -50,5 +50,11 @@ class EpochTable(Vertical):
             self.query_one("#metrics-header", Static).update(header)
         self.query_one(RichLog).write("\n".join(map(epoch_line, events)), scroll_end=True)
 
+    def on_resize(self) -> None:
+        """The latest epochs in view after a resize or after z shows the table: rows written
+        while it was hidden or of another size left it scrolled part way."""
+        log = self.query_one(RichLog)
+        log.call_after_refresh(log.scroll_end, animate=False)
+
     def clear(self) -> None:
         self.query_one(RichLog).clear()

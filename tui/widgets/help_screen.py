@@ -13,6 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 SCREEN_GUIDE = """\
+Buttons (top): Train is green, Stop red, the others grey; a dimmed button does nothing
+now (Train while a setting is marked wrong). Tab reaches them; the focused one shows in
+reverse video, and Enter presses it. "vs torch" switches the PyTorch twin on or off.
+
 Model (left, top): one row per layer: its index, type and arguments, → the shape it
 outputs (a width, or channels×length) and its parameter count. Under the rows, the
 whole chain from the input width (2, or the number of input features) to the output

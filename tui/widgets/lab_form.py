@@ -7,12 +7,13 @@ and the stack's problems under the layers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 import minidl
 from scenarios.build import build_model
@@ -86,8 +87,9 @@ class LabForm(VerticalScroll):
             problems.append(f"model.layers: cannot build this model: {one_line(error)}")
         if problems:
             scenario = net = None
+        problems = self._in_lab_words(problems, settings["data"])
         unplaced = show_problems(self, problems)
-        layer_problems = [p for p in unplaced if p.startswith("model")]
+        layer_problems = [p for p in unplaced if p.startswith("model") or p == NO_LAYERS]
         others = self.query_one("#settings-errors", Static)
         other_text = "\n".join(p for p in unplaced if p not in layer_problems)
         if str(others.content) != other_text:  # an update re-lays the screen out
@@ -98,14 +100,59 @@ class LabForm(VerticalScroll):
         return scenario, problems
 
 
-def why_disabled(problems: list[str]) -> str:
+    def _in_lab_words(self, problems: list[str], data: dict[str, Any]) -> list[str]:
+        """The schema's problems as the lab says them: what to press for an empty model
+        or a missing CSV file, 'whole number' for 1e3 typed as a count."""
+        said = []
+        for problem in problems:
+            field_id = field_of(problem)
+            if problem.startswith("model.layers = []"):
+                problem = NO_LAYERS
+            elif problem.startswith("data.path") and not str(data.get("path", "x")).strip():
+                problem = NO_CSV_FILE
+            elif field_id in INTEGER_FIELDS and ": must be an integer" in problem:
+                typed = self.query_one(f"#{field_id}", Input).value
+                if not _is_integer(typed):  # a 0 or -1 is told its bounds as it is
+                    problem = _whole_number(problem, typed)
+            if problem not in said:
+                said.append(problem)
+        return said
+
+
+NO_LAYERS = "the model has no layers: press a to add one"
+NO_CSV_FILE = "data.path: choose a CSV file (More settings, m)"
+# fields that hold a count or a seed
+INTEGER_FIELDS = ("n-train", "n-test", "data-seed", "batch-size", "epochs", "seed")
+
+
+def _is_integer(typed: str) -> bool:
+    try:
+        int(typed)
+    except ValueError:
+        return False
+    return True
+
+
+def _whole_number(problem: str, typed: str) -> str:
+    """'training.epochs = 1000.0: must be an integer >= 1 …' for '1e3' ->
+    'training.epochs = 1e3: must be a whole number (e.g. 1000)'."""
+    path = problem.split(" = ", 1)[0]
+    rest = problem.split(": must be an integer", 1)[1]
+    try:
+        number = float(typed)
+    except ValueError:
+        number = math.nan
+    if math.isfinite(number) and number == int(number):
+        return f"{path} = {typed.strip()}: must be a whole number (e.g. {int(number)})"
+    return f"{problem.split(': must be', 1)[0]}: must be a whole number{rest}"
+
+
+def why_disabled(problems: list[str], more_shown: bool = False) -> str:
     """The status line while Train is disabled: the first problem, how many more, and
-    where to find them."""
+    where to find them (unless the other settings show already)."""
     more = len(problems) - 1
-    hidden = any(
-        not p.startswith("model.layers") and field_of(p) not in CORE_FIELDS for p in problems
-    )
-    where = " (press m: more settings)" if hidden else ""
+    hidden = any(field_of(p) not in (None, *CORE_FIELDS) for p in problems if p != NO_CSV_FILE)
+    where = " (press m: more settings)" if hidden and not more_shown else ""
     extra = f" (and {more} more, marked beside their fields)" if more else ""
     return f"Train is disabled: {problems[0]}{extra}{where}"
 

@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from scenarios.registry import LAYERS
 from tui.widgets.arguments import parse_name_values
+from tui.widgets.settings_panel import OrderedInput
 
 LAYER_TYPES = [component.name for component in LAYERS.values()]
 
@@ -75,6 +76,12 @@ def arguments_text(layer: dict[str, Any]) -> str:
     return format_name_values(rest)
 
 
+def takes_arguments(layer: dict[str, Any]) -> bool:
+    """Whether a layer has, or its type takes, arguments worth typing first."""
+    kind = layer["type"]
+    return len(layer) > 1 or kind in MAIN_ARGUMENT or kind in DEFAULT_ARGUMENTS
+
+
 class TypeList(OptionList):
     """Layer types; typing letters jumps to the first type that starts with them."""
 
@@ -121,7 +128,7 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
             yield Static(self.title_text, markup=False, classes="dialog-title")
             yield TypeList(self.initial["type"], id="layer-types")
             yield Static("arguments · Enter accepts · Tab switches · Esc cancels", markup=False)
-            yield Input(
+            yield OrderedInput(
                 self._typed_arguments[self.initial["type"]],
                 placeholder="25, or name=value, …",
                 id="layer-arguments",
@@ -130,7 +137,9 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
             yield Static("", id="layer-dialog-error", markup=False, classes="error")
 
     def on_mount(self) -> None:
-        if self.editing:
+        # editing a layer with arguments starts in them, selected (e, 2, Enter); any other
+        # starts in the type list, where letters pick a type
+        if self.editing and takes_arguments(self.initial):
             self.query_one("#layer-arguments", Input).focus()
         else:
             self.query_one(TypeList).focus()
@@ -154,8 +163,15 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
 
     @on(Input.Changed, "#layer-arguments")
     def _arguments_typed(self, event: Input.Changed) -> None:
+        """Remember what was typed for this type, and say at once what is wrong with it."""
         self._typed_arguments[self.kind] = event.value
         event.stop()  # the lab's form does not read this box
+        try:
+            parse_arguments(self.kind, event.value)
+        except ValueError as error:
+            self.query_one("#layer-dialog-error", Static).update(str(error))
+        else:
+            self.query_one("#layer-dialog-error", Static).update("")
 
     @on(OptionList.OptionSelected, "#layer-types")
     @on(Input.Submitted, "#layer-arguments")

@@ -50,7 +50,13 @@ class LayerList(OptionList):
             key_display="+/-",
             tooltip="a Linear's (or Conv1d's) width one more / one less",
         ),
-        Binding("minus", "request('narrower')", "Narrower", show=False, tooltip="one less"),
+        Binding(
+            "minus",
+            "request('narrower')",
+            "Narrower",
+            show=False,
+            tooltip="a Linear's (or Conv1d's) width one more / one less",  # one help row
+        ),
         Binding(
             "i",
             "request('inside')",
@@ -99,11 +105,14 @@ class LayerList(OptionList):
         if [r.text for r in rows] != [r.text for r in self._rows]:
             self._health = []  # another stack: the health shown was the old one's
         self._rows = rows
-        # aligned columns for short rows; a long one (a Conv1d's arguments) wraps, never cut
+        # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
+        # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
         options = []
         for index, row in enumerate(rows):
             text = Text(f"{index:>2} {row.text:<{width}}")
+            if len(row.text) > width and (row.output is not None or row.parameters):
+                text.append("\n" + " " * (3 + width))
             if row.output is not None:
                 text.append(f"  → {row.output}", style="bold")
             if row.parameters:

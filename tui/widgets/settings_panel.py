@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.dom import DOMNode
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static
@@ -71,9 +72,11 @@ def _number(text: str) -> Any:
 
 
 def _arguments_hint(optimizer: str) -> str:
+    """What the optimizer takes, on its own wrapped line under the field (the names of
+    Adam's five do not fit in the field's placeholder)."""
     component = OPTIMIZERS.get(optimizer.lower())
     names = list(component.args) if component is not None else []
-    return ", ".join(f"{name}=…" for name in names) or "no arguments"
+    return f"{optimizer} takes " + ", ".join(names) if names else f"{optimizer} takes none"
 
 
 def _row(label: str, widget: Widget, field_id: str) -> Vertical:
@@ -85,7 +88,35 @@ def _row(label: str, widget: Widget, field_id: str) -> Vertical:
     )
 
 
-class FieldInput(Input):
+class OrderedInput(Input):
+    """An Input whose editing keys act in the order they were typed.
+
+    Textual runs a printable key at once in the field, but an editing key
+    (Backspace, Delete, arrows, Home, End) only when its event has bubbled up to the
+    app through every container's queue: while the app is busy re-checking the form,
+    '⌫⌫0.05' typed quickly became '0.0' or '.06'. Here the field runs its own editing
+    bindings on arrival, as it does printable keys.
+    """
+
+    # the field's own editing keys; Enter is left to bubble (its owners handle Submitted)
+    EDITING_KEYS = {
+        key: bindings[0].action
+        for key, bindings in BindingsMap(Input.BINDINGS).key_to_bindings.items()
+        if bindings[0].action != "submit"
+    }
+
+    async def _on_key(self, event: events.Key) -> None:
+        action = next((self.EDITING_KEYS[k] for k in event.aliases if k in self.EDITING_KEYS), None)
+        if action is None:
+            await super()._on_key(event)
+            return
+        event.stop()
+        event.prevent_default()
+        self._restart_blink()
+        await self.run_action(action)
+
+
+class FieldInput(OrderedInput):
     """A field of the form; its footer names the keys that work while typing (the app
     binds them, with priority, so the field never takes them)."""
 
@@ -94,6 +125,16 @@ class FieldInput(Input):
         Binding("ctrl+o", "app.load", "Open"),
         Binding("f1", "app.help", "Help"),
     ]
+
+
+class TickBox(Checkbox):
+    """A checkbox whose mark is blank when unticked, so the two differ without colour
+    (Textual draws an X in both, dimmed or not)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super()._button
 
 
 def _input(value: Any, field_id: str, placeholder: str = "") -> Input:
@@ -149,7 +190,7 @@ class SettingsPanel(Vertical):
         yield Label("Data", classes="section")
         yield _row(
             "CSV file",
-            _input(data.get("path") or "", "csv-path", "x1,x2,label rows (data set csv)"),
+            _input(data.get("path") or "", "csv-path", "a .csv of x1,x2,label"),
             "csv-path",
         )
         yield _row("train size", _input(data.get("n_train", 1000), "n-train"), "n-train")
@@ -160,7 +201,7 @@ class SettingsPanel(Vertical):
         yield Label("Input features", classes="section")
         with Horizontal(id="features"):
             for name in FEATURES:
-                yield Checkbox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
+                yield TickBox(name, name in chosen, id=f"feature-{FEATURE_IDS[name]}")
         yield Static("", id="features-error", markup=False, classes="field-error")
         yield Label("Training", classes="section")
         yield _row(
@@ -168,9 +209,12 @@ class SettingsPanel(Vertical):
             _input(
                 format_name_values({k: v for k, v in optimizer.items() if k != "type"}),
                 "optimizer-args",
-                _arguments_hint(optimizer["type"]),
+                "none; e.g. momentum=0.9",
             ),
             "optimizer-args",
+        )
+        yield Static(
+            _arguments_hint(optimizer["type"]), id="optimizer-args-hint", classes="hint"
         )
         yield _row(
             "scheduler",
@@ -199,7 +243,9 @@ class SettingsPanel(Vertical):
         """Keep the arguments the new optimizer also takes (weight_decay), drop the others."""
         component = OPTIMIZERS.get(str(event.value).lower())
         field = self.screen.query_one("#optimizer-args", Input)
-        field.placeholder = _arguments_hint(str(event.value))
+        self.screen.query_one("#optimizer-args-hint", Static).update(
+            _arguments_hint(str(event.value))
+        )
         if component is None:
             return
         try:
