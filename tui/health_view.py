@@ -13,7 +13,7 @@ from rich.text import Text
 from minidl.health import LayerStats
 
 SPARK = "▁▂▃▄▅▆▇█"
-SPARK_LENGTH = 12  # the last this many epochs
+SPARK_LENGTH = 10  # the last this many observations
 
 
 def sparkline(values: Sequence[float]) -> str:
@@ -29,18 +29,28 @@ def sparkline(values: Sequence[float]) -> str:
 
 
 def health_text(stats: LayerStats, history: Sequence[float]) -> Text:
-    """One layer's health: '∂x 3.1e-02 ▂▃▅ ∂W 1.2e-03 ΔW/W 2.0e-04 dead 36%', flags below."""
+    """One layer's health in lines short enough for the model column at 80 columns:
+
+        ∂x 3.1e-02 ▂▃▅▆▇█▇▆▅▄        (the gradient reaching its input, recent epochs)
+        ∂W 1.2e-03 ΔW/W 2.0e-04      (a layer with weights)
+        dead 36%                     (ReLU) or saturated 80% (Tanh, Sigmoid)
+
+    then the flags in words.
+    """
     text = Text("   ")
     text.append(f"∂x {stats.grad_input_norm:.1e} ", style="dim")
     text.append(sparkline(history), style="cyan")
+    details = []
     if stats.grad_weight_norm is not None:
-        text.append(f" ∂W {stats.grad_weight_norm:.1e}", style="dim")
+        details.append(f"∂W {stats.grad_weight_norm:.1e}")
     if stats.update_ratio is not None:
-        text.append(f" ΔW/W {stats.update_ratio:.1e}", style="dim")
+        details.append(f"ΔW/W {stats.update_ratio:.1e}")
     if stats.dead_fraction is not None:
-        text.append(f" dead {stats.dead_fraction:.0%}", style="dim")
+        details.append(f"dead {stats.dead_fraction:.0%}")
     if stats.saturated_fraction is not None:
-        text.append(f" saturated {stats.saturated_fraction:.0%}", style="dim")
+        details.append(f"saturated {stats.saturated_fraction:.0%}")
+    if details:
+        text.append("\n   " + " ".join(details), style="dim")
     for flag in stats.flags:
         text.append(f"\n   ⚠ {flag}", style="bold red")
     return text
