@@ -280,7 +280,7 @@ async def test_problems_show_beside_their_field_named_as_in_a_file_and_the_statu
         assert not app.query_one("#train", Button).disabled
 
 
-# --- issue 20: one error boundary around every action; a crash exits non-zero -------------
+# --- one error boundary around every action; a crash exits non-zero -----------------------
 async def test_a_save_that_raises_something_else_than_oserror_is_reported_and_the_lab_goes_on(
     tmp_path, monkeypatch
 ):
