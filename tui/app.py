@@ -61,6 +61,7 @@ from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
 CHART_REFRESH_SECONDS = 0.5
+PROCESS_CHECK_SECONDS = 1.0  # how soon a training process that died while idle is reported
 SERIES = ("train", "test", "torch train", "torch test")
 
 
@@ -117,6 +118,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         # they are no longer walked
         gc.freeze()
         self.set_interval(CHART_REFRESH_SECONDS, self.redraw_charts)
+        self.set_interval(PROCESS_CHECK_SECONDS, self.check_process)
         self.revalidate()
         self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
         self.query_one(LayerList).focus()  # the model first

@@ -440,6 +440,19 @@ class LabRun(_Base):
         chart = self.query_one("#loss-chart", MetricChart)
         chart.set_log_scale(not chart.log_scale)
 
+    def check_process(self) -> None:
+        """A training process that died while the lab was idle is said at once, not at the
+        next key (a run in progress reports it through its worker)."""
+        session = self.session
+        if session is None or self.running or session.alive:
+            return
+        if getattr(self, "_reported_gone", None) is session:
+            return
+        self._reported_gone = session
+        self.set_status(
+            f"{session.ended_reason()}: press t to train anew, or r for new weights", error=True
+        )
+
     def redraw_charts(self) -> None:
         for chart in self.query(MetricChart):
             chart.redraw()

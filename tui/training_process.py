@@ -163,6 +163,10 @@ class RemoteSession(RunControls):
     def alive(self) -> bool:
         return self._process.is_alive()
 
+    def ended_reason(self) -> str:
+        """Why the process is gone, in words ("… ended unexpectedly (killed by SIGKILL)")."""
+        return str(self._gone())
+
     @property
     def grid_size(self) -> tuple[int, int]:
         columns, rows = self._grid_size[:]

@@ -117,3 +117,19 @@ async def test_a_killed_training_process_is_reported_and_reset_and_train_work_ag
         await pilot.press("t")
         await finish(pilot)
         assert app.session.alive and status(app).startswith("completed after 3 epochs")
+
+
+async def test_a_training_process_that_dies_while_idle_is_reported_without_a_key():
+    app = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await set_epochs(pilot, 3)
+        await pilot.press("t")
+        await finish(pilot)
+        assert status(app).startswith("completed after 3 epochs")
+        app.session._process.kill()
+        app.session._process.join(5)
+        await wait_until(pilot, lambda: "ended unexpectedly" in status(app))
+        assert "killed by SIGKILL" in status(app) and "press t to train anew" in status(app)
+        await pilot.press("t")
+        await finish(pilot)
+        assert app.session.alive and status(app).startswith("completed after 3 epochs")
