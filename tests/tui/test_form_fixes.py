@@ -284,3 +284,16 @@ async def test_a_long_layer_row_keeps_the_columns_of_the_others():
                 if "→" in line:
                     columns.add(line.index("→"))
         assert len(columns) == 1
+
+
+async def test_fast_typing_in_the_save_dialog_keeps_every_key():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        field = app.screen.query_one("#save-path", Input)
+        assert field.has_focus
+        field.cursor_position = len(field.value)
+        send_back_to_back(app, ["backspace"] * (len(field.value) + 2) + list("my-run.toml"))
+        await settle(pilot)
+        assert field.value == "my-run.toml"

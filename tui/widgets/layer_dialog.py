@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from scenarios.registry import LAYERS
 from tui.widgets.arguments import parse_name_values
-from tui.widgets.settings_panel import OrderedInput
+from tui.widgets.ordered_input import OrderedInput
 
 LAYER_TYPES = [component.name for component in LAYERS.values()]
 

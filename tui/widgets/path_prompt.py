@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from tui.widgets.ordered_input import OrderedInput
+
 
 class PathPrompt(ModalScreen[str | None]):
     """Returns the path typed (Enter or OK), or None (Escape or Cancel)."""
@@ -22,7 +24,7 @@ class PathPrompt(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt"):
             yield Label(self.title_text, markup=False)
-            yield Input(self.default, id="prompt-path")
+            yield OrderedInput(self.default, id="prompt-path")
             with Horizontal(classes="row"):
                 yield Button("OK", variant="primary", id="prompt-ok")
                 yield Button("Cancel", id="prompt-cancel")

@@ -21,6 +21,7 @@ from textual_fspicker import FileOpen, Filters
 
 from scenarios.shipped import shipped_scenarios
 from tui.scenario_files import completion, find_scenario
+from tui.widgets.ordered_input import OrderedInput
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -91,7 +92,7 @@ class SaveDialog(_Dialog):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Save the scenario as")
-            yield Input(self.default, id="save-path", suggester=ScenarioSuggester())
+            yield OrderedInput(self.default, id="save-path", suggester=ScenarioSuggester())
             yield Label(f"in {Path.cwd()} · Tab completes", classes="hint", markup=False)
             if self.reached is not None:
                 yield Checkbox(
@@ -149,7 +150,7 @@ class LoadDialog(_Dialog):
         names = ", ".join(sorted(shipped_scenarios()))
         with Vertical():
             yield Label("Load a scenario: a shipped name or a file")
-            yield Input(
+            yield OrderedInput(
                 "",
                 placeholder="centered_disk, or path/to/file.toml",
                 id="load-path",

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.dom import DOMNode
@@ -31,6 +31,7 @@ from tui.widgets.arguments import (
     parse_component,
     parse_name_values,
 )
+from tui.widgets.ordered_input import OrderedInput
 
 # widget ids cannot hold ^, * or parentheses
 FEATURE_IDS = {name: f"f{index}" for index, name in enumerate(FEATURES)}
@@ -86,34 +87,6 @@ def _row(label: str, widget: Widget, field_id: str) -> Vertical:
         Static("", id=f"{field_id}-error", markup=False, classes="field-error"),
         classes="field-row",
     )
-
-
-class OrderedInput(Input):
-    """An Input whose editing keys act in the order they were typed.
-
-    Textual runs a printable key at once in the field, but an editing key
-    (Backspace, Delete, arrows, Home, End) only when its event has bubbled up to the
-    app through every container's queue: while the app is busy re-checking the form,
-    '⌫⌫0.05' typed quickly became '0.0' or '.06'. Here the field runs its own editing
-    bindings on arrival, as it does printable keys.
-    """
-
-    # the field's own editing keys; Enter is left to bubble (its owners handle Submitted)
-    EDITING_KEYS = {
-        key: bindings[0].action
-        for key, bindings in BindingsMap(Input.BINDINGS).key_to_bindings.items()
-        if bindings[0].action != "submit"
-    }
-
-    async def _on_key(self, event: events.Key) -> None:
-        action = next((self.EDITING_KEYS[k] for k in event.aliases if k in self.EDITING_KEYS), None)
-        if action is None:
-            await super()._on_key(event)
-            return
-        event.stop()
-        event.prevent_default()
-        self._restart_blink()
-        await self.run_action(action)
 
 
 class FieldInput(OrderedInput):
