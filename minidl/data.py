@@ -7,6 +7,22 @@ from dataclasses import dataclass
 import torch
 
 
+def _checked_splits(data: ClassificationData | RegressionData) -> list[tuple[str, torch.Tensor]]:
+    """Check the shapes both kinds of data share (x (n, d), y (n,), some training rows) and
+    give each split's name and targets for the checks of its kind."""
+    splits = (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test))
+    for split, x, y in splits:
+        if x.dim() != 2:
+            raise ValueError(f"x_{split} must be (n, features), got {tuple(x.shape)}")
+        if y.shape != (x.shape[0],):
+            raise ValueError(
+                f"y_{split} must be ({x.shape[0]},) to match x_{split}, got {tuple(y.shape)}"
+            )
+    if data.x_train.shape[0] == 0:
+        raise ValueError("the training set is empty")
+    return [(split, y) for split, _, y in splits]
+
+
 @dataclass(frozen=True)
 class ClassificationData:
     """Inputs (n, d) and integer labels (n,) for training and testing.
@@ -22,20 +38,9 @@ class ClassificationData:
     num_classes: int
 
     def __post_init__(self) -> None:
-        for split, x, y in (
-            ("train", self.x_train, self.y_train),
-            ("test", self.x_test, self.y_test),
-        ):
-            if x.dim() != 2:
-                raise ValueError(f"x_{split} must be (n, features), got {tuple(x.shape)}")
-            if y.shape != (x.shape[0],):
-                raise ValueError(
-                    f"y_{split} must be ({x.shape[0]},) to match x_{split}, got {tuple(y.shape)}"
-                )
+        for split, y in _checked_splits(self):
             if y.numel() and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
                 raise ValueError(f"y_{split} holds labels outside 0..{self.num_classes - 1}")
-        if self.x_train.shape[0] == 0:
-            raise ValueError("the training set is empty")
 
     @property
     def num_features(self) -> int:
@@ -67,20 +72,9 @@ class RegressionData:
     num_classes = 1  # one output column: what a model's last layer must give
 
     def __post_init__(self) -> None:
-        for split, x, y in (
-            ("train", self.x_train, self.y_train),
-            ("test", self.x_test, self.y_test),
-        ):
-            if x.dim() != 2:
-                raise ValueError(f"x_{split} must be (n, features), got {tuple(x.shape)}")
-            if y.shape != (x.shape[0],):
-                raise ValueError(
-                    f"y_{split} must be ({x.shape[0]},) to match x_{split}, got {tuple(y.shape)}"
-                )
+        for split, y in _checked_splits(self):
             if not y.is_floating_point() or not bool(torch.isfinite(y).all()):
                 raise ValueError(f"y_{split} must hold finite real numbers")
-        if self.x_train.shape[0] == 0:
-            raise ValueError("the training set is empty")
 
     @property
     def num_features(self) -> int:

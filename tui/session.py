@@ -190,7 +190,7 @@ class RunControls:
         return True
 
     def continues(self, scenario: Scenario) -> bool:
-        """Whether this session can go on training ``scenario``, and if so adopt it.
+        """Whether the run held here can go on training ``scenario``, and if so adopt it.
 
         It can when ``scenario`` sets up the same training (its name, description
         and expectations may differ) for a number of epochs no smaller than those
@@ -213,7 +213,7 @@ class RunControls:
         return False
 
     def finished(self, scenario: Scenario) -> bool:
-        """Whether this session trained ``scenario``'s setup through all its epochs, so
+        """Whether the run held here trained ``scenario``'s setup through all its epochs, so
         that its final metrics are what a replay of ``scenario`` reaches."""
         return (
             not self.tuned

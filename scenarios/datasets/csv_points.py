@@ -119,15 +119,23 @@ def read_points(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     return table.x, table.y
 
 
+def shuffled_split(
+    rows: int, test_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
+    """Training and test row indices of a file shuffled with ``seed``, and the generator,
+    which then draws the training set's noise."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(rows, generator=generator)
+    n_test = round(rows * test_fraction)
+    return order[n_test:], order[:n_test], generator
+
+
 def csv_split(
     path: str | Path, test_fraction: float = 0.5, noise: float = 0.0, seed: int = 0
 ) -> ClassificationData:
     """Shuffle the rows with ``seed`` and keep ``test_fraction`` of them for testing."""
     x, y = read_points(path)
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(x.shape[0], generator=generator)
-    n_test = round(x.shape[0] * test_fraction)
-    test, train = order[:n_test], order[n_test:]
+    train, test, generator = shuffled_split(x.shape[0], test_fraction, seed)
     num_classes = int(y.max()) + 1
     y_train = flip_labels(y[train], noise, num_classes, generator)
     return ClassificationData(x[train], y_train, x[test], y[test], num_classes)

@@ -10,7 +10,7 @@ import torch
 
 from minidl.data import RegressionData
 from minidl.files import UnreadableFile, read_regular_text
-from scenarios.datasets.csv_points import CsvDataError
+from scenarios.datasets.csv_points import CsvDataError, shuffled_split
 from scenarios.limits import MAX_CSV_BYTES
 
 
@@ -63,10 +63,7 @@ def csv_regression_split(
 ) -> RegressionData:
     """Shuffle the rows with ``seed``; keep ``test_fraction`` for testing; noise on training."""
     x, y = read_csv_targets(path)
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(x.shape[0], generator=generator)
-    n_test = round(x.shape[0] * test_fraction)
-    test, train = order[:n_test], order[n_test:]
+    train, test, generator = shuffled_split(x.shape[0], test_fraction, seed)
     y_train = y[train]
     if noise > 0:
         y_train = y_train + noise * torch.randn(
