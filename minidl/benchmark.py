@@ -11,8 +11,6 @@ Front ends print the report.
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import os
 import statistics
 import sys
@@ -22,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch.profiler import ProfilerActivity, profile
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from minidl import reference
 from minidl.engine import StepEngine
@@ -42,6 +39,7 @@ from minidl.layers import (
 )
 from minidl.losses import MSELoss
 from minidl.module import Module
+from minidl.op_floor import OpFloor, measure_floor
 from minidl.optim import SGD
 
 
@@ -111,6 +109,14 @@ def default_cases(quick: bool) -> list[BenchCase]:
     return cases
 
 
+# the small networks whose steps are mostly per-op cost: their floors are measured too
+FLOOR_CASES = [
+    BenchCase("classic MLP, batch 1", CLASSIC, 1, 1000),
+    BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000),
+    BenchCase("BatchNorm MLP, batch 32", CLASSIC, 32, 1000, kind="batchnorm"),
+]
+
+
 @dataclass
 class CaseResult:
     case: BenchCase
@@ -149,58 +155,12 @@ class CaseResult:
 
 
 @dataclass
-class OpCount:
-    """The classic network's step at batch 32: its ops, and what they cost.
-
-    The engine's step, the floor (its replayed ops, each timed alone and
-    summed) and the same ops replayed back to back are measured in rounds;
-    within a round their samples are taken in turn, so that a burst of load
-    from elsewhere on the machine lands on a sample of each rather than on
-    one of them; the ratios are taken per round.
-    """
-
-    engine_ops: list[str]  # the calls a replay makes, input copies and the loss read included
-    eager_ops: int  # aten ops of the plain eager step
-    torch_ops: int  # aten ops of torch.nn + autograd + torch.optim
-    step_us: list[float]  # per round: StepEngine.step
-    floor_us: list[float]  # per round: the replay's calls, each timed alone, summed
-    sequence_us: list[float]  # per round: the replay's calls back to back
-
-    @property
-    def step_over_floor(self) -> list[float]:
-        return [s / f for s, f in zip(self.step_us, self.floor_us, strict=True)]
-
-    @property
-    def step_over_sequence(self) -> list[float]:
-        return [s / q for s, q in zip(self.step_us, self.sequence_us, strict=True)]
-
-    def to_dict(self) -> dict:
-        return {
-            "engine_ops": len(self.engine_ops),
-            "eager_ops": self.eager_ops,
-            "torch_ops": self.torch_ops,
-            "rounds": len(self.step_us),
-            "engine_step_us": statistics.median(self.step_us),
-            "floor_us": statistics.median(self.floor_us),
-            "sequence_us": statistics.median(self.sequence_us),
-            "step_over_floor": statistics.median(self.step_over_floor),
-            "step_over_sequence": statistics.median(self.step_over_sequence),
-            "per_round": {
-                "step_us": self.step_us,
-                "floor_us": self.floor_us,
-                "sequence_us": self.sequence_us,
-            },
-            "engine_op_names": self.engine_ops,
-        }
-
-
-@dataclass
 class BenchReport:
     threads: int
     repeats: int
     torch_version: str
     cases: list[CaseResult] = field(default_factory=list)
-    ops: OpCount | None = None
+    floors: list[OpFloor] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -208,7 +168,7 @@ class BenchReport:
             "repeats": self.repeats,
             "torch_version": self.torch_version,
             "cases": [c.to_dict() for c in self.cases],
-            "ops": None if self.ops is None else self.ops.to_dict(),
+            "floors": [f.to_dict() for f in self.floors],
         }
 
 
@@ -348,143 +308,13 @@ def run_case(case: BenchCase, repeats: int) -> CaseResult:
     )
 
 
-class OpRecorder(TorchDispatchMode):
-    """Records every aten op dispatched while active."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[object] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.calls.append(func)
-        return func(*args, **(kwargs or {}))
-
-
-Call = tuple[Callable, tuple, dict]
-
-
-def calls_sample(call: Call, calls: int, warm: int = 3) -> Callable[[], float]:
-    """A sampler: ``calls`` calls in a row of ``call`` (a function, its arguments and
-    keyword arguments), timed, in µs per call, after ``warm`` calls that are not:
-    every sample times it warm (its code and data in the caches), as when all
-    its samples are taken one after the other. The loop calls the function
-    itself, as the replay does: a wrapper around each call would add its own
-    cost to the floor."""
-    fn, args, kwargs = call
-
-    def sample() -> float:
-        for _ in range(warm):
-            fn(*args, **kwargs)
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn(*args, **kwargs)
-        return (time.perf_counter() - started) / calls * 1e6
-
-    return sample
-
-
-def steps_sample(
-    step: Callable[[torch.Tensor, torch.Tensor], object],
-    batches: list[tuple[torch.Tensor, torch.Tensor]],
-    calls: int,
-    warm: int = 3,
-) -> Callable[[], float]:
-    """A sampler: ``calls`` training steps in a row, on the batches in turn (a new input
-    tensor at every step, as training sees them), in µs per step, after ``warm``
-    steps that are not timed, as ``calls_sample`` warms each op. The loop calls
-    ``step`` itself, as a training loop does: no wrapper around it."""
-    order = list(itertools.islice(itertools.cycle(batches), calls))
-
-    def sample() -> float:
-        for x, target in order[:warm]:
-            step(x, target)
-        started = time.perf_counter()
-        for x, target in order:
-            step(x, target)
-        return (time.perf_counter() - started) / calls * 1e6
-
-    return sample
-
-
-def interleaved_medians(samplers: list[Callable[[], float]], samples: int = 9) -> list[float]:
-    """The median over ``samples`` samples of each sampler, after one warm-up sample.
-
-    The samplers take their samples in turn (one of each, then again), so a
-    burst of load from elsewhere on the machine lands on a sample of each
-    rather than on every sample of one of them; the medians leave it out.
-    """
-    for sampler in samplers:
-        sampler()
-    times: list[list[float]] = [[] for _ in samplers]
-    for _ in range(samples):
-        for sampler, sampled in zip(samplers, times, strict=True):
-            sampled.append(sampler())
-    return [statistics.median(sampled) for sampled in times]
-
-
-def _name(call: Callable) -> str:
-    func = call.func if isinstance(call, functools.partial) else call
-    return getattr(func, "__name__", type(func).__name__)
-
-
-def replay_calls(calls: list[Callable[[], object]]) -> None:
-    """The replay's calls back to back, with no Python around them but this loop."""
-    for call in calls:
-        call()
-
-
-def count_ops(case: BenchCase | None = None, rounds: int = 5) -> OpCount:
-    """Ops per step of the engine, eager minidl and torch; the engine's step time and the
-    floor its calls imply.
-
-    The floor times each call of the replay alone, repeated, under inference mode
-    as the replay runs them; ``sequence_us``
-    makes the same calls back to back, which is what they cost in a step
-    without the engine's guard around them (caches and branch predictors
-    see a mix of ops there, so it exceeds the floor). Each round measures all
-    three, their samples taken in turn (``interleaved_medians``).
-    """
-    case = case or BenchCase("classic MLP, batch 32", CLASSIC, 32, 1000)
-    setup = BenchSetup(case)
-    for _ in range(WARM_UP_EPOCHS):
-        setup.engine_epoch()
-    x, target = setup.full_batches()[0]
-    calls = setup.engine.recorded_calls(x, target)
-    step_us, floor_us, sequence_us = [], [], []
-    # short samples (about 1 ms each), many of them: on a busy machine the scheduler takes
-    # the core away for milliseconds at a time, and the medians leave out the samples it hit
-    samplers = [
-        steps_sample(setup.engine.step, setup.full_batches(), 31),
-        calls_sample((replay_calls, (calls,), {}), 31),
-        *(calls_sample((call, (), {}), 100) for call in calls),  # each alone, 100 in a row
-    ]
-    for _ in range(rounds):
-        with torch.inference_mode():  # where the replay runs its calls
-            step, sequence, *ops = interleaved_medians(samplers, samples=21)
-        step_us.append(step)
-        floor_us.append(sum(ops))
-        sequence_us.append(sequence)
-    with OpRecorder() as eager:
-        setup.eager_step(x, target)
-    with OpRecorder() as theirs:
-        reference.torch_train_step(setup.twin, setup.twin_loss, setup.twin_optimizer, x, target)
-    return OpCount(
-        engine_ops=[_name(call) for call in calls],
-        eager_ops=len(eager.calls),
-        torch_ops=len(theirs.calls),
-        step_us=step_us,
-        floor_us=floor_us,
-        sequence_us=sequence_us,
-    )
-
-
 def run_benchmark(
     quick: bool = False,
     repeats: int | None = None,
     on_case: Callable[[CaseResult], None] | None = None,
     cases: list[BenchCase] | None = None,
 ) -> BenchReport:
-    """Every case, then the op count; one thread for the whole run."""
+    """Every case, then the floors of the small ones; one thread for the whole run."""
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -495,7 +325,11 @@ def run_benchmark(
             report.cases.append(result)
             if on_case is not None:
                 on_case(result)
-        report.ops = count_ops(rounds=3 if quick else 5)
+        for case in FLOOR_CASES:
+            setup = BenchSetup(case)
+            for _ in range(WARM_UP_EPOCHS):
+                setup.engine_epoch()
+            report.floors.append(measure_floor(setup, rounds=3 if quick else 5))
         return report
     finally:
         torch.set_num_threads(previous_threads)

@@ -82,6 +82,32 @@ def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) 
     return EXIT_OK
 
 
+def _floor_table(floors: list) -> Table:
+    """The small networks' steps next to the floors of their ops."""
+    rounds = len(floors[0].step_us)
+    table = Table(title=f"what the ops allow: µs per step, median of {rounds} rounds")
+    columns = ("case", "ops", "torch", "engine", "floor", "back to back", "step/floor")
+    columns += ("torch/floor", "eager", "eager floor", "torch/eager floor")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "case" else "right")
+    median = statistics.median
+    for floor in floors:
+        table.add_row(
+            floor.case,
+            f"{len(floor.engine_ops)}/{floor.eager_ops}/{floor.torch_ops}",
+            f"{median(floor.torch_us):.1f}",
+            f"{median(floor.step_us):.1f}",
+            f"{median(floor.floor_us):.1f}",
+            f"{median(floor.sequence_us):.1f}",
+            _spread(floor.step_over_floor),
+            _spread(floor.ceiling),
+            f"{median(floor.eager_us):.1f}",
+            f"{median(floor.eager_floor_us):.1f}",
+            _spread(floor.eager_ceiling),
+        )
+    return table
+
+
 def bench(quick: bool = False, json_path: str | None = None) -> int:
     from minidl.benchmark import CaseResult, run_benchmark
 
@@ -145,17 +171,15 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
         "step; peak mem: a fresh run (model, optimizer, the engine's recordings, four steps)",
         markup=False,
     )
-    ops = report.ops
-    if ops is not None:
-        median = statistics.median
+    if report.floors:
+        out.print(_floor_table(report.floors))
         out.print(
-            f"tensor ops per training step, classic MLP, batch 32: engine replay "
-            f"{len(ops.engine_ops)}, eager {ops.eager_ops}, torch {ops.torch_ops}. Median of "
-            f"{len(ops.step_us)} rounds: engine step {median(ops.step_us):.1f} µs, its calls "
-            f"timed one by one {median(ops.floor_us):.1f} µs (the floor), the same calls "
-            f"back to back {median(ops.sequence_us):.1f} µs; per round, step / floor = "
-            f"{_spread(ops.step_over_floor)}, step / back to back = "
-            f"{_spread(ops.step_over_sequence)}",
+            "µs per step, median of the rounds' medians. floor: the replay's calls, each timed "
+            "alone (repeated, denormals flushed) and summed, what the step would cost with no "
+            "Python around its ops; back to back: the same calls in one loop. torch/floor is "
+            "the most any replay of these calls could gain over torch; torch/eager floor the "
+            "same for the eager step's torch calls (views and shape reads included). ops: "
+            "engine replay calls / eager aten ops / torch aten ops.",
             markup=False,
         )
     if json_path:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from minidl.engine.record import RANDOM, _Call, _storage, _tensors
+from minidl.engine.record import RANDOM, _Call, _same_bits, _storage, _tensors
 
 if TYPE_CHECKING:
     from minidl.engine.guard import _Guard
@@ -78,6 +78,7 @@ class _Recording:
                 replay = call.fallback  # its border is written later: remake it whole
             kept.append((index, replay))  # type: ignore[arg-type]
         kept.reverse()
+        kept = self._in_place(kept)
         kept = self._share_buffers(kept)
         self.forward = [replay for index, replay in kept if index < self.split]
         self.update = [replay for index, replay in kept if index >= self.split]
@@ -98,6 +99,85 @@ class _Recording:
             return value
         finally:
             del guard
+
+    def _in_place(
+        self, kept: list[tuple[int, Callable[[], object]]]
+    ) -> list[tuple[int, Callable[[], object]]]:
+        """Write an element-wise result into an operand that is dead after it.
+
+        ``torch.mul(g, s, out=r)`` becomes ``g.mul_(s)`` when no later call reads
+        ``g`` (and ``s.mul_(g)`` when only ``s`` dies: the product is the same both
+        ways round); later calls read ``g`` where they read ``r``, and a view of
+        ``r`` (``r.t()``) becomes the same view of ``g``. Only ``IN_PLACE_FORMS``,
+        and only an operand that this step makes afresh with the result's layout.
+        The in-place form runs the same kernel on the same numbers; it is also
+        tried once, on a copy, and kept only if it gives the recorded bits.
+        """
+        producers = {
+            id(self.calls[index].result): index
+            for index, _ in kept
+            if self.calls[index].kind == "allocating"
+            and isinstance(self.calls[index].result, torch.Tensor)
+        }
+        uses: dict[int, list[int]] = {}  # storage -> positions of the kept calls that use it
+        on_storage: dict[int, dict[int, torch.Tensor]] = {}  # storage -> the tensors using it
+        for position, (_, replay) in enumerate(kept):
+            for tensor in _partial_tensors(replay):
+                uses.setdefault(_storage(tensor), []).append(position)
+                on_storage.setdefault(_storage(tensor), {})[id(tensor)] = tensor
+        moved: dict[int, torch.Tensor] = {}
+        rewritten = list(kept)
+        for position, (index, replay) in enumerate(kept):
+            result = self.calls[index].result
+            if not (
+                isinstance(replay, functools.partial)
+                and replay.func in IN_PLACE_FORMS
+                and set(replay.keywords) == {"out"}
+                and replay.keywords["out"] is result
+                and result is not self.value
+            ):
+                continue
+            args = _substitute(replay.args, moved)
+            for at in (0, 1) if replay.func in COMMUTATIVE and len(args) == 2 else (0,):
+                operand = args[at]
+                others = args[:at] + args[at + 1 :]
+                if not (
+                    isinstance(operand, torch.Tensor)
+                    and id(operand) in producers
+                    and _same_layout(operand, result)
+                    and max(uses[_storage(operand)]) == position  # dead after this call
+                    and not any(  # nothing else here reads it through a view
+                        isinstance(t, torch.Tensor)
+                        and t is not operand
+                        and _storage(t) == _storage(operand)
+                        for t in others
+                    )
+                ):
+                    continue
+                method = IN_PLACE_FORMS[replay.func]
+                recorded = replay.args  # the tensors that hold the recorded values
+                trial = recorded[at].clone()
+                try:
+                    method(trial, *recorded[:at], *recorded[at + 1 :])
+                except (TypeError, RuntimeError):
+                    continue
+                if not _same_bits(trial, result):
+                    continue
+                for tensor in on_storage.pop(_storage(result), {}).values():
+                    moved[id(tensor)] = (
+                        operand
+                        if tensor is result
+                        else operand.as_strided(
+                            tensor.size(), tensor.stride(), tensor.storage_offset()
+                        )
+                    )
+                    on_storage[_storage(operand)][id(tensor)] = moved[id(tensor)]
+                uses[_storage(operand)].extend(uses.pop(_storage(result), []))
+                rewritten[position] = (index, functools.partial(method, operand, *others))
+                break
+        if not moved:
+            return kept
+        return [(index, _substitute(replay, moved)) for index, replay in rewritten]
 
     def _share_buffers(
         self, kept: list[tuple[int, Callable[[], object]]]
@@ -148,6 +228,30 @@ class _Recording:
         if not moved:
             return kept
         return [(index, _substitute(replay, moved)) for index, replay in kept]
+
+
+# element-wise functions and their in-place forms: x.f_(*rest) computes f(x, *rest) into x
+IN_PLACE_FORMS: dict[Callable, Callable] = {
+    getattr(torch, name): getattr(torch.Tensor, name + "_")
+    for name in (
+        "add", "sub", "mul", "div", "clamp_min", "clamp_max", "sign", "neg", "abs",
+        "exp", "tanh", "sigmoid", "reciprocal", "sqrt", "rsqrt",
+    )
+}  # fmt: skip
+COMMUTATIVE = frozenset({torch.add, torch.mul})
+
+
+def _same_layout(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same shape, strides, dtype and device, each at the start of its own storage of
+    the same size: a view of one has the same view on the other."""
+    return (
+        a.shape == b.shape
+        and a.stride() == b.stride()
+        and a.dtype == b.dtype
+        and a.device == b.device
+        and a.storage_offset() == b.storage_offset() == 0
+        and a.untyped_storage().nbytes() == b.untyped_storage().nbytes()
+    )
 
 
 def _partial_tensors(replay: Callable[[], object]) -> list[torch.Tensor]:

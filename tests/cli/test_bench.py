@@ -25,7 +25,7 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     rows = [line for line in out.splitlines() if "│" in line]
     assert sum(" engine " in row for row in rows) == 12
     assert sum(" eager " in row for row in rows) == 12
-    assert "tensor ops per training step" in out
+    assert "what the ops allow" in out and "torch/floor" in out
     report = json.loads(path.read_text())
     assert report["threads"] == 1 and report["repeats"] == 5
     assert len(report["cases"]) == 12
@@ -35,17 +35,24 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
         assert case["engine_peak_bytes"] > 0 and case["torch_peak_bytes"] > 0
         # a replayed step allocates nothing but BatchNorm's var_mean (see test_engine.py)
         assert (case["engine_alloc_bytes"] == 0) == (case["kind"] != "batchnorm")
-    ops = report["ops"]
-    assert ops["engine_ops"] < ops["eager_ops"] < ops["torch_ops"]
+    floors = {floor["case"]: floor for floor in report["floors"]}
+    assert list(floors) == [
+        "classic MLP, batch 1",
+        "classic MLP, batch 32",
+        "BatchNorm MLP, batch 32",
+    ]
+    ops = floors["classic MLP, batch 32"]
+    assert ops["engine_ops"] < ops["eager_ops"] < ops["torch_ops"] < ops["eager_calls"]
     assert "addmm" in ops["engine_op_names"] and "copy_" in ops["engine_op_names"]
-    assert ops["floor_us"] > 0 and ops["sequence_us"] > 0
-    # quick: three rounds, each with its step, floor and replay; ratios taken per round
+    # quick: three rounds, each with every step and floor; ratios taken per round
     rounds = ops["per_round"]
     assert ops["rounds"] == 3 and all(len(rounds[key]) == 3 for key in rounds)
-    ratios = sorted(s / f for s, f in zip(rounds["step_us"], rounds["floor_us"], strict=True))
-    assert ops["step_over_floor"] == ratios[1]
+    assert all(value > 0 for values in rounds.values() for value in values)
+    over_floor = sorted(s / f for s, f in zip(rounds["step_us"], rounds["floor_us"], strict=True))
+    ceiling = sorted(t / f for t, f in zip(rounds["torch_us"], rounds["floor_us"], strict=True))
+    assert ops["step_over_floor"] == over_floor[1] and ops["ceiling"] == ceiling[1]
+    # a step costs at least its ops: the floor lies under the step, and so does the eager floor
+    assert ops["floor_us"] < ops["step_us"] and ops["eager_floor_us"] < ops["eager_us"]
     flat = " ".join(out.split())  # rich wraps long lines at spaces
-    assert f"step / floor = {ratios[1]:.2f} ({ratios[0]:.2f}–{ratios[2]:.2f})" in flat
-    assert "back to back" in out
-
-
+    assert f"{over_floor[1]:.2f} ({over_floor[0]:.2f}–{over_floor[2]:.2f})" in flat
+    assert f"{ceiling[1]:.2f} ({ceiling[0]:.2f}–{ceiling[2]:.2f})" in flat

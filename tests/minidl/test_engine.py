@@ -339,6 +339,26 @@ BENCH_CASES = [
 ]
 
 
+def test_results_are_written_in_place_into_operands_that_die_there():
+    """The classic step: ReLU's output overwrites the Linear's (which nobody reads
+    again), its backward's sign and product overwrite their dead operands, and the
+    gradient that then feeds ``g.t()`` is read through the same view of its new
+    home. The numbers stay the eager step's, bit for bit."""
+    setup = BenchSetup(BenchCase("classic", CLASSIC, 32, 96))
+    x, target = setup.batches[0]
+    for _ in range(3):
+        assert setup.engine.step(x, target).hex() == setup.eager_step(x, target).hex()
+    calls = setup.engine.recorded_calls(x, target)
+    names = [getattr(getattr(c, "func", c), "__name__", "") for c in calls]
+    assert names.count("clamp_min_") == 3 and "clamp_min" not in names  # ReLU forward
+    assert names.count("sign_") == 3 and names.count("mul_") >= 3  # ReLU backward
+    for x, target in setup.batches * 2:
+        assert setup.engine.step(x, target).hex() == setup.eager_step(x, target).hex()
+    for p, q in zip(setup.model.parameters(), setup.eager[0].parameters(), strict=True):
+        assert same_bits(p.data, q.data)
+    assert replaying(setup.engine)
+
+
 @pytest.mark.parametrize("case", BENCH_CASES, ids=lambda case: case.name)
 def test_a_replayed_step_allocates_nothing(case):
     """Seen by torch's profiler: once recorded, a step allocates no memory at all (so
