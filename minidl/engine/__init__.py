@@ -218,15 +218,17 @@ class StepEngine:
                 update()
         if recorder.refusal is None and not isinstance(loss_tensor, torch.Tensor):
             recorder.refusal = f"the loss returns a {type(loss_tensor).__name__}, not a tensor"
-        if recorder.refusal is None:
-            after = _plain_state(roots)
-            changed = [k for k, v in before.items() if k in after and not _same(after[k], v)]
-            if changed:
-                recorder.refusal = (
-                    f"the step changes Python state ({changed[0][1]!r}) that a replay would not"
-                )
         if recorder.refusal is not None:
             slot.refusal, slot.candidate = recorder.refusal, None
+            return value
+        after = _plain_state(roots)
+        changed = [k for k, v in before.items() if k in after and not _same(after[k], v)]
+        if changed:
+            # a value the step sets anew (a flag a layer saves for its backward, just
+            # after train() or eval()) changes once; a counter changes at every step
+            self._not_alike(
+                slot, f"the step changes Python state ({changed[0][1]!r}) that a replay would not"
+            )
             return value
         recording = _Recording(recorder.calls, split, slot.inputs, loss_tensor)  # type: ignore[arg-type]
         if slot.candidate is not None and slot.candidate.signature == recording.signature:
@@ -234,12 +236,19 @@ class StepEngine:
             recording.compile()  # and forgets the calls: buffers no replay uses are freed
             slot.recording, slot.candidate, slot.attempts = recording, None, 0
         else:
-            slot.candidate = recording
-            slot.attempts += 1
-            if slot.attempts >= MAX_RECORDINGS:
-                slot.refusal = "the step's torch calls differ from one step to the next"
-                slot.candidate = None
+            self._not_alike(slot, "the step's torch calls differ from one step to the next")
+            if slot.refusal is None:
+                slot.candidate = recording  # the next recording is compared with this one
         return value
+
+    @staticmethod
+    def _not_alike(slot: _Slot, why: str) -> None:
+        """One more recording that cannot be replayed; after ``MAX_RECORDINGS`` the slot
+        runs eagerly for good, and ``why`` says why."""
+        slot.candidate = None
+        slot.attempts += 1
+        if slot.attempts >= MAX_RECORDINGS:
+            slot.refusal = why
 
 
 def _same(a: object, b: object) -> bool:
