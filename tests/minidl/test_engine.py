@@ -437,6 +437,7 @@ HIDDEN = {
     "BatchNorm1d": lambda width, g: minidl.BatchNorm1d(width),
     "Dropout": lambda width, g: minidl.Dropout(0.25, generator=g),
     "Identity": lambda width, g: minidl.Identity(),
+    "Softmax": lambda width, g: minidl.Softmax(dim=1),
 }
 
 
