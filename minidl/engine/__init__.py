@@ -16,6 +16,8 @@ only those calls at the next steps, without the Python:
   a constant (``new_ones``) is made once;
 * the batch is copied into fixed input tensors that the recording read;
 * calls whose results nobody reads (the model's input gradient) are dropped;
+* an element-wise result is written into an operand that dies there
+  (``z.clamp_min_(0)`` for ReLU's ``clamp_min(z, 0)``);
 * a result takes the buffer of one that is dead by then;
 * a Python number operand becomes a 0-dim tensor made once (the number
   would otherwise be wrapped into a new tensor at every call).
