@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import torch
 
 import minidl
-from minidl.train import Event, History, Trainer
+from minidl.events import Event
+from minidl.history import History
+from minidl.train import Trainer
 from scenarios import registry
 from scenarios.data_section import DataSpec
 from scenarios.datasets import DATASETS
