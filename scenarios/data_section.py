@@ -65,7 +65,9 @@ def read_data(
     return data, None
 
 
-def _csv_data(reader: FieldReader, table: dict[str, Any], source: str | None):
+def _csv_data(
+    reader: FieldReader, table: dict[str, Any], source: str | None
+) -> tuple[DataSpec, CsvPoints | None]:
     """[data] with kind = "csv": the file is read now, so a bad row fails at load time.
 
     Returns the DataSpec and the rows read (None when the file is bad).

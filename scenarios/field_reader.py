@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from typing import Any
 
 from scenarios.limits import MAX_EPOCHS, MAX_SEED
@@ -59,7 +60,7 @@ class FieldReader:
         table: dict[str, Any],
         key: str,
         path: str,
-        check,
+        check: Callable[[Any], Any],
         default: Any = ...,
     ) -> Any:
         full = f"{path}.{key}" if path else key
@@ -92,7 +93,7 @@ def string(value: Any) -> str:
     return value
 
 
-def int_at_least(minimum: int):
+def int_at_least(minimum: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"must be an integer >= {minimum}")
@@ -101,7 +102,7 @@ def int_at_least(minimum: int):
     return check
 
 
-def int_between(minimum: int, maximum: int, why: str = ""):
+def int_between(minimum: int, maximum: int, why: str = "") -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
             raise ValueError(f"must be an integer >= {minimum} and <= {maximum}{why}")
