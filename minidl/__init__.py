@@ -18,6 +18,8 @@ from minidl import init
 from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import CheckpointError, MinidlError, ShapeError, StateDictError
+from minidl.events import EpochCompleted, TrainingDiverged, TrainingFinished, TrainingStopped
+from minidl.history import History
 from minidl.layers import (
     ELU,
     GELU,
@@ -60,14 +62,7 @@ from minidl.optim import (
 )
 from minidl.parameter import Parameter
 from minidl.serialization import atomic_write, atomic_write_text, load, save
-from minidl.train import (
-    EpochCompleted,
-    History,
-    Trainer,
-    TrainingDiverged,
-    TrainingFinished,
-    TrainingStopped,
-)
+from minidl.train import Trainer
 
 __all__ = [
     "ELU",

@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from minidl.events import EpochCompleted
+from minidl.history import History
 from minidl.layers import (
     ELU,
     FEATURES,
@@ -54,7 +56,7 @@ from minidl.optim import (
     RMSprop,
     StepLR,
 )
-from minidl.train import EpochCompleted, History, Trainer
+from minidl.train import Trainer
 
 
 class TwinError(TypeError):

@@ -8,23 +8,26 @@ whole train and test sets in eval mode and emits ``EpochCompleted``.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
 from minidl.data import ClassificationData, RegressionData, one_hot
 from minidl.engine import StepEngine
 from minidl.errors import StateDictError
+from minidl.events import (
+    EpochCompleted,
+    Event,
+    TrainingDiverged,
+    TrainingFinished,
+    TrainingStopped,
+)
 from minidl.health import LayerStatsComputed, observed_step
+from minidl.history import History
 from minidl.layers.dropout import Dropout
 from minidl.losses.loss import Loss
 from minidl.metrics import (
@@ -36,193 +39,7 @@ from minidl.metrics import (
 from minidl.module import Module
 from minidl.optim.optimizer import Optimizer
 from minidl.optim.schedulers import LRScheduler, clip_grad_norm_
-from minidl.serialization import atomic_write_text, parse_strict_json, strict_json
-
-Status = Literal["running", "completed", "stopped", "diverged"]
-
-
-@dataclass(frozen=True)
-class EpochCompleted:
-    """Numbers of one finished epoch.
-
-    ``train_loss`` is the mean of the epoch's mini-batch losses weighted by
-    batch size (what the optimizer saw); the accuracies and the test loss
-    come from a pass over the whole set in eval mode after the epoch.
-    ``precision``/``recall``/``f1`` are on the test set (class 1 for two
-    classes, macro average otherwise). ``seconds`` is the time spent in the
-    training batches, and ``samples_per_second`` the training throughput.
-
-    A regression run has no accuracies: those five fields are None, and
-    ``train_r2``, ``test_mse``, ``test_mae`` and ``test_r2`` hold its numbers
-    (None in a classification run). Files leave out the None fields.
-    """
-
-    epoch: int
-    train_loss: float
-    train_accuracy: float | None
-    test_loss: float
-    test_accuracy: float | None
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    seconds: float
-    samples_per_second: float
-    train_r2: float | None = None
-    test_mse: float | None = None
-    test_mae: float | None = None
-    test_r2: float | None = None
-
-    TIMING_FIELDS = ("seconds", "samples_per_second")
-    REGRESSION_FIELDS = ("train_r2", "test_mse", "test_mae", "test_r2")
-    CLASSIFICATION_FIELDS = ("train_accuracy", "test_accuracy", "precision", "recall", "f1")
-
-    @classmethod
-    def report(
-        cls,
-        epoch: int,
-        loss_sum: float,
-        samples: int,
-        seconds: float,
-        train: ClassificationMetrics | RegressionMetrics,
-        test_loss: float,
-        test: ClassificationMetrics | RegressionMetrics,
-    ) -> EpochCompleted:
-        """The event of an epoch from its summed batch losses, timing and evaluations."""
-        if isinstance(train, RegressionMetrics) and isinstance(test, RegressionMetrics):
-            return cls(
-                epoch=epoch,
-                train_loss=loss_sum / samples,
-                train_accuracy=None,
-                test_loss=test_loss,
-                test_accuracy=None,
-                precision=None,
-                recall=None,
-                f1=None,
-                seconds=seconds,
-                samples_per_second=samples / seconds if seconds > 0 else math.inf,
-                train_r2=train.r2,
-                test_mse=test.mse,
-                test_mae=test.mae,
-                test_r2=test.r2,
-            )
-        assert isinstance(train, ClassificationMetrics) and isinstance(test, ClassificationMetrics)
-        return cls(
-            epoch=epoch,
-            train_loss=loss_sum / samples,
-            train_accuracy=train.accuracy,
-            test_loss=test_loss,
-            test_accuracy=test.accuracy,
-            precision=test.precision,
-            recall=test.recall,
-            f1=test.f1,
-            seconds=seconds,
-            samples_per_second=samples / seconds if seconds > 0 else math.inf,
-        )
-
-    @property
-    def is_regression(self) -> bool:
-        return self.test_r2 is not None or self.test_mse is not None
-
-    def metrics(self) -> dict[str, float]:
-        """The deterministic numbers (everything but timings and the other task's fields)."""
-        return {k: v for k, v in self.to_dict().items() if k not in self.TIMING_FIELDS}
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields of this run's task (the other task's None fields left out)."""
-        return {k: v for k, v in asdict(self).items() if k in self.fields_of_task()}
-
-    def fields_of_task(self) -> tuple[str, ...]:
-        other = self.CLASSIFICATION_FIELDS if self.is_regression else self.REGRESSION_FIELDS
-        return tuple(name for name in EPOCH_FIELDS if name not in other)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> EpochCompleted:
-        """Read back ``to_dict``: the other task's fields may be absent."""
-        optional = (*cls.CLASSIFICATION_FIELDS, *cls.REGRESSION_FIELDS)
-        return cls(**{k: None for k in optional if k not in values}, **values)
-
-
-@dataclass(frozen=True)
-class TrainingDiverged:
-    """A mini-batch loss was NaN or inf; that batch's update was not applied."""
-
-    epoch: int
-    step: int
-    loss: float
-
-
-@dataclass(frozen=True)
-class TrainingStopped:
-    """A stop was requested; the interrupted epoch is not recorded."""
-
-    epoch: int
-    step: int
-
-
-@dataclass(frozen=True)
-class TrainingFinished:
-    status: Status
-    epochs_completed: int
-
-
-Event = EpochCompleted | LayerStatsComputed | TrainingDiverged | TrainingStopped | TrainingFinished
-EPOCH_FIELDS = tuple(f.name for f in fields(EpochCompleted))
-
-
-@dataclass
-class History:
-    """Every epoch's numbers and how the run ended; writes JSON and CSV."""
-
-    epochs: list[EpochCompleted] = field(default_factory=list)
-    status: Status = "running"
-    diverged: TrainingDiverged | None = None
-    stopped: TrainingStopped | None = None
-
-    @property
-    def final(self) -> EpochCompleted | None:
-        return self.epochs[-1] if self.epochs else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "diverged": None if self.diverged is None else asdict(self.diverged),
-            "stopped": None if self.stopped is None else asdict(self.stopped),
-            "epochs": [e.to_dict() for e in self.epochs],
-        }
-
-    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = strict_json(self.to_dict())  # NaN/inf as null, listed under "non_finite"
-        if path is not None:
-            atomic_write_text(path, text)
-        return text
-
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        buffer = io.StringIO()
-        names = (
-            self.epochs[0].fields_of_task()
-            if self.epochs
-            else [n for n in EPOCH_FIELDS if n not in EpochCompleted.REGRESSION_FIELDS]
-        )
-        writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
-        writer.writeheader()
-        for epoch in self.epochs:
-            writer.writerow(
-                {k: repr(v) if isinstance(v, float) else v for k, v in epoch.to_dict().items()}
-            )
-        text = buffer.getvalue()
-        if path is not None:
-            atomic_write_text(path, text)
-        return text
-
-    @classmethod
-    def from_json(cls, source: str | os.PathLike[str]) -> History:
-        data = parse_strict_json(Path(source).read_text(encoding="utf-8"))
-        return cls(
-            epochs=[EpochCompleted.from_dict(e) for e in data["epochs"]],
-            status=data["status"],
-            diverged=TrainingDiverged(**data["diverged"]) if data.get("diverged") else None,
-            stopped=TrainingStopped(**data["stopped"]) if data.get("stopped") else None,
-        )
+from minidl.trainer_state import check_checkpoint
 
 
 class Trainer:
@@ -342,32 +159,8 @@ class Trainer:
         generator); the model and the optimizer check their own state and
         are rolled back together if the optimizer refuses its part.
         """
-        if not isinstance(state, dict):
-            raise StateDictError(f"trainer checkpoint must be a dict, got {type(state).__name__}")
-        missing = [
-            key
-            for key in ("model", "optimizer", "scheduler", "shuffle_generator", "history")
-            if key not in state
-        ]
-        if missing:
-            raise StateDictError(f"trainer checkpoint lacks {', '.join(missing)}")
         generators = self._dropout_generators()
-        saved_generators = state.get("dropout_generators", [])
-        if not isinstance(saved_generators, list) or len(saved_generators) != len(generators):
-            count = len(saved_generators) if isinstance(saved_generators, list) else 0
-            raise StateDictError(
-                f"trainer checkpoint holds {count} dropout "
-                f"generators, the model has {len(generators)}"
-            )
-        if (state["scheduler"] is None) != (self.scheduler is None):
-            raise StateDictError("trainer checkpoint and trainer disagree on having a scheduler")
-        epochs, status = _checked_history(state["history"])
-        scheduler_state = None
-        if self.scheduler is not None:
-            scheduler_state = _checked_scheduler_state(state["scheduler"])
-        _check_generator_state(state["shuffle_generator"], "shuffle generator")
-        for index, saved in enumerate(saved_generators):
-            _check_generator_state(saved, f"dropout generator {index}")
+        checked = check_checkpoint(state, len(generators), self.scheduler is not None)
 
         model_before = {k: v.clone() for k, v in self.model.state_dict().items()}
         optimizer_before = self.optimizer.state_dict()
@@ -382,12 +175,12 @@ class Trainer:
             raise StateDictError(
                 f"trainer checkpoint has a malformed optimizer state: {error}"
             ) from None
-        if self.scheduler is not None and scheduler_state is not None:
-            self.scheduler.load_state_dict(scheduler_state)
+        if self.scheduler is not None and checked.scheduler is not None:
+            self.scheduler.load_state_dict(checked.scheduler)
         self._generator.set_state(state["shuffle_generator"])
-        for generator, saved in zip(generators, saved_generators, strict=True):
+        for generator, saved in zip(generators, checked.dropout_generators, strict=True):
             generator.set_state(saved)
-        self.history = History(epochs=epochs, status=status)
+        self.history = History(epochs=checked.epochs, status=checked.status)
 
     @property
     def is_regression(self) -> bool:
@@ -509,30 +302,12 @@ class Trainer:
         return value, classification_metrics(predicted, labels, self.data.num_classes)
 
 
-def _checked_history(history: Any) -> tuple[list[EpochCompleted], Status]:
-    """The epochs and status of a saved history, or StateDictError saying what is wrong."""
-    try:
-        epochs = [EpochCompleted.from_dict(e) for e in history["epochs"]]
-        status = history["status"]
-    except (KeyError, TypeError) as error:
-        raise StateDictError(f"trainer checkpoint has a malformed history: {error}") from None
-    if status not in ("running", "completed", "stopped", "diverged"):
-        raise StateDictError(f"trainer checkpoint has an unknown history status {status!r}")
-    return epochs, status
-
-
-def _checked_scheduler_state(saved: Any) -> dict[str, float | int]:
-    try:
-        return {"base_lr": float(saved["base_lr"]), "last_epoch": int(saved["last_epoch"])}
-    except (KeyError, TypeError, ValueError) as error:
-        raise StateDictError(f"trainer checkpoint has a malformed scheduler: {error}") from None
-
-
-def _check_generator_state(saved: Any, what: str) -> None:
-    """Try a saved generator state on a scratch generator, so a bad one changes nothing."""
-    if not isinstance(saved, torch.Tensor) or saved.dtype != torch.uint8:
-        raise StateDictError(f"trainer checkpoint: the {what} state is not a byte tensor")
-    try:
-        torch.Generator().set_state(saved)
-    except (RuntimeError, ValueError, TypeError):
-        raise StateDictError(f"trainer checkpoint: the {what} state is corrupt") from None
+__all__ = [
+    "EpochCompleted",
+    "Event",
+    "History",
+    "Trainer",
+    "TrainingDiverged",
+    "TrainingFinished",
+    "TrainingStopped",
+]

@@ -13,12 +13,18 @@ from dataclasses import dataclass
 import torch
 
 import minidl
-from minidl.train import Event, History, Trainer
+from minidl.events import Event
+from minidl.history import History
+from minidl.train import Trainer
 from scenarios import registry
+from scenarios.data_section import DataSpec
 from scenarios.datasets import DATASETS
 from scenarios.datasets.csv_points import CsvPoints
+from scenarios.expectations import EXPECTATIONS
 from scenarios.limits import MemoryBudget, available_memory, layer_cost
-from scenarios.schema import EXPECTATIONS, DataSpec, ModelSpec, Scenario, TrainingSpec
+from scenarios.model_section import ModelSpec
+from scenarios.schema import Scenario
+from scenarios.training_section import TrainingSpec
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 INPUT_FEATURES = 2  # every data set is 2-D

@@ -14,8 +14,8 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from minidl.history import History
 from minidl.reference import TwinTrainer
-from minidl.train import History
 from scenarios.build import build_experiment
 from scenarios.schema import Scenario
 

@@ -154,7 +154,7 @@ def test_a_diverged_run_writes_strict_json_naming_the_non_finite_numbers(tmp_pat
     assert document["diverged"]["loss"] is None
     assert document["non_finite"]["/diverged/loss"] in ("nan", "inf", "-inf")
 
-    from minidl.train import History
+    from minidl.history import History
 
     restored = History.from_json(json_path)  # reads the numbers back as they were
     assert restored.diverged is not None

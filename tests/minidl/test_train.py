@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import minidl
-from minidl.train import EpochCompleted, TrainingDiverged, TrainingFinished, TrainingStopped
+from minidl.events import EpochCompleted, TrainingDiverged, TrainingFinished, TrainingStopped
 from scenarios.datasets import centered_disk
 
 
