@@ -43,7 +43,7 @@ from minidl.trainer_state import check_checkpoint
 
 
 class Trainer:
-    """Mini-batch training of a classifier, one epoch at a time.
+    """Mini-batch training of a classifier or a regression model, one epoch at a time.
 
     Args:
         model: the network; its first parameter fixes dtype and device.
