@@ -278,7 +278,13 @@ class LabRun(_Base):
             self.set_status("starting a training process…" if epochs == 0 else "training…")
         else:
             self.set_status(f"training {count(epochs or 0, 'epoch')}…")
+            self._watch_open_layer()
         self.train_in_thread(epochs, spec)
+
+    def _watch_open_layer(self) -> None:
+        """A run started from the inside view of a layer (i) redraws that layer's maps."""
+        if isinstance(self.screen, LayerInsideScreen) and self.session is not None:
+            self.screen.watch(self.session)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def train_in_thread(self, epochs: int | None, spec: SessionSpec | None) -> None:
@@ -344,6 +350,8 @@ class LabRun(_Base):
 
     def on_session_started(self, message: SessionStarted) -> None:
         self._show_new_session(message.session)
+        if message.trains:
+            self._watch_open_layer()
         if not message.trains:
             self.running = False
             self.set_status("reset: new weights from the seed; press t to train")
