@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -54,3 +55,25 @@ def health_text(stats: LayerStats, history: Sequence[float]) -> Text:
     for flag in stats.flags:
         text.append(f"\n   ⚠ {flag}", style="bold red")
     return text
+
+
+def health_brief(stats: LayerStats) -> Text:
+    """One layer's health in the eight columns a row of the model has left at 80×24:
+    ``⚠`` when a flag is raised (in words on ``i``), then ‖∂L/∂x‖, the gradient reaching
+    its input, so the column shows where the gradient fades or grows down the stack."""
+    if stats.flags:
+        return Text(f"⚠{stats.grad_input_norm:.1e}", style="bold red")
+    return Text(f" {stats.grad_input_norm:.1e}", style="dim")
+
+
+@dataclass(frozen=True)
+class LayerHealth:
+    """One layer's health as the model view shows it: ``full`` in lines under its row
+    when the terminal has the room, ``brief`` on the row itself when it has not."""
+
+    full: Text
+    brief: Text
+
+
+def layer_health(stats: LayerStats, history: Sequence[float]) -> LayerHealth:
+    return LayerHealth(health_text(stats, history), health_brief(stats))

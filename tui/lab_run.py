@@ -16,7 +16,7 @@ from textual.widgets import Button, ProgressBar, Switch
 from minidl.train import TrainingDiverged, TrainingFinished, TrainingStopped
 from scenarios.boundary import data_extent
 from scenarios.build import build_data
-from tui.health_view import health_text
+from tui.health_view import layer_health
 from tui.messages import (
     BoundaryComputed,
     EpochsTrained,
@@ -397,8 +397,11 @@ class LabRun(_Base):
         update = message.update
         rows = []
         for index, stats in enumerate(update.latest.layers[update.offset :], start=update.offset):
-            rows.append(health_text(stats, update.grad_input_history[index]))
-        self.query_one(LayerList).show_health(rows, update.latest.epoch)
+            rows.append(layer_health(stats, update.grad_input_history[index]))
+        layers = self.query_one(LayerList)
+        layers.show_health(rows, update.latest.epoch)
+        if isinstance(self.screen, LayerInsideScreen):  # the open layer's health, in full
+            self.screen.show_health(layers.health_of(self.screen.row))
 
     def on_boundary_computed(self, message: BoundaryComputed) -> None:
         update = message.update

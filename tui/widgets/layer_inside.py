@@ -85,15 +85,21 @@ class LayerInsideScreen(ModalScreen[None]):
         maps: torch.Tensor | None,
         note: str,
         layer: int | None = None,
+        row: int = 0,
+        health: tuple[Text, int] | None = None,
     ) -> None:
         super().__init__()
         self.title_text, self.maths, self.maps, self.note = title, maths, maps, note
+        self.row = row  # the layer's row in the model view
+        self.health = health  # its health in full, and the epoch it is from
         self.layer_index = layer  # the built model's index of the layer shown (None: no model)
         self.watched: Any = None  # the session whose reports redraw the maps
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inside", classes="dialog"):
             yield Static(Text(f"{self.title_text} (Esc closes)"), classes="dialog-title")
+            yield Static(id="inside-health-title", classes="dialog-title")
+            yield Static(id="inside-health")
             yield Static(Text(self.maths.equations), id="inside-equations")
             yield Static("backward, as it runs", classes="dialog-title")
             yield Static(
@@ -105,6 +111,19 @@ class LayerInsideScreen(ModalScreen[None]):
             yield Static(maps, id="inside-maps")
             yield Static(Text(self.note), id="inside-note")
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.show_health(self.health)
+
+    def show_health(self, health: tuple[Text, int] | None) -> None:
+        """The layer's health as the model view has it, in full (hidden before a run)."""
+        self.health = health
+        title = self.query_one("#inside-health-title", Static)
+        lines = self.query_one("#inside-health", Static)
+        title.display = lines.display = health is not None
+        if health is not None:
+            title.update(Text(f"health at epoch {health[1]}"))
+            lines.update(health[0])
 
     def watch(self, session: Any) -> None:
         """Ask ``session`` (its run starting or going on) for this layer's maps with each
@@ -163,7 +182,10 @@ def open_inside(app: Any, index: int, layer_type: str) -> None:
     if component is None:
         return
     maths = layer_maths(component.factory)  # the class: its docstring and backward
+    from tui.widgets.layer_list import LayerList
+
     scenario, session = getattr(app, "scenario", None), getattr(app, "session", None)
+    health = app.query_one(LayerList).health_of(index)
     maps, note, layer = None, "", None
     title = f"layer {index}: {layer_type}"
     if scenario is not None:
@@ -174,7 +196,7 @@ def open_inside(app: Any, index: int, layer_type: str) -> None:
         note = "train to see each unit over the plane"
     elif getattr(app, "running", False):
         note = "the maps come with the run's next decision map"
-        screen = LayerInsideScreen(title, maths, maps, note, layer)
+        screen = LayerInsideScreen(title, maths, maps, note, layer, index, health)
         app.push_screen(screen)
         screen.watch(session)
         return
@@ -183,7 +205,7 @@ def open_inside(app: Any, index: int, layer_type: str) -> None:
         model.load_state_dict(session.state_dict())
         grid = neuron_maps(model, layer, TILE_COLUMNS, 2 * TILE_ROWS, session_extent(app))
         maps, note = _capped(grid, session.epochs_completed)
-    app.push_screen(LayerInsideScreen(title, maths, maps, note, layer))
+    app.push_screen(LayerInsideScreen(title, maths, maps, note, layer, index, health))
 
 
 def session_extent(app: Any) -> tuple[float, float, float, float]:
