@@ -65,6 +65,22 @@ async def test_deep_sigmoid_shows_vanishing_gradients_down_all_its_layers(size):
         assert "∂x" in health and ("saturated" in health if size == (200, 50) else FLAG in health)
 
 
+async def test_at_80_by_24_a_deep_stack_keeps_one_line_per_layer_after_a_run():
+    app = make_app(shipped_scenarios()["deep_sigmoid"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await train(app, pilot)
+        layer_list = app.query_one(LayerList)
+        shown = rows(app)
+        assert layer_list.brief_health and len(shown) == 17
+        # the list scrolls (17 layers), but each row keeps its ‖∂L/∂x‖ on its own line
+        assert all("\n" not in row for row in shown)
+        assert shown[0].split()[-1].startswith("⚠")  # the first layer is flagged
+        assert all(float(row.split()[-1].lstrip("⚠")) > 0 for row in shown)
+        for selector in ("#data-kind", "#epochs"):  # the setup stays in view
+            region = app.query_one(selector).region
+            assert region.height and region.bottom <= 24
+
+
 async def test_with_batchnorm_no_layer_is_flagged_and_editing_clears_the_health():
     app = make_app(shipped_scenarios()["deep_sigmoid_batchnorm"])
     async with app.run_test(size=(120, 36)) as pilot:
@@ -91,3 +107,4 @@ def test_sparkline_spans_decades_and_health_text_words_the_flags():
     assert health_brief(stats).plain == "⚠5.0e-01"  # a flag raised: ⚠, then ‖∂L/∂x‖
     calm = LayerStats(0, "ReLU", 0.1, 0.2, 0.0, None, None, 0.5, None, None, ())
     assert health_brief(calm).plain == " 5.0e-01"
+    assert health_brief(stats, 0).plain == "⚠5e-01"  # where a row has no room for two digits

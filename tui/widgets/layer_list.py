@@ -197,14 +197,17 @@ class LayerList(OptionList):
         return Text.assemble(text, "\n", health.full)
 
     def _with_brief_health(self, texts: list[Text], health: list[LayerHealth]) -> list[Text]:
-        """Each layer's brief health in one column after the rows' last lines; on a line of
-        its own, in that column, where the row leaves no room for it."""
+        """Each layer's brief health in one column after the rows' last lines (with one
+        digit where two do not fit); on a line of its own, in that column, where the row
+        leaves no room even for that."""
         ends = [len(text.plain.rsplit("\n", 1)[-1]) for text in texts]
         column = max(ends[: len(health)], default=0) + 1
         room = self.scrollable_content_region.width or column + 8
+        briefs = [h.brief for h in health]
+        if column + max(b.cell_len for b in briefs) > room:
+            briefs = [h.short for h in health]
         shown = []
-        for text, end, h in zip(texts, ends, health, strict=False):
-            brief = h.brief
+        for text, end, brief in zip(texts, ends, briefs, strict=False):
             if column + brief.cell_len <= room:
                 shown.append(Text.assemble(text, " " * (column - end), brief))
             else:
