@@ -95,7 +95,7 @@ class LayerList(OptionList):
         self.post_message(self.Requested(what))
 
     class HealthShown(Message):
-        """The rows were drawn again; ``title`` says what health they show ('' for none)."""
+        """The rows were drawn again; ``title`` is the model's, naming the health shown."""
 
         def __init__(self, title: str) -> None:
             super().__init__()
@@ -108,6 +108,7 @@ class LayerList(OptionList):
     brief_health = False  # whether the health shows on the rows themselves, one entry each
     detail_row: int | None = None  # with brief health: the row shown in full, if it fits
     _variants: tuple[list[Text], list[Text], list[int], list[int]] = ([], [], [], [])
+    _drawn_width = 0  # the width the rows were laid out for
 
     def show_health(self, health: list[LayerHealth], epoch: int | None) -> None:
         """Each layer's health with its row (``tui.health_view``); [] takes it away."""
@@ -133,11 +134,18 @@ class LayerList(OptionList):
         if self._health and self._rows:
             self.show_rows(self._rows, self.highlighted)
 
+    def on_resize(self) -> None:
+        """The health's layout depends on the width: drawn again when it changes."""
+        width = self.scrollable_content_region.width
+        if self._health and self._rows and width != self._drawn_width:
+            self.show_rows(self._rows, self.highlighted)
+
     def show_rows(self, rows: list[LayerRow], select: int | None) -> None:
         """Replace the rows, keeping ``select`` highlighted and in view."""
         if [r.text for r in rows] != [r.text for r in self._rows]:
             self._health = []  # another stack: the health shown was the old one's
         self._rows = rows
+        self._drawn_width = self.scrollable_content_region.width
         # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
         # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
@@ -202,16 +210,17 @@ class LayerList(OptionList):
         leaves no room even for that."""
         ends = [len(text.plain.rsplit("\n", 1)[-1]) for text in texts]
         column = max(ends[: len(health)], default=0) + 1
-        room = self.scrollable_content_region.width or column + 8
+        width = self.scrollable_content_region.width or column + 8
         briefs = [h.brief for h in health]
-        if column + max(b.cell_len for b in briefs) > room:
+        if column + max(b.cell_len for b in briefs) > width:
             briefs = [h.short for h in health]
         shown = []
         for text, end, brief in zip(texts, ends, briefs, strict=False):
-            if column + brief.cell_len <= room:
+            if column + brief.cell_len <= width:
                 shown.append(Text.assemble(text, " " * (column - end), brief))
             else:
-                shown.append(Text.assemble(text, "\n", " " * max(0, room - brief.cell_len), brief))
+                indent = " " * max(0, width - brief.cell_len)
+                shown.append(Text.assemble(text, "\n", indent, brief))
         return shown + texts[len(health) :]
 
     def _line_count(self, text: Text) -> int:
