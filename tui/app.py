@@ -4,7 +4,7 @@ The app holds no maths: it turns its form into a scenario document,
 validates it with ``scenarios.schema``, trains through ``tui.session`` (the
 shared trainer) in a child process that a thread worker drives
 (``tui.training_process``; the run controls are in ``tui.lab_run``), and draws
-what the worker reports.
+what the worker reports (``tui.lab_reports``).
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         elif status.has_class("disabled"):
             self.set_status("ready: press t to train")
 
-    # --- training: tui.lab_run ------------------------------------------------
+    # --- training: tui.lab_run, tui.lab_reports -------------------------------
     def on_unmount(self) -> None:
         self._close_session()
 

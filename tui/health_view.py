@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 
@@ -54,3 +55,28 @@ def health_text(stats: LayerStats, history: Sequence[float]) -> Text:
     for flag in stats.flags:
         text.append(f"\n   ⚠ {flag}", style="bold red")
     return text
+
+
+def health_brief(stats: LayerStats, digits: int = 1) -> Text:
+    """One layer's health in the few columns a row of the model has left at 80×24:
+    ``⚠`` when a flag is raised (in words on ``i``), then ‖∂L/∂x‖, the gradient reaching
+    its input, so the column shows where the gradient fades or grows down the stack."""
+    value = f"{stats.grad_input_norm:.{digits}e}"
+    if stats.flags:
+        return Text(f"⚠{value}", style="bold red")
+    return Text(f" {value}", style="dim")
+
+
+@dataclass(frozen=True)
+class LayerHealth:
+    """One layer's health as the model view shows it: ``full`` in lines under its row
+    when the terminal has the room, ``brief`` on the row itself when it has not
+    (``short``, with one digit, where even that is too wide)."""
+
+    full: Text
+    brief: Text
+    short: Text
+
+
+def layer_health(stats: LayerStats, history: Sequence[float]) -> LayerHealth:
+    return LayerHealth(health_text(stats, history), health_brief(stats), health_brief(stats, 0))

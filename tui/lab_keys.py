@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, Input, Select, Switch
 from scenarios.datasets import DATASETS
 from scenarios.registry import OPTIMIZERS
 from tui.widgets.help_screen import HelpScreen
+from tui.widgets.layer_inside import LayerInsideScreen
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import PRESETS, ModelPanel
 
@@ -79,6 +80,8 @@ class LabKeys(_Base):
         in_field = isinstance(self.focused, Input)
         if action in ("train", "step") and self.scenario is None:
             return None  # shown dimmed; the status line says why
+        if action in getattr(self.screen, "APP_ACTIONS", ()):
+            return True  # a screen over the form that offers the run keys (inside a layer)
         if action in LETTER_ACTIONS:
             return (not in_field and self.screen is self.form_screen) or action == "help"
         if action == "leave_field":
@@ -165,7 +168,13 @@ class LabKeys(_Base):
             where = "outside a field" if typed else "everywhere"
             if binding.action == "leave_field":
                 where = "in a field"
+            if binding.action in LayerInsideScreen.APP_ACTIONS:
+                where += ", inside a layer"
             rows.append((self._key_name(binding), binding.tooltip or binding.description, where))
+        for binding in LayerInsideScreen.BINDINGS:
+            assert isinstance(binding, Binding)
+            if not binding.action.startswith("app."):
+                rows.append((self._key_name(binding), binding.tooltip, "inside a layer"))
         rows.append(("ctrl+p", "command palette: every action by name", "everywhere"))
         rows.append(("ctrl+q", "quit", "everywhere"))
         return rows

@@ -363,18 +363,23 @@ class TrainingSession(RunControls):
             self.experiment.trainer.health_every = self._steps_per_epoch
         # the first epoch is reported at once, so that the charts move right away
         last_report = last_boundary = time.perf_counter() - max(report_every, boundary_every)
+        boundary_epoch = self.epochs_completed  # the epoch whose map was reported last
 
         def report(final: bool = False) -> None:
-            nonlocal last_report, last_boundary
+            nonlocal last_report, last_boundary, boundary_epoch
             now = time.perf_counter()
             if pending:
                 difference = None if self.twin is None else self.max_loss_difference
                 emit(EpochsTrained(tuple(pending), tuple(twin_pending), difference))
                 pending.clear()
                 twin_pending.clear()
-                if final or now - last_boundary >= boundary_every:
-                    emit(self.boundary())
-                    last_boundary = now
+            # the map of the last epoch always comes at the end (or a pause), even when that
+            # epoch was reported before the map was due: what a run ends on never depends
+            # on timing
+            due = final or now - last_boundary >= boundary_every
+            if due and boundary_epoch != self.epochs_completed:
+                emit(self.boundary())
+                last_boundary, boundary_epoch = now, self.epochs_completed
             if self._health_seen > self._health_reported:
                 self._health_reported = self._health_seen
                 emit(self.health())

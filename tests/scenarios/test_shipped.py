@@ -49,3 +49,13 @@ def test_the_breadth_scenarios_use_batchnorm_and_a_conv1d_stack():
     }
     assert "BatchNorm1d" in kinds["centered_disk_batchnorm"]
     assert {"Conv1d", "Unflatten", "Flatten"} <= kinds["centered_disk_conv1d"]
+
+
+@pytest.mark.parametrize("name", sorted(n for n in shipped_scenarios() if n.startswith("classic")))
+def test_a_classic_scenario_says_in_words_what_it_shows(name):
+    """A newcomer reads the description: it names the data and what to look for, not a
+    section of someone's report."""
+    description = " ".join(load_scenario(shipped_scenarios()[name]).description.split())
+    assert "§" not in description and "Reports" not in description
+    assert "What to look for:" in description
+    assert "centered disk" in description or "quarter circle" in description

@@ -160,7 +160,9 @@ async def test_help_has_one_width_row_says_f1_works_in_a_field_and_explains_the_
         rows = {key: where for key, _, where in app.screen.keys}
         assert "+/-" in rows and "-" not in rows
         assert rows["f1"] == "everywhere" and rows["?"] == "outside a field"
-        assert rows["ctrl+s"] == "everywhere" and rows["t"] == "outside a field"
+        assert rows["ctrl+s"] == "everywhere"
+        assert rows["t"] == rows["p"] == "outside a field, inside a layer"
+        assert rows["escape q i"] == "inside a layer"
         assert "Train is green, Stop red" in SCREEN_GUIDE and "reverse video" in SCREEN_GUIDE
 
 

@@ -83,6 +83,36 @@ async def test_first_screen_shows_every_layer_the_setup_charts_map_and_status(si
                 assert inside(app.query_one(selector).region, size), selector
 
 
+def every_row_shown(app, size) -> bool:
+    """The layer list on screen with none of its lines scrolled away."""
+    rows = app.query_one(LayerList)
+    return inside(rows.region, size) and rows.max_scroll_y == 0
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_after_a_run_every_layer_row_and_the_setup_stay_on_the_first_screen(size):
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await train_to_end(pilot)
+        await pilot.pause()
+        assert status(app).startswith("completed after 200 epochs")
+        rows = app.query_one(LayerList)
+        assert rows.option_count == 7 and every_row_shown(app, size)
+        fields = ("#data-kind", "#loss", "#optimizer", "#lr", "#batch-size", "#epochs")
+        for selector in ("#model-summary", *fields):
+            assert inside(app.query_one(selector).region, size), selector
+        shown = [rows.get_option_at_index(i).prompt.plain for i in range(7)]
+        assert all("e-0" in row for row in shown)  # every layer's health, in some form
+        title = str(app.query_one("#model-title", Label).content)
+        if size == (80, 24):  # no room for the lines under each row: ‖∂L/∂x‖ on the row
+            assert title == "Model · ∂x at epoch 200, i: more"
+            assert all("\n" not in row and "∂W" not in row for row in shown)
+        else:  # every layer's health in full under its row
+            assert title == "Model · health at epoch 200"
+            assert "∂W" in shown[0] and "ΔW/W" in shown[0] and "dead" in shown[1]
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_a_long_status_wraps_instead_of_being_cut(size):
     app = make_app()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from textual.widgets import Input
 
@@ -116,3 +117,47 @@ async def test_during_a_run_the_maps_of_a_hidden_linear_redraw_with_each_decisio
         assert app.session._watched_units[:] == [-1, 0, 0]
         app.action_stop()
         await app.workers.wait_for_complete()
+
+
+# --- the run keys inside a layer ------------------------------------------------------
+def _footer_keys(screen) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {key.key for key in screen.query(FooterKey)}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_the_run_keys_train_pause_step_and_stop_from_inside_a_layer(size):
+    app = make_app(shipped_scenarios()["centered_disk"])
+    async with app.run_test(size=size) as pilot:
+        app.query_one("#epochs", Input).value = "5000"  # never done before x
+        await pilot.pause()
+        app.query_one(LayerList).focus()
+        await pilot.press("i")  # row 0, before any run: nothing to show yet
+        screen = app.screen
+        assert isinstance(screen, LayerInsideScreen) and screen.maps is None
+        assert {"t", "p", "s", "x"} <= _footer_keys(screen)  # the run keys, in its footer
+        await pilot.press("t")  # trains from here, and the maps follow the run
+        await _until(pilot, lambda: screen.maps is not None)
+        assert app.screen is screen and app.running
+        await pilot.press("p")
+        await _until(pilot, lambda: app.session.paused and "paused" in _status(app))
+        paused_at = app.session.epochs_completed
+        await pilot.press("s")  # exactly one more epoch, still paused
+        await _until(pilot, lambda: app.session.epochs_completed == paused_at + 1)
+        await _until(pilot, lambda: screen.note == f"weights after epoch {paused_at + 1}")
+        assert app.session.paused
+        await pilot.press("p")  # resumes
+        await _until(pilot, lambda: app.session.epochs_completed > paused_at + 2)
+        await pilot.press("x")
+        await app.workers.wait_for_complete()
+        await _until(pilot, lambda: _status(app).startswith("stopped after"))
+        assert not app.running and app.screen is screen
+        stopped_at = app.session.epochs_completed
+        assert stopped_at < 5000
+        await pilot.press("s")  # idle: one more epoch of the same run
+        await app.workers.wait_for_complete()
+        await _until(pilot, lambda: screen.note == f"weights after epoch {stopped_at + 1}")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, LayerInsideScreen)

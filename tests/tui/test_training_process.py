@@ -68,6 +68,20 @@ def test_remote_run_gives_the_numbers_of_an_in_process_run(remote):
         assert torch.equal(weights[key], value)
 
 
+@pytest.mark.parametrize("report_every", [0.0, 1e9])
+def test_a_run_always_ends_with_the_map_of_its_last_epoch(report_every):
+    """Whether the last epoch was reported at once or with the end, its decision map comes
+    last, however long ago the previous map was sent: what a finished run shows never
+    depends on timing."""
+    session = TrainingSession(short_scenario(5))
+    events: list[object] = []
+    session.run(5, events.append, report_every=report_every, boundary_every=1e9)
+    maps = [e for e in events if isinstance(e, BoundaryUpdate)]
+    assert maps and maps[-1].epoch == 5
+    assert maps[-1].grid == session.boundary().grid
+    assert len(maps) <= 2  # the first epoch's, at once, and the last one's
+
+
 def test_stop_and_pause_reach_the_child(remote):
     session = remote(short_scenario(10_000))
     first_report = threading.Event()

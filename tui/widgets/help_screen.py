@@ -23,6 +23,15 @@ whole chain from the input width (2, or the number of input features) to the out
 width, and the model's parameter count. The last Linear's width follows the number of
 classes of the data set.
 
+Layer health (with each row, after a run; the title names the epoch): ∂x is the norm
+of the loss's gradient reaching the layer's input (the bars: its recent values, on a
+log scale), ∂W the norm of its weight gradient, ΔW/W the size of the last update
+relative to the weights, dead the share of ReLU units that output 0 for every sample of
+the batch, saturated the share of Tanh/Sigmoid outputs near their limits; ⚠ and a line
+in red name a problem. When the column has no room for these lines under every row,
+each row shows its ∂x (⚠ where flagged) and the selected layer its lines, where they
+fit; i on a layer shows its lines in full.
+
 Setup (left, under the model): data set, loss, optimizer, learning rate, batch size,
 epochs. m switches to the other settings (CSV file, sizes, noise, seeds, input
 features, optimizer arguments, scheduler, clipping, init) and back. A field's problem

@@ -20,6 +20,7 @@ from scenarios.build import build_model
 from scenarios.datasets import DATASETS
 from scenarios.schema import Scenario, ScenarioError, parse_document
 from tui.lab_errors import one_line
+from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.settings_panel import (
     CORE_FIELDS,
@@ -39,7 +40,6 @@ class LabForm(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="lab-pane"):
-            yield Label("Model", classes="section")
             yield ModelPanel(self.document["model"]["layers"], id="model")
             yield Label("Setup", classes="section")
             yield SettingsPanel(self.document, "core", id="settings")
@@ -48,6 +48,24 @@ class LabForm(VerticalScroll):
         with Vertical(id="more-pane"):
             yield Label("More settings (m: back)", classes="section")
             yield SettingsPanel(self.document, "more", id="settings-more")
+
+    def on_resize(self) -> None:
+        self.fit_layers()
+
+    @on(LayerList.HealthShown)
+    def _layers_shown(self) -> None:
+        self.call_after_refresh(self.fit_layers)
+
+    def fit_layers(self) -> None:
+        """Give the layer list the lines the column has left once the title, the chain,
+        the setup and its hint are in view (below them, on a tall terminal, the other
+        settings may scroll)."""
+        pane = self.query_one("#lab-pane")
+        layers = self.query_one(LayerList)
+        height = self.scrollable_content_region.height
+        if not (pane.display and height and pane.outer_size.height):
+            return  # hidden behind m or the zoom, or not laid out yet
+        layers.set_room(height - (pane.outer_size.height - layers.outer_size.height))
 
     @on(Select.Changed, "#data-kind")
     def _data_set_chosen(self, event: Select.Changed) -> None:

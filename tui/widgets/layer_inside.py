@@ -4,6 +4,8 @@ Opened with ``i`` on a layer of the model view. The maps are the layer's
 units over the data's plane (as TensorFlow Playground draws them), from
 the weights the training process holds: during a run, the process
 computes them with each decision map it reports, and they redraw with it.
+The run keys (train, pause, step, stop) work here too: they are the app's
+own actions, so a run can be paused and stepped while its units are watched.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from tui.layer_maths import LayerMaths
 from tui.session import BoundaryUpdate
@@ -61,7 +63,20 @@ class LayerInsideScreen(ModalScreen[None]):
     run reports carries the layer's maps, and ``show_units`` redraws them.
     """
 
-    BINDINGS = [Binding("escape,q,i", "close", "Close")]
+    BINDINGS = [
+        Binding("escape,q,i", "close", "Close", tooltip="close the inside view"),
+        # the lab's run controls (tui.lab_run), the same actions as on the main screen
+        Binding("t", "app.train", "Train", tooltip="train every epoch left (resumes a pause)"),
+        Binding("p", "app.pause", "Pause", tooltip="pause or resume the run"),
+        Binding("s", "app.step", "Step", tooltip="train one epoch"),
+        Binding("x", "app.stop", "Stop", tooltip="stop the run (within one batch)"),
+    ]
+    # the app's actions this screen lets through (the app's check_action asks)
+    APP_ACTIONS = frozenset(
+        binding.action.removeprefix("app.")
+        for binding in BINDINGS
+        if binding.action.startswith("app.")
+    )
 
     def __init__(
         self,
@@ -69,15 +84,22 @@ class LayerInsideScreen(ModalScreen[None]):
         maths: LayerMaths,
         maps: torch.Tensor | None,
         note: str,
-        watched: tuple[Any, int] | None = None,
+        layer: int | None = None,
+        row: int = 0,
+        health: tuple[Text, int] | None = None,
     ) -> None:
         super().__init__()
         self.title_text, self.maths, self.maps, self.note = title, maths, maps, note
-        self.watched = watched  # (the session, the built layer) whose reports redraw the maps
+        self.row = row  # the layer's row in the model view
+        self.health = health  # its health in full, and the epoch it is from
+        self.layer_index = layer  # the built model's index of the layer shown (None: no model)
+        self.watched: Any = None  # the session whose reports redraw the maps
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inside", classes="dialog"):
             yield Static(Text(f"{self.title_text} (Esc closes)"), classes="dialog-title")
+            yield Static(id="inside-health-title", classes="dialog-title")
+            yield Static(id="inside-health")
             yield Static(Text(self.maths.equations), id="inside-equations")
             yield Static("backward, as it runs", classes="dialog-title")
             yield Static(
@@ -88,12 +110,35 @@ class LayerInsideScreen(ModalScreen[None]):
             maps = Text() if self.maps is None else tiles(self.maps, 96)
             yield Static(maps, id="inside-maps")
             yield Static(Text(self.note), id="inside-note")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.show_health(self.health)
+
+    def show_health(self, health: tuple[Text, int] | None) -> None:
+        """The layer's health as the model view has it, in full (hidden before a run)."""
+        self.health = health
+        title = self.query_one("#inside-health-title", Static)
+        lines = self.query_one("#inside-health", Static)
+        title.display = lines.display = health is not None
+        if health is not None:
+            title.update(Text(f"health at epoch {health[1]}"))
+            lines.update(health[0])
+
+    def watch(self, session: Any) -> None:
+        """Ask ``session`` (its run starting or going on) for this layer's maps with each
+        decision map it reports; ``show_units`` draws them."""
+        if self.layer_index is None or self.watched is session:
+            return
+        self._stop_watching()
+        self.watched = session
+        session.watch_units(self.layer_index, TILE_COLUMNS, 2 * TILE_ROWS)
 
     def show_units(self, update: BoundaryUpdate) -> None:
         """Redraw the maps from a run's report, if it carries this screen's layer."""
         if self.watched is None or update.unit_maps is None:
             return
-        if update.unit_layer != self.watched[1]:
+        if update.unit_layer != self.layer_index:
             return
         self.maps, self.note = _capped(update.unit_maps, update.epoch)
         if self.is_mounted:  # else compose draws them
@@ -109,7 +154,7 @@ class LayerInsideScreen(ModalScreen[None]):
 
     def _stop_watching(self) -> None:
         if self.watched is not None:
-            self.watched[0].watch_units(None)
+            self.watched.watch_units(None)
             self.watched = None
 
 
@@ -137,27 +182,30 @@ def open_inside(app: Any, index: int, layer_type: str) -> None:
     if component is None:
         return
     maths = layer_maths(component.factory)  # the class: its docstring and backward
+    from tui.widgets.layer_list import LayerList
+
     scenario, session = getattr(app, "scenario", None), getattr(app, "session", None)
-    maps, note, watched = None, "", None
+    health = app.query_one(LayerList).health_of(index)
+    maps, note, layer = None, "", None
     title = f"layer {index}: {layer_type}"
+    if scenario is not None:
+        layer = index + (1 if scenario.model.features else 0)
     if scenario is None:
         note = "fix the marked settings to see the units"
     elif session is None:
         note = "train to see each unit over the plane"
+    elif getattr(app, "running", False):
+        note = "the maps come with the run's next decision map"
+        screen = LayerInsideScreen(title, maths, maps, note, layer, index, health)
+        app.push_screen(screen)
+        screen.watch(session)
+        return
     else:
-        layer = index + (1 if scenario.model.features else 0)
-        if getattr(app, "running", False):
-            watched = (session, layer)
-            note = "the maps come with the run's next decision map"
-            screen = LayerInsideScreen(title, maths, maps, note, watched)
-            app.push_screen(screen)
-            session.watch_units(layer, TILE_COLUMNS, 2 * TILE_ROWS)
-            return
         model = build_model(scenario.model, 2, scenario.data.num_classes)
         model.load_state_dict(session.state_dict())
         grid = neuron_maps(model, layer, TILE_COLUMNS, 2 * TILE_ROWS, session_extent(app))
         maps, note = _capped(grid, session.epochs_completed)
-    app.push_screen(LayerInsideScreen(title, maths, maps, note))
+    app.push_screen(LayerInsideScreen(title, maths, maps, note, layer, index, health))
 
 
 def session_extent(app: Any) -> tuple[float, float, float, float]:

@@ -11,6 +11,10 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from tui.health_view import LayerHealth
+
+MIN_LINES = 3  # the list never shrinks below this many lines, whatever the room
+
 
 @dataclass(frozen=True)
 class LayerRow:
@@ -90,14 +94,50 @@ class LayerList(OptionList):
     def action_request(self, what: str) -> None:
         self.post_message(self.Requested(what))
 
-    _rows: list[LayerRow] = []
-    _health: list[Text] = []
+    class HealthShown(Message):
+        """The rows were drawn again; ``title`` is the model's, naming the health shown."""
 
-    def show_health(self, health: list[Text], epoch: int | None) -> None:
-        """Each layer's health under its row (``tui.health_view``); [] takes it away."""
+        def __init__(self, title: str) -> None:
+            super().__init__()
+            self.title = title
+
+    _rows: list[LayerRow] = []
+    _health: list[LayerHealth] = []
+    _health_epoch: int | None = None
+    _room: int | None = None  # the most lines the list may take (None: not measured yet)
+    brief_health = False  # whether the health shows on the rows themselves, one entry each
+    detail_row: int | None = None  # with brief health: the row shown in full, if it fits
+    _variants: tuple[list[Text], list[Text], list[int], list[int]] = ([], [], [], [])
+    _drawn_width = 0  # the width the rows were laid out for
+
+    def show_health(self, health: list[LayerHealth], epoch: int | None) -> None:
+        """Each layer's health with its row (``tui.health_view``); [] takes it away."""
         self._health = health
-        self.border_subtitle = None if epoch is None else f"health at epoch {epoch}"
+        self._health_epoch = epoch
         if self._rows:
+            self.show_rows(self._rows, self.highlighted)
+
+    def health_of(self, index: int) -> tuple[Text, int] | None:
+        """Row ``index``'s full health and the epoch it was observed at, if shown."""
+        if index >= len(self._health) or self._health_epoch is None:
+            return None
+        return self._health[index].full, self._health_epoch
+
+    def set_room(self, lines: int) -> None:
+        """The most lines the list may take with the setup under it still in view: every
+        layer's health in full under its row when that fits, else one entry on each row
+        and the selected layer's in full under its row (when that fits)."""
+        if lines == self._room:
+            return
+        self._room = lines
+        self.styles.max_height = max(lines, MIN_LINES)
+        if self._health and self._rows:
+            self.show_rows(self._rows, self.highlighted)
+
+    def on_resize(self) -> None:
+        """The health's layout depends on the width: drawn again when it changes."""
+        width = self.scrollable_content_region.width
+        if self._health and self._rows and width != self._drawn_width:
             self.show_rows(self._rows, self.highlighted)
 
     def show_rows(self, rows: list[LayerRow], select: int | None) -> None:
@@ -105,10 +145,11 @@ class LayerList(OptionList):
         if [r.text for r in rows] != [r.text for r in self._rows]:
             self._health = []  # another stack: the health shown was the old one's
         self._rows = rows
+        self._drawn_width = self.scrollable_content_region.width
         # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
         # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
-        options = []
+        texts = []
         for index, row in enumerate(rows):
             text = Text(f"{index:>2} {row.text:<{width}}")
             if len(row.text) > width and (row.output is not None or row.parameters):
@@ -117,11 +158,82 @@ class LayerList(OptionList):
                 text.append(f"  → {row.output}", style="bold")
             if row.parameters:
                 text.append(f"  {row.parameters:,} p", style="dim")
-            if index < len(self._health):
-                text.append("\n")
-                text.append_text(self._health[index])
-            options.append(Option(text))
-        self.set_options(options)
-        if rows:
-            self.highlighted = min(select if select is not None else 0, len(rows) - 1)
+            texts.append(text)
+        health = self._health[: len(rows)]
+        full = [self._with_full_health(text, h) for text, h in zip(texts, health, strict=False)]
+        full += texts[len(health) :]
+        brief = self._with_brief_health(texts, health) if health else full
+        full_lines = [self._line_count(text) for text in full]
+        brief_lines = [self._line_count(text) for text in brief]
+        self._variants = (full, brief, full_lines, brief_lines)
+        room = self._room
+        self.brief_health = bool(health) and room is not None and sum(full_lines) > room
+        shown = list(brief if self.brief_health else full)
+        select = min(select if select is not None else 0, len(rows) - 1) if rows else None
+        self.detail_row = None
+        if select is not None and self._detail_fits(select):
+            shown[select] = full[select]
+            self.detail_row = select
+        self.set_options([Option(text) for text in shown])
+        if select is not None:
+            self.highlighted = select
             self.scroll_to_highlight()
+        self.post_message(self.HealthShown(self._model_title()))
+
+    def _detail_fits(self, index: int) -> bool:
+        """Whether row ``index``'s full health fits under it, the others' brief."""
+        _, _, full_lines, brief_lines = self._variants
+        if not self.brief_health or self._room is None or index >= len(self._health):
+            return False
+        return sum(brief_lines) - brief_lines[index] + full_lines[index] <= self._room
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """With brief health, the selected layer's health in full follows the selection."""
+        index = event.option_index
+        if not self.brief_health or index == self.detail_row:
+            return
+        full, brief, _, _ = self._variants
+        if self.detail_row is not None and self.detail_row < len(brief):
+            self.replace_option_prompt_at_index(self.detail_row, brief[self.detail_row])
+            self.detail_row = None
+        if self._detail_fits(index):
+            self.replace_option_prompt_at_index(index, full[index])
+            self.detail_row = index
+
+    @staticmethod
+    def _with_full_health(text: Text, health: LayerHealth) -> Text:
+        return Text.assemble(text, "\n", health.full)
+
+    def _with_brief_health(self, texts: list[Text], health: list[LayerHealth]) -> list[Text]:
+        """Each layer's brief health in one column after the rows' last lines (with one
+        digit where two do not fit); on a line of its own, in that column, where the row
+        leaves no room even for that."""
+        ends = [len(text.plain.rsplit("\n", 1)[-1]) for text in texts]
+        column = max(ends[: len(health)], default=0) + 1
+        width = self.scrollable_content_region.width or column + 8
+        briefs = [h.brief for h in health]
+        if column + max(b.cell_len for b in briefs) > width:
+            briefs = [h.short for h in health]
+        shown = []
+        for text, end, brief in zip(texts, ends, briefs, strict=False):
+            if column + brief.cell_len <= width:
+                shown.append(Text.assemble(text, " " * (column - end), brief))
+            else:
+                indent = " " * max(0, width - brief.cell_len)
+                shown.append(Text.assemble(text, "\n", indent, brief))
+        return shown + texts[len(health) :]
+
+    def _line_count(self, text: Text) -> int:
+        """How many lines a row takes, wrapped at the list's width."""
+        width = self.scrollable_content_region.width
+        if not width:
+            return text.plain.count("\n") + 1
+        return len(text.wrap(self.app.console, width))
+
+    def _model_title(self) -> str:
+        """The model's title: which epoch the health is from, and where the rest is."""
+        if not self._health or self._health_epoch is None:
+            return "Model"
+        if self.brief_health:
+            return f"Model · ∂x at epoch {self._health_epoch}, i: more"
+        return f"Model · health at epoch {self._health_epoch}"

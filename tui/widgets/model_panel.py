@@ -14,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import Label, Static
 
 import minidl
 from tui.widgets.layer_dialog import LayerDialog, parse_arguments
@@ -97,6 +97,7 @@ class ModelPanel(Vertical):
         self._select: int | None = 0
 
     def compose(self) -> ComposeResult:
+        yield Label("Model", id="model-title", classes="section", markup=False)
         yield LayerList(id="layer-list")
         yield Static("", id="model-summary", markup=False)
 
@@ -150,6 +151,14 @@ class ModelPanel(Vertical):
             summary.update(text)
         if self._rows != rows or self.layer_list.option_count != len(self._rows):
             self._refill()
+
+    @on(LayerList.HealthShown)
+    def _retitle(self, event: LayerList.HealthShown) -> None:
+        """The title says which epoch the rows' health is from (it bubbles on to the form,
+        which gives the list its room)."""
+        title = self.query_one("#model-title", Label)
+        if str(title.content) != event.title:
+            title.update(event.title)
 
     # --- keys ---------------------------------------------------------------
     @on(LayerList.Requested)
