@@ -39,17 +39,21 @@ class RoundResult:
 
     @property
     def max_loss_difference(self) -> float:
-        """Largest |minidl − torch| / |torch| over the per-epoch train and test losses."""
-        worst = 0.0
-        for ours, theirs in zip(self.minidl.epochs, self.torch.epochs, strict=True):
+        """Largest |minidl − torch| / |torch| over the per-epoch train and test losses of
+        the epochs both completed (NaN when minidl completed none)."""
+        worst = math.nan
+        for ours, theirs in zip(self.minidl.epochs, self.torch.epochs, strict=False):
             for name in ("train_loss", "test_loss"):
                 a, b = getattr(ours, name), getattr(theirs, name)
-                worst = max(worst, abs(a - b) / abs(b) if b else abs(a - b))
+                difference = abs(a - b) / abs(b) if b else abs(a - b)
+                worst = difference if math.isnan(worst) else max(worst, difference)
         return worst
 
     def seconds_per_epoch(self, framework: str) -> float:
+        """Mean training time of an epoch (NaN when there is none)."""
         history = self.minidl if framework == "minidl" else self.torch
-        return statistics.fmean(e.seconds for e in history.epochs)
+        seconds = [e.seconds for e in history.epochs]
+        return statistics.fmean(seconds) if seconds else math.nan
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Summary:
         return cls(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
 
     def __str__(self) -> str:
+        if math.isnan(self.mean):
+            return "—"  # no round completed an epoch
         return f"{self.mean:.4f} ± {self.std:.4f}"
 
 
@@ -74,9 +80,9 @@ def compare_round(scenario: Scenario, seed: int) -> RoundResult:
     """Train minidl and its twin from the same start on the same batches."""
     experiment = build_experiment(scenario.with_overrides(seed=seed))
     twin = TwinTrainer(experiment.trainer)  # built before training: identical start
-    epochs = scenario.training.epochs
-    ours = experiment.trainer.run(epochs)
-    theirs = twin.run(len(ours.epochs))
+    ours = experiment.trainer.run(scenario.training.epochs)
+    # the twin trains as far as minidl went, and the epoch where minidl diverged: does it too?
+    theirs = twin.run(len(ours.epochs) + (ours.diverged is not None))
     return RoundResult(seed, ours, theirs)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
@@ -66,11 +68,17 @@ def compare_command(
             value = "—"
         else:
             value = f"{final.test_r2 if final.is_regression else final.test_accuracy:.3f}"
-        out.print(
-            f"  round seed {result.seed}: {label} minidl {value} · largest loss "
-            f"difference {result.max_loss_difference:.1e}",
-            markup=False,
-        )
+        line = f"  round seed {result.seed}: {label} minidl {value}"
+        if not math.isnan(result.max_loss_difference):
+            line += f" · largest loss difference {result.max_loss_difference:.1e}"
+        diverged = result.minidl.diverged
+        if diverged is not None:
+            theirs = result.torch.epochs[diverged.epoch - 1].train_loss
+            line += (
+                f" · minidl diverged at epoch {diverged.epoch}, step {diverged.step} (loss "
+                f"{diverged.loss}); PyTorch's train loss in that epoch: {theirs:.4g}"
+            )
+        out.print(line, markup=False)
 
     try:
         results = compare(scenario, rounds, on_round=progress)
@@ -84,12 +92,12 @@ def compare_command(
     table.add_column("PyTorch", justify="right")
     for metric, row in summary.items():
         table.add_row(metric, str(row["minidl"]), str(row["torch"]))
-    ours = statistics.fmean(r.seconds_per_epoch("minidl") for r in results) * 1e3
-    theirs = statistics.fmean(r.seconds_per_epoch("torch") for r in results) * 1e3
-    table.add_row("ms per epoch (training)", f"{ours:.2f}", f"{theirs:.2f}")
-    table.add_row("speed-up (torch / minidl)", f"{theirs / ours:.2f}×", "")
-    worst = max(r.max_loss_difference for r in results)
-    table.add_row("largest per-epoch loss difference", f"{worst:.2e} (relative)", "")
+    ours = _mean_over_rounds(r.seconds_per_epoch("minidl") * 1e3 for r in results)
+    theirs = _mean_over_rounds(r.seconds_per_epoch("torch") * 1e3 for r in results)
+    table.add_row("ms per epoch (training)", _number(ours, ".2f"), _number(theirs, ".2f"))
+    table.add_row("speed-up (torch / minidl)", _number(theirs / ours, ".2f", "×"), "")
+    worst = max((r.max_loss_difference for r in results), key=_nan_last)
+    table.add_row("largest per-epoch loss difference", _number(worst, ".2e", " (relative)"), "")
     out.print(table)
     if json_path:
         document = {
@@ -119,3 +127,18 @@ def compare_command(
             )
             return EXIT_USAGE
     return EXIT_OK
+
+
+def _mean_over_rounds(values: Iterable[float]) -> float:
+    """The mean of the rounds that have a value (NaN: a round with no epoch)."""
+    present = [v for v in values if not math.isnan(v)]
+    return statistics.fmean(present) if present else math.nan
+
+
+def _nan_last(value: float) -> float:
+    return -math.inf if math.isnan(value) else value
+
+
+def _number(value: float, spec: str, unit: str = "") -> str:
+    """``value`` formatted, or — when no epoch gave one."""
+    return "—" if math.isnan(value) else f"{value:{spec}}{unit}"
