@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from tui.app import MinidlLab, make_app
 
@@ -80,6 +80,8 @@ async def test_step_while_paused_trains_exactly_one_epoch_and_pauses_again():
         app.action_pause()
         await wait_until(pilot, lambda: status(app).startswith("paused after"))
         paused_at = app.session.epochs_completed
+        pause = app.query_one("#pause", Button)  # the whole word on the button, not "Resum"
+        assert str(pause.label) == "Resume" and pause.region.width >= len("Resume") + 2
         for expected in (paused_at + 1, paused_at + 2):
             await pilot.press("s")
             await wait_until(
