@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 from textual.widgets import Input
@@ -69,12 +71,13 @@ def _status(app) -> str:
     return str(app.query_one("#status").content)
 
 
-async def _until(pilot, condition, tries: int = 400) -> None:
-    for _ in range(tries):
-        if condition():
-            return
+async def _until(pilot, condition, timeout: float = 60.0) -> None:
+    """Wait for ``condition``; a loaded machine may take seconds to start a process."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the lab never got there")
         await pilot.pause(0.025)
-    raise AssertionError("the lab never got there")
 
 
 async def test_during_a_run_the_maps_of_a_hidden_linear_redraw_with_each_decision_map():
