@@ -9,6 +9,7 @@ has none), and the source is ``inspect.getsource`` of the class's
 from __future__ import annotations
 
 import inspect
+import textwrap
 from dataclasses import dataclass
 
 from minidl.module import Module
@@ -32,4 +33,5 @@ def layer_maths(layer: Module | type[Module]) -> LayerMaths:
         source = inspect.getsource(kind.backward)
     except (OSError, TypeError):
         source = "(source not available)"
-    return LayerMaths(kind.__name__, equations, inspect.cleandoc(source))
+    # dedent, not cleandoc: cleandoc would take the body's indentation off too
+    return LayerMaths(kind.__name__, equations, textwrap.dedent(source).strip())

@@ -66,3 +66,7 @@ def test_maths_panel_shows_the_docstring_equations_and_the_backward_that_runs():
     assert "torch.sign" in maths.backward_source
     linear = layer_maths(minidl.Linear(2, 3))
     assert "y  = x Wᵀ + b" in linear.equations and "dW += gᵀ x" in linear.equations
+    # as written: the body indented under its def, as Python reads it
+    lines = linear.backward_source.splitlines()
+    assert lines[0].startswith("def backward(") and lines[1].startswith("    x, g = ")
+    compile(linear.backward_source, "backward", "exec")
