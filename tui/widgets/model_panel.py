@@ -19,6 +19,7 @@ from textual.widgets import Label, Static
 import minidl
 from tui.widgets.layer_dialog import LayerDialog, parse_arguments
 from tui.widgets.layer_list import LayerList, LayerRow, describe_layer
+from tui.wording import folded_chain
 
 __all__ = ["PRESETS", "ModelPanel", "describe_layer", "parse_arguments"]
 
@@ -142,7 +143,8 @@ class ModelPanel(Vertical):
                 LayerRow(describe_layer(layer), output, parameters)
                 for layer, (output, parameters) in zip(self.specs, outputs, strict=True)
             ]
-            chain = " → ".join([str(in_features), *(short_name(layer) for layer in self.specs)])
+            layers = folded_chain([short_name(layer) for layer in self.specs])
+            chain = " → ".join([str(in_features), *([layers] if layers else [])])
             final = outputs[-1][0] if outputs else str(in_features)
             text = f"{chain} → {final} · {model.num_parameters():,} parameters"
             summary.remove_class("error")
