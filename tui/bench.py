@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import statistics
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from tui.cli import EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from minidl.benchmark import BenchReport
+    from minidl.op_floor import OpFloor
 
 
 def _spread(values: list[float]) -> str:
@@ -82,29 +87,77 @@ def bench_lab(name_or_path: str, rounds: int = 3, json_path: str | None = None) 
     return EXIT_OK
 
 
-def _floor_table(floors: list) -> Table:
-    """The small networks' steps next to the floors of their ops."""
+COMPACT_BELOW = 150  # columns: a narrower terminal gets medians only, and fewer columns
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}"
+
+
+def _speed_table(report: BenchReport, compact: bool) -> Table:
+    """ms per epoch of each case: engine and eager rows, torch beside them."""
+    spread = _median if compact else _spread
+    title = f"ms per epoch, median{'' if compact else ' (min–max)'} of {report.repeats}"
+    table = Table(title=f"{title}, torch {report.torch_version}")
+    columns = ["case", "minidl", "minidl ms/epoch", "torch ms/epoch", "torch/minidl"]
+    columns += ["alloc/step"] + ([] if compact else ["peak mem minidl", "peak mem torch"])
+    if compact:  # the title says ms per epoch; the footnote says what speed-up is
+        columns = ["case", "", "minidl", "torch", "speed-up", "alloc"]
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("case", "") else "right")
+    for result in report.cases:
+        peaks = [_size(result.engine_peak_bytes), _size(result.torch_peak_bytes)]
+        table.add_row(
+            result.case.name,
+            "engine",
+            spread(result.engine_ms),
+            spread(result.torch_ms),
+            f"{result.ratio:.2f}",
+            _size(round(result.engine_alloc_bytes)),
+            *([] if compact else peaks),
+        )
+        table.add_row(
+            "",
+            "eager",
+            spread(result.eager_ms),
+            "",
+            f"{result.eager_ratio:.2f}",
+            *[""] * (1 if compact else 3),
+            end_section=True,
+        )
+    return table
+
+
+def _floor_table(floors: list[OpFloor], compact: bool) -> Table:
+    """The small networks' steps next to the floors of their ops (narrow: one column a case)."""
     rounds = len(floors[0].step_us)
     table = Table(title=f"what the ops allow: µs per step, median of {rounds} rounds")
-    columns = ("case", "ops", "torch", "engine", "floor", "back to back", "step/floor")
-    columns += ("torch/floor", "eager", "eager floor", "torch/eager floor")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "case" else "right")
     median = statistics.median
-    for floor in floors:
-        table.add_row(
-            floor.case,
-            f"{len(floor.engine_ops)}/{floor.eager_ops}/{floor.torch_ops}",
-            f"{median(floor.torch_us):.1f}",
-            f"{median(floor.step_us):.1f}",
-            f"{median(floor.floor_us):.1f}",
-            f"{median(floor.sequence_us):.1f}",
-            _spread(floor.step_over_floor),
-            _spread(floor.ceiling),
-            f"{median(floor.eager_us):.1f}",
-            f"{median(floor.eager_floor_us):.1f}",
-            _spread(floor.eager_ceiling),
-        )
+    spread = _median if compact else _spread
+    rows: list[tuple[str, list[str]]] = [
+        ("ops", [f"{len(f.engine_ops)}/{f.eager_ops}/{f.torch_ops}" for f in floors]),
+        ("torch", [f"{median(f.torch_us):.1f}" for f in floors]),
+        ("engine", [f"{median(f.step_us):.1f}" for f in floors]),
+        ("floor", [f"{median(f.floor_us):.1f}" for f in floors]),
+        ("back to back", [f"{median(f.sequence_us):.1f}" for f in floors]),
+        ("step/floor", [spread(f.step_over_floor) for f in floors]),
+        ("torch/floor", [spread(f.ceiling) for f in floors]),
+        ("eager", [f"{median(f.eager_us):.1f}" for f in floors]),
+        ("eager floor", [f"{median(f.eager_floor_us):.1f}" for f in floors]),
+        ("torch/eager floor", [spread(f.eager_ceiling) for f in floors]),
+    ]
+    if compact:
+        table.add_column("")
+        for floor in floors:
+            table.add_column(floor.case, justify="right")
+        for name, values in rows:
+            table.add_row(name, *values)
+        return table
+    table.add_column("case")
+    for name, _ in rows:
+        table.add_column(name, justify="right")
+    for index, floor in enumerate(floors):
+        table.add_row(floor.case, *(values[index] for _, values in rows))
     return table
 
 
@@ -122,57 +175,28 @@ def bench(quick: bool = False, json_path: str | None = None) -> int:
 
     def progress(result: CaseResult) -> None:
         out.print(
-            f"  measured: {result.case.name}  engine {result.ratio:.2f}, eager "
-            f"{result.eager_ratio:.2f}",
+            f"  measured: {result.case.name}: torch/minidl {result.ratio:.2f} through the "
+            f"engine, {result.eager_ratio:.2f} eager",
             markup=False,
         )
 
     report = run_benchmark(quick=quick, on_case=progress)
-    table = Table(
-        title=f"ms per epoch, median (min–max) of {report.repeats}, torch {report.torch_version}"
-    )
-    for column in (
-        "case",
-        "minidl",
-        "minidl ms/epoch",
-        "torch ms/epoch",
-        "torch/minidl",
-        "alloc/step",
-        "peak mem minidl",
-        "peak mem torch",
-    ):
-        table.add_column(column, justify="left" if column in ("case", "minidl") else "right")
-    for result in report.cases:
-        table.add_row(
-            result.case.name,
-            "engine",
-            _spread(result.engine_ms),
-            _spread(result.torch_ms),
-            f"{result.ratio:.2f}",
-            _size(round(result.engine_alloc_bytes)),
-            _size(result.engine_peak_bytes),
-            _size(result.torch_peak_bytes),
-        )
-        table.add_row(
-            "",
-            "eager",
-            _spread(result.eager_ms),
-            "",
-            f"{result.eager_ratio:.2f}",
-            "",
-            "",
-            "",
-            end_section=True,
-        )
-    out.print(table)
+    compact = out.width < COMPACT_BELOW
+    out.print(_speed_table(report, compact))
     out.print(
         "engine: minidl.StepEngine, the trainer's path (one step recorded, then replayed into "
         "fixed buffers); eager: the plain public step. alloc/step: bytes allocated by a replayed "
-        "step; peak mem: a fresh run (model, optimizer, the engine's recordings, four steps)",
+        "step; peak mem: a fresh run (model, optimizer, the engine's recordings, four steps)"
+        + (
+            f". speed-up: torch/minidl. min–max and peak memory: a terminal of {COMPACT_BELOW} "
+            "columns, or --json"
+            if compact
+            else ""
+        ),
         markup=False,
     )
     if report.floors:
-        out.print(_floor_table(report.floors))
+        out.print(_floor_table(report.floors, compact))
         out.print(
             "µs per step, median of the rounds' medians. floor: the replay's calls, each timed "
             "alone (repeated, denormals flushed) and summed, what the step would cost with no "

@@ -56,3 +56,25 @@ def test_bench_quick_prints_the_table_and_writes_json(tmp_path, capsys):
     flat = " ".join(out.split())  # rich wraps long lines at spaces
     assert f"{over_floor[1]:.2f} ({over_floor[0]:.2f}–{over_floor[2]:.2f})" in flat
     assert f"{ceiling[1]:.2f} ({ceiling[0]:.2f}–{ceiling[2]:.2f})" in flat
+
+
+def test_in_an_80_column_terminal_the_tables_fit_without_cutting_a_cell():
+    """Medians only, fewer columns, and the floors one column a case, below COMPACT_BELOW
+    columns: no line is longer than the terminal and no cell is cut to '…'."""
+    from rich.console import Console
+
+    from minidl.benchmark import BenchReport, CaseResult, default_cases
+    from minidl.op_floor import OpFloor
+    from tui.bench import _floor_table, _speed_table
+
+    times = [1.234, 1.5, 1.1]
+    report = BenchReport(threads=1, repeats=3, torch_version="2.13.0+cpu")
+    for case in default_cases(quick=True):
+        report.cases.append(CaseResult(case, times, times, times, 600.0, 3 << 20, 40 << 10))
+    floor = OpFloor("classic MLP, batch 32", ["addmm"] * 35, 87, 50, 74, *[[218.4, 220.1]] * 6)
+    console = Console(width=80, record=True)
+    console.print(_speed_table(report, compact=True))
+    console.print(_floor_table([floor, floor], compact=True))
+    text = console.export_text()
+    assert "…" not in text and max(map(len, text.splitlines())) <= 80
+    assert "GELU" in text and "1.23" in text and "(1.10–1.50)" not in text  # medians only
