@@ -41,6 +41,14 @@ def _expand(typed: str) -> Path:
     return Path(typed).expanduser()
 
 
+def shortened(typed: str, most: int = 60) -> str:
+    """A path as typed, its middle cut (…) when longer than ``most`` characters."""
+    if len(typed) <= most:
+        return typed
+    half = (most - 1) // 2
+    return typed[:half] + "…" + typed[-half:]
+
+
 def write_problem(typed: str, path: Path | None = None) -> str | None:
     """Why a file cannot be written at ``path`` (default: what was typed), or None.
 
@@ -49,43 +57,45 @@ def write_problem(typed: str, path: Path | None = None) -> str | None:
     """
     try:
         target = path if path is not None else _expand(typed)
-        shown = typed if path is None else str(path)
+        shown = shortened(typed if path is None else str(path))
         if target.is_dir():
             return f"{shown} is a folder: give a file name"
         if target.exists() and not target.is_file():
             return f"{shown} is not a regular file (a device, pipe or socket): give a file name"
         folder = target.parent
+        place = shortened(str(folder))
         if not folder.exists():
-            return f"folder {folder} does not exist: create it first or choose another"
+            return f"folder {place} does not exist: create it first or choose another"
         if not folder.is_dir():
-            return f"{folder} is a file, not a folder"
+            return f"{place} is a file, not a folder"
         if target.exists() and not os.access(target, os.W_OK):
             return f"cannot write {shown}: permission denied"
         if not os.access(folder, os.W_OK | os.X_OK):
-            return f"cannot write in folder {folder}: permission denied"
+            return f"cannot write in folder {place}: permission denied"
     except OSError as error:
-        return f"cannot write {typed}: {os_words(error)}"
+        return f"cannot write {shortened(typed)}: {os_words(error)}"
     except (RuntimeError, ValueError):  # an unknown ~user, a NUL character
-        return f"cannot write {typed}: not a usable file name"
+        return f"cannot write {shortened(typed)}: not a usable file name"
     return None
 
 
 def read_problem(typed: str) -> str | None:
     """Why the file typed cannot be read, or None: missing, a folder, not a regular file."""
+    shown = shortened(typed)
     try:
         source = _expand(typed)
         if source.is_dir():
-            return f"{typed} is a folder, not a file"
+            return f"{shown} is a folder, not a file"
         if not source.exists():
-            return f"no file named {typed}"
+            return f"no file named {shown}"
         if not source.is_file():
-            return f"{typed} is not a regular file (a device, pipe or socket)"
+            return f"{shown} is not a regular file (a device, pipe or socket)"
         if not os.access(source, os.R_OK):
-            return f"cannot read {typed}: permission denied"
+            return f"cannot read {shown}: permission denied"
     except OSError as error:
-        return f"cannot read {typed}: {os_words(error)}"
+        return f"cannot read {shown}: {os_words(error)}"
     except (RuntimeError, ValueError):
-        return f"cannot read {typed}: not a usable file name"
+        return f"cannot read {shown}: not a usable file name"
     return None
 
 

@@ -5,12 +5,15 @@ nothing on screen."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
-from textual.widgets import Input, Label
+from textual.widgets import Button, Input, Label
 
+import minidl
 from tui.app import MinidlLab, make_app
+from tui.widgets.path_prompt import PathPrompt
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog
 
 SIZE = (120, 36)
@@ -55,11 +58,13 @@ async def test_the_save_dialog_refuses_what_it_cannot_write_and_stays_open(in_tm
         await submit(pilot, "#save-path", long_name)
         assert app.is_running and isinstance(app.screen, SaveDialog)
         assert app.screen.query_one("#save-path", Input).value == long_name  # kept
-        assert said(app, "#save-message") == f"cannot write {long_name}: the name is too long"
+        assert said(app, "#save-message") == (
+            f"cannot write {'x' * 29}…{'x' * 24}.toml: the name is too long"
+        )
         folder = in_tmp / "runs"
         folder.mkdir()
-        await submit(pilot, "#save-path", str(folder))
-        assert said(app, "#save-message") == f"{folder} is a folder: give a file name"
+        await submit(pilot, "#save-path", "runs")
+        assert said(app, "#save-message") == "runs is a folder: give a file name"
         assert not (in_tmp / "runs.toml").exists()
         await submit(pilot, "#save-path", "/dev/null")
         assert said(app, "#save-message") == (
@@ -76,6 +81,20 @@ async def test_the_save_dialog_refuses_what_it_cannot_write_and_stays_open(in_tm
         assert not isinstance(app.screen, SaveDialog)
         assert (folder / "new.toml").is_file()
         assert status(app).startswith("saved runs/new.toml")
+
+
+async def test_a_write_the_system_refuses_is_said_plainly_in_the_dialog(in_tmp, monkeypatch):
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "mine.toml")
+
+    monkeypatch.setattr("tui.lab_files.save_scenario", refused)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await submit(pilot, "#save-path", "mine.toml")
+        assert isinstance(app.screen, SaveDialog)
+        assert said(app, "#save-message") == "cannot write mine.toml: permission denied"
 
 
 async def test_the_load_dialog_says_what_a_path_is_and_every_failure_keeps_it_open(in_tmp):
@@ -111,3 +130,67 @@ async def test_the_load_dialog_says_what_a_path_is_and_every_failure_keeps_it_op
         assert app.screen.query_one("#load-path", Input).value == "lmad"
         assert app.document["model"]["layers"] == layers
         assert "bad.toml" not in status(app)
+
+
+async def test_w_on_a_fresh_lab_saves_the_model_on_screen_and_asks_before_replacing(in_tmp):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.session is None
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+        await submit(pilot, "#prompt-path", "/nonexistent_fixfiles/x.pt")
+        assert isinstance(app.screen, PathPrompt)
+        assert said(app, "#prompt-message") == (
+            "folder /nonexistent_fixfiles does not exist: create it first or choose another"
+        )
+        assert not os.path.exists("/nonexistent_fixfiles")
+        await submit(pilot, "#prompt-path", "/tmp")
+        assert said(app, "#prompt-message") == "/tmp is a folder: give a file name"
+        assert "Errno" not in said(app, "#prompt-message")
+        await submit(pilot, "#prompt-path", "weights.pt")
+        assert not isinstance(app.screen, PathPrompt)
+        assert status(app) == "saved the weights to weights.pt"
+        initial = app.session.state_dict()
+        saved = minidl.load(in_tmp / "weights.pt")
+        assert saved.keys() == initial.keys()
+        assert all((saved[key] == initial[key]).all() for key in saved)
+        # a second w to the same file asks first, as saving a scenario does
+        (in_tmp / "weights.pt").write_bytes(b"keep me")
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+        assert said(app, "#prompt-message") == (
+            "weights.pt exists: OK again (Enter) to replace it"
+        )
+        assert str(app.screen.query_one("#prompt-ok", Button).label) == "Replace"
+        assert (in_tmp / "weights.pt").read_bytes() == b"keep me"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PathPrompt)
+        assert minidl.load(in_tmp / "weights.pt").keys() == initial.keys()
+
+
+async def test_export_asks_before_replacing_and_refuses_a_folder_in_words(in_tmp):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#epochs", Input).value = "2"
+        await pilot.press("t")
+        await finish(pilot)
+        (in_tmp / "out.csv").write_text("keep me\n")
+        await pilot.press("h")
+        await pilot.pause()
+        await submit(pilot, "#prompt-path", "/tmp")
+        assert said(app, "#prompt-message") == "/tmp is a folder: give a file name"
+        await submit(pilot, "#prompt-path", "out.json")
+        assert said(app, "#prompt-message") == (
+            "out.csv exists: OK again (Enter) to replace it"
+        )
+        assert not (in_tmp / "out.json").exists()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, PathPrompt)
+        assert status(app).startswith("wrote out.json and out.csv (2 epochs")
+        assert (in_tmp / "out.csv").read_text() != "keep me\n"
