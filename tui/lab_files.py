@@ -211,7 +211,8 @@ class LabFiles(LabRun):
                 self.set_status(problem, error=True)
 
     def read_weights(self, path: str) -> str | None:
-        """Load a checkpoint into the model on screen."""
+        """Load a checkpoint into the model on screen. A file that does not fit (another
+        shape, corrupt, missing) changes nothing: the run shown stays."""
         if self.running:  # a run may have started while the prompt was open
             return "stop the run first (x), then load weights"
         if self.scenario is None:
@@ -221,11 +222,18 @@ class LabFiles(LabRun):
             return problem
         try:
             state = minidl.load(Path(path).expanduser())
-            if self._needs_new_session():
+            if self._needs_new_session():  # the setup changed: its own model takes them
+                fresh = self._new_session_here()
+                try:
+                    boundary = fresh.load_state_dict(state)
+                except BaseException:
+                    fresh.close()
+                    raise
                 self._close_session()
-                self._show_new_session(self._new_session_here())
-            assert self.session is not None
-            boundary = self.session.load_state_dict(state)
+                self._show_new_session(fresh)
+            else:
+                assert self.session is not None
+                boundary = self.session.load_state_dict(state)
         except (minidl.MinidlError, TrainingProcessError) as error:
             return str(error)  # names the file, key or shapes
         except OSError as error:

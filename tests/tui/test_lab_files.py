@@ -9,10 +9,11 @@ import errno
 import os
 
 import pytest
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, ProgressBar
 
 import minidl
 from tui.app import MinidlLab, make_app
+from tui.widgets.layer_list import LayerList
 from tui.widgets.path_prompt import PathPrompt
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog
 
@@ -194,3 +195,28 @@ async def test_export_asks_before_replacing_and_refuses_a_folder_in_words(in_tmp
         assert not isinstance(app.screen, PathPrompt)
         assert status(app).startswith("wrote out.json and out.csv (2 epochs")
         assert (in_tmp / "out.csv").read_text() != "keep me\n"
+
+
+async def test_a_weight_load_that_does_not_fit_changes_nothing(in_tmp):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#epochs", Input).value = "3"
+        await pilot.press("t")
+        await finish(pilot)
+        app.save_weights_to("weights.pt")
+        session = app.session
+        app.query_one(LayerList).focus()
+        await pilot.press("home", "plus")  # the first Linear one wider: another shape
+        await pilot.pause()
+        assert app.scenario != session.scenario
+        await pilot.press("l")
+        await pilot.pause()
+        await submit(pilot, "#prompt-path", "weights.pt")
+        assert isinstance(app.screen, PathPrompt)  # says why, the path kept
+        assert "shape" in said(app, "#prompt-message")
+        assert app.session is session and len(session.history.epochs) == 3
+        assert app.query_one(ProgressBar).progress == 3
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.session is session
+        assert app.query_one(ProgressBar).progress == 3
