@@ -27,10 +27,16 @@ from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 def _replaced(*paths: str | Path) -> Path | None:
     """The first of ``paths`` that is an existing file a write would replace."""
     for path in paths:
-        target = Path(path).expanduser()
-        if write_problem(str(target)) is None and exists(target):
+        if write_problem(str(path)) is None and exists(target := Path(path).expanduser()):
             return target
     return None
+
+
+def _history_replaced(path: str) -> Path | None:
+    """The export's JSON or the CSV beside it, whichever exists to be replaced."""
+    if write_problem(path) is not None or Path(path).suffix == ".csv":
+        return None  # refused when written, with the reason
+    return _replaced(path, Path(path).with_suffix(".csv"))
 
 
 class LabFiles(LabRun):
@@ -111,7 +117,7 @@ class LabFiles(LabRun):
             "Export the history (JSON; a .csv is written beside)",
             name,
             self.write_history,
-            lambda path: _replaced(path, Path(path).with_suffix(".csv")),
+            _history_replaced,
         )
         self.push_screen(prompt)
 
@@ -128,8 +134,13 @@ class LabFiles(LabRun):
         session = self.session
         if session is None or not session.history.epochs:
             return "no history yet: train first"
+        problem = write_problem(path)
+        if problem:
+            return problem
+        if Path(path).suffix == ".csv":
+            return f"{shortened(path)}: give the JSON's name; the .csv is written beside it"
         csv_path = Path(path).with_suffix(".csv")
-        problem = write_problem(path) or write_problem(str(csv_path))
+        problem = write_problem(str(csv_path))
         if problem:
             return problem
         history = session.history

@@ -185,6 +185,13 @@ async def test_export_asks_before_replacing_and_refuses_a_folder_in_words(in_tmp
         await pilot.pause()
         await submit(pilot, "#prompt-path", "/tmp")
         assert said(app, "#prompt-message") == "/tmp is a folder: give a file name"
+        await submit(pilot, "#prompt-path", "/")
+        assert said(app, "#prompt-message") == "/ is a folder: give a file name"
+        await submit(pilot, "#prompt-path", "out.csv")  # would be replaced by its own CSV
+        assert said(app, "#prompt-message") == (
+            "out.csv: give the JSON's name; the .csv is written beside it"
+        )
+        assert (in_tmp / "out.csv").read_text() == "keep me\n"
         await submit(pilot, "#prompt-path", "out.json")
         assert said(app, "#prompt-message") == (
             "out.csv exists: OK again (Enter) to replace it"

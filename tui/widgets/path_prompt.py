@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from tui.file_checks import shortened
 from tui.lab_errors import one_line
 from tui.widgets.ordered_input import OrderedInput
 
@@ -79,13 +80,16 @@ class PathPrompt(ModalScreen[str | None]):
         if not value:
             self.say("type a file name")
             return
-        if self.replaces is not None:
-            existing = self.replaces(value)
-            if existing is not None and existing != self.confirmed:
-                self.confirmed = existing
-                self.say(f"{existing} exists: OK again (Enter) to replace it", "warning")
-                self.query_one("#prompt-ok", Button).label = "Replace"
-                return
+        try:
+            existing = self.replaces(value) if self.replaces is not None else None
+        except Exception:  # the attempt below names what is wrong with the path
+            existing = None
+        if existing is not None and existing != self.confirmed:
+            self.confirmed = existing
+            shown = shortened(str(existing))
+            self.say(f"{shown} exists: OK again (Enter) to replace it", "warning")
+            self.query_one("#prompt-ok", Button).label = "Replace"
+            return
         try:
             problem = self.attempt(value)
         except Exception as error:  # said here; the lab and the typed text stay

@@ -21,7 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 from textual_fspicker import FileOpen, Filters
 
 from scenarios.shipped import shipped_scenarios
-from tui.file_checks import exists, write_problem
+from tui.file_checks import exists, shortened, write_problem
 from tui.lab_errors import one_line
 from tui.scenario_files import completion, load_problem
 from tui.widgets.ordered_input import OrderedInput
@@ -147,7 +147,7 @@ class SaveDialog(_Dialog):
                 return
         if exists(target) and self.confirmed != target:
             self.confirmed = target
-            self._say(f"{target} exists: Save again (Enter) to replace it")
+            self._say(f"{shortened(str(target))} exists: Save again (Enter) to replace it")
             self.query_one("#save-ok", Button).label = "Replace"
             return
         record = self.reached is not None and self.query_one("#save-record", Checkbox).value
