@@ -137,17 +137,20 @@ def completion(typed: str, extensions: tuple[str, ...] = (".toml",)) -> str | No
     for name in sorted(shipped_scenarios()):
         if name.startswith(typed) and name != typed:
             return name
+    try:
+        return _path_completion(typed, extensions)
+    except (OSError, RuntimeError, ValueError):  # an unreadable folder, a ~nobody, a NUL
+        return None
+
+
+def _path_completion(typed: str, extensions: tuple[str, ...]) -> str | None:
     if "/" in typed:
         folder, _, start = typed.rpartition("/")
         prefix = folder + "/"
         directory = Path(prefix).expanduser()
     else:
         start, prefix, directory = typed, "", Path(".")
-    try:
-        entries = sorted(directory.iterdir())
-    except OSError:
-        return None
-    for entry in entries:
+    for entry in sorted(directory.iterdir()):
         if not entry.name.startswith(start) or entry.name == start:
             continue
         if start == "" and entry.name.startswith("."):

@@ -227,3 +227,22 @@ async def test_a_weight_load_that_does_not_fit_changes_nothing(in_tmp):
         await pilot.pause()
         assert app.session is session
         assert app.query_one(ProgressBar).progress == 3
+
+
+async def test_completing_a_path_the_system_refuses_suggests_nothing_and_says_why(in_tmp):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        field = app.screen.query_one("#save-path", Input)
+        field.value = ""
+        field.focus()
+        await pilot.press(*"~nobody_fixfiles/x")
+        await pilot.pause(0.2)
+        assert app.is_running and app.return_code is None
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SaveDialog)
+        assert said(app, "#save-message") == (
+            "cannot write ~nobody_fixfiles/x: not a usable file name"
+        )
