@@ -30,24 +30,18 @@ from textual.widgets import (
     Switch,
 )
 
-import minidl
-from minidl.serialization import atomic_write_text, strict_json
 from scenarios.datasets import DATASETS
 from scenarios.datasets.csv_points import CsvDataError, read_csv_points
 from scenarios.schema import (
     Scenario,
-    ScenarioError,
     load_scenario,
-    save_scenario,
     scenario_to_document,
 )
 from scenarios.shipped import shipped_scenarios
 from tui.lab_errors import CrashReport, guard_actions
+from tui.lab_files import LabFiles
 from tui.lab_keys import KEY_BINDINGS, LabKeys
-from tui.lab_run import LabRun
-from tui.scenario_files import default_file_name, find_scenario, for_saving
-from tui.task_words import reached as reached_words
-from tui.training_process import RemoteSession, TrainingProcessError, warm_up
+from tui.training_process import RemoteSession, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.control_bar import ControlBar
@@ -55,8 +49,6 @@ from tui.widgets.epoch_table import EpochTable
 from tui.widgets.lab_form import LabForm, why_disabled
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
-from tui.widgets.path_prompt import PathPrompt
-from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
 # frames per second, and drawing 600 epochs one by one would flood the UI thread.
@@ -66,7 +58,7 @@ SERIES = ("train", "test", "torch train", "torch test")
 
 
 @guard_actions
-class MinidlLab(LabKeys, LabRun, CrashReport, App):
+class MinidlLab(LabKeys, LabFiles, CrashReport, App):
     """Assemble a Sequential, choose data and hyper-parameters, and watch it learn."""
 
     TITLE = "minidl-lab"
@@ -201,60 +193,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         else:  # not trained yet: the next run builds with or without the twin
             self._close_session()
 
-    # --- files --------------------------------------------------------------
-    def action_save(self) -> None:
-        if self.scenario is None:
-            self.set_status("nothing to save: fix the marked settings first", error=True)
-            return
-        session = self.session
-        reached = None
-        if session is not None and not self.running and session.finished(self.scenario):
-            final = session.history.final
-            if final is not None and session.history.status == "completed":
-                reached = reached_words(final)
-        self.push_screen(SaveDialog(default_file_name(self.scenario), reached), self.save_to)
-
-    def save_to(self, request: SaveRequest | str | None) -> None:
-        """Write the setup on screen, named after the file and described from its settings;
-        its expectations are the run's final metrics when asked for, else none."""
-        if isinstance(request, str):
-            request = SaveRequest(request)
-        if not request or self.scenario is None:
-            return
-        session = self.session
-        reached = None
-        if request.record and session is not None and session.finished(self.scenario):
-            reached = session.history.final
-        path = request.path
-        try:
-            save_scenario(for_saving(self.scenario, path, reached), path)
-        except OSError as error:
-            self.set_status(f"cannot save {path}: {error}", error=True)
-            return
-        self.set_status(f"saved {path} (replay it with: minidl-lab replay {path})")
-
-    def action_load(self) -> None:
-        self.push_screen(LoadDialog(), self.load_from)
-
-    async def load_from(self, path: str | None) -> None:
-        """Load a scenario file, or a shipped scenario by name."""
-        if not path:
-            return
-        found = find_scenario(path)
-        if found is None:
-            self.set_status(f"no file and no shipped scenario named {path}", error=True)
-            return
-        try:
-            scenario = load_scenario(found)
-        except ScenarioError as error:
-            self.set_status(str(error).replace("\n", " "), error=True)
-            return
-        if self.running and self.session is not None:
-            self.session.stop()
-            await self.workers.wait_for_complete()
-        await self.apply_scenario(scenario)
-        self.set_status(f"loaded {found}")
-
+    # --- files (the rest: tui.lab_files) -----------------------------------
     async def apply_scenario(self, scenario: Scenario) -> None:
         """Replace the form with a scenario's settings and layers."""
         self.document = scenario_to_document(scenario)
@@ -267,88 +206,6 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.revalidate()
         self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
 
-    def action_export(self) -> None:
-        if self.session is None or not self.session.history.epochs:
-            self.set_status("no history yet: train first", error=True)
-            return
-        name = f"{Path(default_file_name(self.session.scenario)).stem}-history.json"
-        self.push_screen(
-            PathPrompt("Export the history (JSON; a .csv is written beside)", name),
-            self.export_to,
-        )
-
-    def export_to(self, path: str | None) -> None:
-        """The epochs so far as JSON, with the setup that trained them and, with the
-        comparison on, PyTorch's epochs; the minidl epochs as CSV beside it."""
-        session = self.session
-        if not path or session is None:
-            return
-        history = session.history
-        document = history.to_dict()
-        if self.running:
-            document["status"] = "running"
-        document["scenario"] = scenario_to_document(session.scenario)
-        if session.compares_with_torch:
-            document["torch"] = {"epochs": session.twin_history.to_dict()["epochs"]}
-        csv_path = Path(path).with_suffix(".csv")
-        try:
-            atomic_write_text(path, strict_json(document))
-            history.to_csv(csv_path)
-        except OSError as error:
-            self.set_status(f"cannot write {path}: {error}", error=True)
-            return
-        count_text = f"{len(history.epochs)} epochs"
-        self.set_status(f"wrote {path} and {csv_path} ({count_text}{self.tuned_note})")
-
-    # --- weights --------------------------------------------------------------
-    def action_save_weights(self) -> None:
-        if self.running:  # the weights live in the training process, busy with the run
-            self.set_status("stop the run first (x), then save the weights", error=True)
-            return
-        if self.session is None:
-            self.set_status("no model yet: train or reset first", error=True)
-            return
-        self.push_screen(
-            PathPrompt("Save the model weights as", "weights.pt"), self.save_weights_to
-        )
-
-    def save_weights_to(self, path: str | None) -> None:
-        if path and self.session is not None and not self.running:
-            try:
-                minidl.save(self.session.state_dict(), path)
-            except (OSError, TrainingProcessError) as error:
-                self.set_status(f"cannot save {path}: {error}", error=True)
-                return
-            self.set_status(f"saved the weights to {path}")
-
-    def action_load_weights(self) -> None:
-        if self.running:
-            self.set_status("stop the run first (x), then load weights", error=True)
-            return
-        self.push_screen(
-            PathPrompt("Load model weights from", "weights.pt"), self.load_weights_from
-        )
-
-    def load_weights_from(self, path: str | None) -> None:
-        if not path or self.running:  # a run may have started while the prompt was open
-            return
-        if self.scenario is None:
-            self.set_status("fix the marked settings first", error=True)
-            return
-        try:
-            if self._needs_new_session():  # rare, and the fork server is warm by now
-                self._close_session()
-                spec = self._session_spec()
-                self._show_new_session(
-                    RemoteSession(spec.scenario, spec.grid_size, spec.compare_with_torch)
-                )
-            assert self.session is not None
-            boundary = self.session.load_state_dict(minidl.load(path))
-        except (minidl.MinidlError, TrainingProcessError) as error:
-            self.set_status(str(error), error=True)  # names the file, key or shapes
-            return
-        self.query_one(BoundaryMap).show(boundary.grid, self.test_points, boundary.extent)
-        self.set_status(f"loaded the weights from {path}")
 
 def scenario_classes(scenario: Scenario | None) -> int | None:
     return None if scenario is None else scenario.data.num_classes

@@ -13,8 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from minidl.train import EpochCompleted
-from scenarios.schema import ComponentSpec, Expectations, Scenario
+from scenarios.field_reader import ScenarioError
+from scenarios.schema import ComponentSpec, Expectations, Scenario, load_scenario
 from scenarios.shipped import shipped_scenarios
+from tui.file_checks import read_problem
 
 # expectation key -> the final epoch's field; minimums are rounded down, so a replay
 # (which reproduces the lab's numbers exactly) meets them
@@ -110,6 +112,23 @@ def find_scenario(name_or_path: str) -> Path | None:
     return shipped_scenarios().get(name_or_path.removesuffix(".toml"))
 
 
+def load_problem(name_or_path: str) -> tuple[Path | None, str]:
+    """The scenario file that ``name_or_path`` finds and loads, or None and why not: no
+    such file or name, a folder, a device, an unreadable file, or the file's problems
+    (one per line)."""
+    found = find_scenario(name_or_path)
+    if found is None:
+        problem = read_problem(name_or_path)
+        if problem is None or problem.startswith("no file named"):
+            return None, f"no file and no shipped scenario named {name_or_path}"
+        return None, problem
+    try:
+        load_scenario(found)
+    except ScenarioError as error:
+        return None, str(error)
+    return found, ""
+
+
 def completion(typed: str, extensions: tuple[str, ...] = (".toml",)) -> str | None:
     """The first shipped name or existing path that ``typed`` begins: folders end in
     ``/``, files are those with one of ``extensions``."""
@@ -118,17 +137,20 @@ def completion(typed: str, extensions: tuple[str, ...] = (".toml",)) -> str | No
     for name in sorted(shipped_scenarios()):
         if name.startswith(typed) and name != typed:
             return name
+    try:
+        return _path_completion(typed, extensions)
+    except (OSError, RuntimeError, ValueError):  # an unreadable folder, a ~nobody, a NUL
+        return None
+
+
+def _path_completion(typed: str, extensions: tuple[str, ...]) -> str | None:
     if "/" in typed:
         folder, _, start = typed.rpartition("/")
         prefix = folder + "/"
         directory = Path(prefix).expanduser()
     else:
         start, prefix, directory = typed, "", Path(".")
-    try:
-        entries = sorted(directory.iterdir())
-    except OSError:
-        return None
-    for entry in entries:
+    for entry in sorted(directory.iterdir()):
         if not entry.name.startswith(start) or entry.name == start:
             continue
         if start == "" and entry.name.startswith("."):

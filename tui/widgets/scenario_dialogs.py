@@ -7,20 +7,23 @@ accepts a shipped name or a path, or picks a file with a browser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, Checkbox, Input, Label
 from textual_fspicker import FileOpen, Filters
 
 from scenarios.shipped import shipped_scenarios
-from tui.scenario_files import completion, find_scenario
+from tui.file_checks import exists, shortened, write_problem
+from tui.lab_errors import one_line
+from tui.scenario_files import completion, load_problem
 from tui.widgets.ordered_input import OrderedInput
 
 DIALOG_CSS = """
@@ -35,6 +38,7 @@ DIALOG_CSS = """
 {name} .error {{ color: $error; }}
 {name} .buttons {{ height: auto; margin-top: 1; }}
 {name} .buttons Button {{ margin-right: 1; }}
+{name} .messages {{ height: auto; max-height: 10; }}
 """
 
 
@@ -78,15 +82,23 @@ class SaveDialog(_Dialog):
     """Asks for a file name; a second confirmation replaces an existing file.
 
     ``reached`` (a summary of the finished run) offers to record its metrics as
-    the file's expectations; without it there is no such choice.
+    the file's expectations; without it there is no such choice. ``attempt`` writes
+    the file and returns what went wrong (the dialog stays open and says it), or
+    None; without it the dialog returns the request for its caller to write.
     """
 
     DEFAULT_CSS = DIALOG_CSS.format(name="SaveDialog")
 
-    def __init__(self, default: str, reached: str | None = None) -> None:
+    def __init__(
+        self,
+        default: str,
+        reached: str | None = None,
+        attempt: Callable[[SaveRequest], str | None] | None = None,
+    ) -> None:
         super().__init__()
         self.default = default
         self.reached = reached
+        self.attempt = attempt
         self.confirmed: Path | None = None  # the existing file the user agreed to replace
 
     def compose(self) -> ComposeResult:
@@ -122,19 +134,33 @@ class SaveDialog(_Dialog):
         if not typed:
             self._say("type a file name", "error")
             return
+        problem = write_problem(typed)  # a folder or device as typed is refused, not suffixed
+        if problem:
+            self._say(problem, "error")
+            return
         target = Path(typed).expanduser()
         if not target.suffix:
             target = target.with_suffix(".toml")
-        if target.is_dir():
-            self._say(f"{typed} is a folder: add a file name", "error")
-            return
-        if target.exists() and self.confirmed != target:
+            problem = write_problem(str(target))
+            if problem:
+                self._say(problem, "error")
+                return
+        if exists(target) and self.confirmed != target:
             self.confirmed = target
-            self._say(f"{target} exists: Save again (Enter) to replace it")
+            self._say(f"{shortened(str(target))} exists: Save again (Enter) to replace it")
             self.query_one("#save-ok", Button).label = "Replace"
             return
         record = self.reached is not None and self.query_one("#save-record", Checkbox).value
-        self.dismiss(SaveRequest(str(target), record))
+        request = SaveRequest(str(target), record)
+        if self.attempt is not None:
+            try:
+                problem = self.attempt(request)
+            except Exception as error:  # said here; the lab and the typed text stay
+                problem = one_line(error)
+            if problem:
+                self._say(problem, "error")
+                return
+        self.dismiss(request)
 
     @on(Button.Pressed, "#save-cancel")
     def _cancel_pressed(self) -> None:
@@ -142,7 +168,12 @@ class SaveDialog(_Dialog):
 
 
 class LoadDialog(_Dialog):
-    """Asks for a shipped scenario's name or a file's path; Browse picks a file."""
+    """Asks for a shipped scenario's name or a file's path; Browse picks a file.
+
+    A name that finds nothing, a folder, a device, an unreadable file and a file
+    with problems are said in the dialog, which stays open with the text kept;
+    it returns the path of a file that loads.
+    """
 
     DEFAULT_CSS = DIALOG_CSS.format(name="LoadDialog")
 
@@ -157,7 +188,8 @@ class LoadDialog(_Dialog):
                 suggester=ScenarioSuggester(),
             )
             yield Label(f"shipped: {names} · Tab completes", classes="hint", markup=False)
-            yield Label("", id="load-message", markup=False)
+            with VerticalScroll(classes="messages"):
+                yield Label("", id="load-message", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Load", variant="primary", id="load-ok")
                 yield Button("Browse…", id="load-browse")
@@ -172,9 +204,9 @@ class LoadDialog(_Dialog):
             message.update("type a shipped name or a path, or Browse")
             message.set_classes("error")
             return
-        found = find_scenario(typed)
+        found, problem = load_problem(typed)
         if found is None:
-            message.update(f"no file and no shipped scenario named {typed}")
+            message.update(problem)
             message.set_classes("error")
             return
         self.dismiss(str(found))
@@ -193,7 +225,8 @@ class LoadDialog(_Dialog):
 
     def _picked(self, path: Path | None) -> None:
         if path is not None:
-            self.dismiss(str(path))
+            self.query_one("#load-path", Input).value = str(path)
+            self.accept()
 
     @on(Button.Pressed, "#load-cancel")
     def _cancel_pressed(self) -> None:
