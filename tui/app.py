@@ -47,6 +47,7 @@ from tui.lab_keys import KEY_BINDINGS, LabKeys
 from tui.lab_run import LabRun
 from tui.scenario_files import default_file_name, find_scenario, for_saving
 from tui.task_words import reached as reached_words
+from tui.task_words import score_title
 from tui.training_process import RemoteSession, TrainingProcessError, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -101,7 +102,9 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             with Vertical(id="work"):
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", SERIES, id="loss-chart")
-                    yield MetricChart("accuracy", SERIES, id="accuracy-chart")
+                    regression = self.scenario is not None and self.scenario.data.is_regression
+                    title = score_title(regression)
+                    yield MetricChart(title, SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
                     yield EpochTable(id="table")

@@ -1,0 +1,63 @@
+"""What the lab shows: charts named by what they plot, no stale results, keys that say
+why they do nothing, long messages readable in full."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.widgets import Input, Select, Static
+
+from scenarios.shipped import shipped_scenarios
+from tui.app import MinidlLab, make_app
+
+SIZE = (120, 36)
+
+
+def status(app: MinidlLab) -> str:
+    return str(app.query_one("#status").content)
+
+
+async def set_input(pilot, selector: str, text: str) -> None:
+    pilot.app.query_one(selector, Input).value = text
+    await pilot.pause()
+
+
+async def wait_until(pilot, condition, timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause()
+
+
+async def finish(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def legend(app: MinidlLab, chart: str) -> str:
+    return str(app.query_one(f"#{chart} .chart-legend", Static).content)
+
+
+async def test_a_regression_names_its_second_chart_r2_not_accuracy():
+    app = make_app(shipped_scenarios()["regression_plane"])
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#data-kind", Select).value = "gaussians"
+        await pilot.pause()
+        await set_input(pilot, "#epochs", "3")
+        assert app.scenario is not None, status(app)
+        await pilot.press("t")
+        await finish(pilot)
+        await wait_until(pilot, lambda: status(app).startswith("completed"))
+        app.redraw_charts()
+        await pilot.pause()
+        shown = legend(app, "accuracy-chart")
+        assert shown.startswith("R²") and "accuracy" not in shown
+        await pilot.press("z")  # the zoomed view shows the same chart
+        await pilot.pause()
+        assert legend(app, "accuracy-chart").startswith("R²")
+
+
+async def test_a_classifier_names_its_second_chart_accuracy():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert legend(app, "accuracy-chart").startswith("accuracy")
