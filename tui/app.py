@@ -44,7 +44,7 @@ from scenarios.schema import (
 from scenarios.shipped import shipped_scenarios
 from tui.lab_errors import CrashReport, guard_actions
 from tui.lab_keys import KEY_BINDINGS, LabKeys
-from tui.lab_run import LabRun
+from tui.lab_run import READY, LabRun
 from tui.scenario_files import default_file_name, find_scenario, for_saving
 from tui.task_words import reached as reached_words
 from tui.task_words import score_title
@@ -112,7 +112,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
                     # a total from the start: an indeterminate bar would animate while idle
                     total = self.document["training"]["epochs"]
                     yield ProgressBar(total=total, id="progress", show_eta=False)
-        yield Static("ready: press t to train", id="status", markup=False)
+        yield Static(READY, id="status", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -177,7 +177,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             self.set_status(why_disabled(problems, more_shown), error=True)
             status.add_class("disabled")
         elif status.has_class("disabled"):
-            self.set_status("ready: press t to train")
+            self.set_status(READY)
 
     # --- training: tui.lab_run, tui.lab_reports -------------------------------
     def on_unmount(self) -> None:

@@ -9,6 +9,10 @@ from textual.widgets import Input, Select, Static
 
 from scenarios.shipped import shipped_scenarios
 from tui.app import MinidlLab, make_app
+from tui.widgets.boundary import BoundaryMap
+from tui.widgets.charts import MetricChart
+from tui.widgets.layer_list import LayerList
+from tui.widgets.model_panel import ModelPanel
 
 SIZE = (120, 36)
 
@@ -61,3 +65,37 @@ async def test_a_classifier_names_its_second_chart_accuracy():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert legend(app, "accuracy-chart").startswith("accuracy")
+
+
+async def test_deleting_every_layer_clears_the_last_run():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("t")
+        await finish(pilot)
+        await wait_until(pilot, lambda: status(app).startswith("completed"))
+        assert app.query_one("#loss-chart", MetricChart).point_count("train") == 3
+        app.query_one(LayerList).focus()
+        for _ in range(len(app.query_one(ModelPanel).specs)):
+            await pilot.press("d")
+        await pilot.pause()
+        assert app.query_one(ModelPanel).specs == []
+        for chart in app.query(MetricChart):
+            assert chart.point_count("train") == chart.point_count("test") == 0
+        assert app.query_one(BoundaryMap).grid == []  # no decision map of a model gone
+        assert app.query_one(BoundaryMap).points  # the data stays
+        assert app.session is None
+        assert not status(app).startswith("completed")
+
+
+async def test_a_new_data_set_clears_the_run_and_its_status():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await set_input(pilot, "#epochs", "3")
+        await pilot.press("t")
+        await finish(pilot)
+        await wait_until(pilot, lambda: status(app).startswith("completed"))
+        app.query_one("#data-kind", Select).value = "xor"  # as the palette does
+        await pilot.pause()
+        assert app.query_one("#loss-chart", MetricChart).point_count("train") == 0
+        assert status(app) == "ready: press t to train"
