@@ -126,6 +126,9 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
         self.query_one(LayerList).focus()  # the model first
 
+    def on_model_panel_refused(self, message: ModelPanel.Refused) -> None:
+        self.set_status(message.why, error=True)
+
     # --- form -> scenario ----------------------------------------------------
     @on(Input.Changed)
     @on(Select.Changed)

@@ -172,7 +172,10 @@ class LabRun(LabReports):
 
     def action_pause(self) -> None:
         session = self.session
-        if not self.running or session is None:
+        if not self.running:
+            self.set_status("nothing to pause: no run under way (t trains)")
+            return
+        if session is None:
             return
         if session.paused:
             session.resume()
@@ -185,6 +188,7 @@ class LabRun(LabReports):
 
     def action_stop(self) -> None:
         if not self.running:
+            self.set_status("nothing to stop: no run under way (t trains)")
             return
         if self.session is not None:
             self.session.stop()

@@ -99,3 +99,33 @@ async def test_a_new_data_set_clears_the_run_and_its_status():
         await pilot.pause()
         assert app.query_one("#loss-chart", MetricChart).point_count("train") == 0
         assert status(app) == "ready: press t to train"
+
+
+async def test_keys_that_do_nothing_say_why():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("p")
+        assert status(app) == "nothing to pause: no run under way (t trains)"
+        await pilot.press("x")
+        assert status(app) == "nothing to stop: no run under way (t trains)"
+        panel = app.query_one(ModelPanel)
+        layers = app.query_one(LayerList)
+        layers.focus()
+        specs = panel.specs
+        unsized = next(i for i, layer in enumerate(specs) if layer["type"] != "Linear")
+        layers.highlighted = unsized
+        await pilot.press("plus")
+        assert panel.specs == specs
+        assert f"a {specs[unsized]['type']} has none" in status(app)
+        output = max(i for i, layer in enumerate(specs) if layer["type"] == "Linear")
+        layers.highlighted = output
+        await pilot.press("minus")
+        await pilot.pause()
+        assert panel.specs == specs  # still one output per class
+        assert status(app).startswith("the last Linear is the output: 2 outputs")
+        hidden = next(i for i, layer in enumerate(specs) if layer["type"] == "Linear")
+        layers.highlighted = hidden
+        await pilot.press("minus")
+        await pilot.pause()
+        assert panel.specs[hidden]["out_features"] == specs[hidden]["out_features"] - 1
