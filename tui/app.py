@@ -57,6 +57,7 @@ from tui.widgets.lab_form import LabForm, why_disabled
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.problems_screen import ProblemsScreen
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 
 # Charts are redrawn from a timer, not at every epoch: a terminal shows a few
@@ -194,7 +195,8 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
             # while training the line changes twice a second: re-lay the screen out only
             # when the old or the new text may take more than one line
             width = status.content_region.width or 1
-            status.update(Text(text), layout=max(len(text), len(shown)) >= width)
+            longest = max(len(text), len(shown))
+            status.update(Text(text), layout=longest >= width or "\n" in text + shown)
         status.set_class(error, "error")
         status.remove_class("disabled")
 
@@ -253,7 +255,7 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         try:
             scenario = load_scenario(found)
         except ScenarioError as error:
-            self.set_status(str(error).replace("\n", " "), error=True)
+            self.show_problems(found, error)
             return
         if self.running and self.session is not None:
             self.session.stop()
@@ -272,6 +274,15 @@ class MinidlLab(LabKeys, LabRun, CrashReport, App):
         self.shown_data = None  # a new setup: its data, and no trace of the old run
         self.revalidate()
         self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
+
+    def show_problems(self, path: object, error: ScenarioError) -> None:
+        """One problem in the status line; more in a scrollable list, one per line."""
+        if len(error.problems) <= 1:
+            self.set_status(str(error), error=True)
+            return
+        title = f"{path}: {len(error.problems)} problems"
+        self.set_status(f"cannot open {title}, the first: {error.problems[0]}", error=True)
+        self.push_screen(ProblemsScreen(title, error.problems))
 
     def action_export(self) -> None:
         if self.session is None or not self.session.history.epochs:

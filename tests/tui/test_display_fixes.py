@@ -13,6 +13,7 @@ from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
+from tui.widgets.problems_screen import ProblemsScreen
 
 SIZE = (120, 36)
 
@@ -129,3 +130,49 @@ async def test_keys_that_do_nothing_say_why():
         await pilot.press("minus")
         await pilot.pause()
         assert panel.specs[hidden]["out_features"] == specs[hidden]["out_features"] - 1
+
+
+BAD_FILE = """\
+[data]
+kind = "centered_disk"
+n_train = -1
+n_test = -5
+noise = -0.5
+seed = "x"
+
+[model]
+init = "nope"
+layers = [{ type = "Linear", in_features = 2, out_features = 25 }, { type = "Frob" }]
+
+[training]
+loss = "MSELoss"
+optimizer = "SGD"
+lr = -0.01
+batch_size = 0
+epochs = 200
+"""
+
+
+async def test_every_problem_of_a_file_is_readable_in_full(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_FILE)
+    for size in ((80, 24), SIZE):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await app.load_from(str(path))
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ProblemsScreen)
+            assert len(screen.problems) == 8
+            listed = screen.query_one("#problem-list", Static)
+            assert listed.size.height >= 8  # one row or more each, none cut
+            rows = [str(cell) for cell in listed.content.columns[1].cells]
+            assert rows == screen.problems
+            scroller = screen.query_one("#problems")
+            scroller.scroll_end(animate=False)
+            await pilot.pause()
+            assert scroller.scroll_y == scroller.max_scroll_y  # the end can be reached
+            assert status(app).startswith(f"cannot open {path}: 8 problems, the first: data.")
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ProblemsScreen)
