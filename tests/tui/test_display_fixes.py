@@ -11,6 +11,7 @@ from scenarios.shipped import shipped_scenarios
 from tui.app import MinidlLab, make_app
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
+from tui.widgets.layer_inside import TILE_COLUMNS, TILE_ROWS, LayerInsideScreen, UnitTiles
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
 from tui.widgets.problems_screen import ProblemsScreen
@@ -176,3 +177,33 @@ async def test_every_problem_of_a_file_is_readable_in_full(tmp_path):
             assert status(app).startswith(f"cannot open {path}: 8 problems, the first: data.")
             await pilot.press("escape")
             assert not isinstance(app.screen, ProblemsScreen)
+
+
+async def test_a_layer_view_at_80x24_fits_its_tiles_and_reads_in_full():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await set_input(pilot, "#epochs", "2")
+        await pilot.press("t")
+        await finish(pilot)
+        await wait_until(pilot, lambda: status(app).startswith("completed"))
+        app.query_one(LayerList).focus()
+        app.query_one(LayerList).highlighted = 0
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, LayerInsideScreen))
+        await pilot.pause()
+        screen = app.screen
+        maps = screen.query_one("#inside-maps", UnitTiles)
+        width = maps.content_size.width
+        drawn = maps.render().plain.splitlines()
+        assert max(len(line.rstrip()) for line in drawn) <= width  # no tile wraps
+        per_line = drawn[0].count("unit ")
+        assert per_line == (width + 2) // (TILE_COLUMNS + 2) and per_line >= 4
+        assert drawn[0].split()[1::2] == [str(u) for u in range(per_line)]
+        assert maps.size.height == -(-25 // per_line) * (TILE_ROWS + 1)
+        equations = str(screen.query_one("#inside-equations", Static).content)
+        assert "::" not in equations and "g = d loss / d y:" in equations
+        source = screen.query_one("#inside-source", Static)
+        assert source.content.word_wrap  # a long line wraps, never cut
+        longest = max(len(line) for line in screen.maths.backward_source.splitlines())
+        assert longest > source.content_size.width  # this one does need wrapping
+        assert source.size.height > len(screen.maths.backward_source.splitlines())
