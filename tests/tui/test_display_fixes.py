@@ -11,6 +11,7 @@ from scenarios.shipped import shipped_scenarios
 from tui.app import MinidlLab, make_app
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
+from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_inside import TILE_COLUMNS, TILE_ROWS, LayerInsideScreen, UnitTiles
 from tui.widgets.layer_list import LayerList
 from tui.widgets.model_panel import ModelPanel
@@ -207,3 +208,37 @@ async def test_a_layer_view_at_80x24_fits_its_tiles_and_reads_in_full():
         longest = max(len(line) for line in screen.maths.backward_source.splitlines())
         assert longest > source.content_size.width  # this one does need wrapping
         assert source.size.height > len(screen.maths.backward_source.splitlines())
+
+
+def footer_keys(screen) -> set[str]:
+    from textual.widgets._footer import FooterKey
+
+    return {key.key for key in screen.query(FooterKey)}
+
+
+async def test_the_help_wraps_to_the_screen_and_footers_show_only_keys_that_work():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert {"a", "e", "d"} <= footer_keys(app.screen)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        guide = screen.query("Static")[-1]
+        text = str(guide.content)
+        assert "Status line (bottom): epoch done" in text
+        # one line per paragraph in the text: it wraps to the width on screen
+        assert all("\n" not in paragraph for paragraph in text.split("\n\n"))
+        lines = guide.render_lines(guide.region.reset_offset)
+        widths = [len("".join(s.text for s in strip).rstrip()) for strip in lines]
+        assert max(widths) <= guide.content_size.width
+        assert screen.query_one("#help").styles.scrollbar_size_vertical == 1
+        assert footer_keys(screen) == {"escape"}  # the help's own key, none from under it
+        await pilot.press("escape")
+        await pilot.pause()
+        app.query_one(LayerList).focus()
+        await pilot.press("e")  # a dialog over the list: its keys are not offered under it
+        await pilot.pause()
+        assert app.screen is not app.screen_stack[0]
+        assert not {"a", "e", "d"} & footer_keys(app.screen_stack[0])

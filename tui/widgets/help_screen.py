@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 SCREEN_GUIDE = """\
 Buttons (top): Train is green, Stop red, the others grey; a dimmed button does nothing
@@ -61,6 +61,12 @@ Red means an error, or Train disabled, or training that diverged.
 """
 
 
+def paragraphs(text: str) -> str:
+    """Each paragraph on one line, so that it wraps to the screen's width, not the
+    source's."""
+    return "\n\n".join(" ".join(block.split()) for block in text.strip().split("\n\n"))
+
+
 def key_table(rows: Iterable[tuple[str, str, str]]) -> Table:
     """Key, what it does, where it works."""
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -89,7 +95,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static("minidl-lab: keys (Esc closes this help)", classes="dialog-title")
             yield Static(key_table(self.keys))
             yield Static("What you see", classes="dialog-title")
-            yield Static(SCREEN_GUIDE, markup=False)
+            yield Static(paragraphs(SCREEN_GUIDE), markup=False)
+        yield Footer(compact=True)  # this screen's keys, not those under it
 
     def action_close(self) -> None:
         self.dismiss(None)

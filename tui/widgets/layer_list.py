@@ -94,6 +94,12 @@ class LayerList(OptionList):
     def action_request(self, what: str) -> None:
         self.post_message(self.Requested(what))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act, and show in the footer, only with no dialog over it."""
+        if self.is_attached and self.app.screen is not self.screen:
+            return False
+        return super().check_action(action, parameters)
+
     class HealthShown(Message):
         """The rows were drawn again; ``title`` is the model's, naming the health shown."""
 

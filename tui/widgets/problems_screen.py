@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 
 class ProblemsScreen(ModalScreen[None]):
@@ -31,6 +31,7 @@ class ProblemsScreen(ModalScreen[None]):
                 lines.add_row("-", Text(problem))
             yield Static(lines, id="problem-list")
             yield Static(Text("Esc closes this list", style="dim"))
+        yield Footer(compact=True)  # this screen's keys, not those under it
 
     def action_close(self) -> None:
         self.dismiss(None)
