@@ -242,3 +242,21 @@ async def test_the_help_wraps_to_the_screen_and_footers_show_only_keys_that_work
         await pilot.pause()
         assert app.screen is not app.screen_stack[0]
         assert not {"a", "e", "d"} & footer_keys(app.screen_stack[0])
+
+
+async def test_a_long_health_flag_wraps_under_its_own_words():
+    app = make_app(shipped_scenarios()["deep_sigmoid"])
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await finish(pilot)
+        layers = app.query_one(LayerList)
+        await wait_until(pilot, lambda: layers.health_of(0) is not None)
+        await pilot.pause()
+        width = layers.scrollable_content_region.width
+        prompt = layers.get_option_at_index(0).prompt
+        lines = [line.plain for line in prompt.wrap(app.console, width)]
+        flag = next(i for i, line in enumerate(lines) if "⚠ vanishing gradients" in line)
+        assert len(lines) > flag + 1, "the flag fits on one line: nothing to test"
+        column = lines[flag].index("vanishing")
+        for line in lines[flag + 1 :]:
+            assert len(line) - len(line.lstrip()) == column  # under the flag's words

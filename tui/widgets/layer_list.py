@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.health_view import LayerHealth
+from tui.health_view import LayerHealth, hanging
 
 MIN_LINES = 3  # the list never shrinks below this many lines, whatever the room
 
@@ -206,9 +206,9 @@ class LayerList(OptionList):
             self.replace_option_prompt_at_index(index, full[index])
             self.detail_row = index
 
-    @staticmethod
-    def _with_full_health(text: Text, health: LayerHealth) -> Text:
-        return Text.assemble(text, "\n", health.full)
+    def _with_full_health(self, text: Text, health: LayerHealth) -> Text:
+        """The row, then its health under it (a long flag wrapped under its own words)."""
+        return Text.assemble(text, "\n", hanging(health.full, self.scrollable_content_region.width))
 
     def _with_brief_health(self, texts: list[Text], health: list[LayerHealth]) -> list[Text]:
         """Each layer's brief health in one column after the rows' last lines (with one
