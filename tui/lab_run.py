@@ -18,8 +18,10 @@ from tui.messages import SessionStarted
 from tui.session import changed_settings
 from tui.training_process import SessionSpec
 from tui.widgets.boundary import BoundaryMap
+from tui.widgets.lab_form import LabForm
 from tui.widgets.layer_inside import LayerInsideScreen
 from tui.widgets.model_panel import ModelPanel
+from tui.widgets.settings_panel import name_task
 from tui.wording import count
 
 READY = "ready: press t to train"
@@ -56,6 +58,7 @@ class LabRun(LabReports):
         self.query_one(BoundaryMap).show_data(
             self.test_points, data_extent(data.x_train, data.x_test)
         )
+        name_task(self.query_one(LabForm), self.scenario.data.is_regression)
         self.set_status(READY)  # nothing of the old run is left to report
 
     def drop_run(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from scenarios.shipped import shipped_scenarios
 from tui.app import MinidlLab, make_app
@@ -260,3 +260,24 @@ async def test_a_long_health_flag_wraps_under_its_own_words():
         column = lines[flag].index("vanishing")
         for line in lines[flag + 1 :]:
             assert len(line) - len(line.lstrip()) == column  # under the flag's words
+
+
+async def test_settings_are_named_for_the_task_and_the_rows_align():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        # the parameter counts end in one column
+        rows = [app.query_one(LayerList).get_option_at_index(i).prompt.plain for i in range(7)]
+        ends = {row.index(" p") for row in rows if row.endswith(" p")}
+        assert len(ends) == 1 and rows[6].endswith("  52 p") and rows[2].endswith(" 650 p")
+        await pilot.press("m")
+        await pilot.pause()
+        csv = app.query_one("#csv-path", Input)
+        assert csv.placeholder == "x1,x2,label (.csv)"
+        assert len(csv.placeholder) <= csv.content_size.width  # shown whole at 80x24
+        assert str(app.query_one("#noise-label", Label).content) == "label noise"
+    app = make_app(shipped_scenarios()["regression_plane"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert str(app.query_one("#noise-label", Label).content) == "target noise"
+        assert app.query_one("#csv-path", Input).placeholder == "x1,x2,y (.csv)"

@@ -155,6 +155,8 @@ class LayerList(OptionList):
         # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
         # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
+        outputs = max((len(row.output) for row in rows if row.output is not None), default=0)
+        counts = max((len(f"{row.parameters:,}") for row in rows if row.parameters), default=0)
         texts = []
         for index, row in enumerate(rows):
             text = Text(f"{index:>2} {row.text:<{width}}")
@@ -162,8 +164,10 @@ class LayerList(OptionList):
                 text.append("\n" + " " * (3 + width))
             if row.output is not None:
                 text.append(f"  → {row.output}", style="bold")
+                if row.parameters:  # the parameter counts in one column
+                    text.append(" " * (outputs - len(row.output)))
             if row.parameters:
-                text.append(f"  {row.parameters:,} p", style="dim")
+                text.append(f"  {row.parameters:>{counts},} p", style="dim")
             texts.append(text)
         health = self._health[: len(rows)]
         full = [self._with_full_health(text, h) for text, h in zip(texts, health, strict=False)]
