@@ -38,10 +38,10 @@ features, optimizer arguments, scheduler, clipping, init) and back. A field's pr
 shows under it in red, named as in a scenario file (training.lr = 0: must be a finite
 number > 0); while any is left, Train is disabled and the status line says why.
 
-Charts (right, top): loss and accuracy (R² for a regression) per epoch, for the training set (blue) and the
-test set (orange) of minidl, as lines; with "vs torch" on, the torch.nn twin trained on
-the same batches as paler dots over them, and its largest gap in the legend (the line
-above each chart). g shows the loss on a log scale, and back.
+Charts (right, top): loss and accuracy (R² for a regression) per epoch, for the
+training set (blue) and the test set (orange) of minidl, as lines; with "vs torch" on,
+the torch.nn twin trained on the same batches as paler dots over them, and its largest
+gap in the legend (the line above each chart). g shows the loss on a log scale, and back.
 
 Decision map (right, bottom): each half cell is coloured by the class the model
 predicts there (blue: class 0, orange: class 1, green: class 2, purple: class 3), over
