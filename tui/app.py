@@ -41,6 +41,8 @@ from scenarios.shipped import shipped_scenarios
 from tui.lab_errors import CrashReport, guard_actions
 from tui.lab_files import LabFiles
 from tui.lab_keys import KEY_BINDINGS, LabKeys
+from tui.lab_run import READY
+from tui.task_words import score_title
 from tui.training_process import RemoteSession, warm_up
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -93,7 +95,9 @@ class MinidlLab(LabKeys, LabFiles, CrashReport, App):
             with Vertical(id="work"):
                 with Horizontal(id="charts"):
                     yield MetricChart("loss", SERIES, id="loss-chart")
-                    yield MetricChart("accuracy", SERIES, id="accuracy-chart")
+                    regression = self.scenario is not None and self.scenario.data.is_regression
+                    title = score_title(regression)
+                    yield MetricChart(title, SERIES, id="accuracy-chart")
                 with Horizontal(id="lower"):
                     yield BoundaryMap(id="boundary")
                     yield EpochTable(id="table")
@@ -101,7 +105,7 @@ class MinidlLab(LabKeys, LabFiles, CrashReport, App):
                     # a total from the start: an indeterminate bar would animate while idle
                     total = self.document["training"]["epochs"]
                     yield ProgressBar(total=total, id="progress", show_eta=False)
-        yield Static("ready: press t to train", id="status", markup=False)
+        yield Static(READY, id="status", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -114,6 +118,9 @@ class MinidlLab(LabKeys, LabFiles, CrashReport, App):
         self.revalidate()
         self.query_one(ModelPanel).class_count = scenario_classes(self.scenario)
         self.query_one(LayerList).focus()  # the model first
+
+    def on_model_panel_refused(self, message: ModelPanel.Refused) -> None:
+        self.set_status(message.why, error=True)
 
     # --- form -> scenario ----------------------------------------------------
     @on(Input.Changed)
@@ -166,7 +173,7 @@ class MinidlLab(LabKeys, LabFiles, CrashReport, App):
             self.set_status(why_disabled(problems, more_shown), error=True)
             status.add_class("disabled")
         elif status.has_class("disabled"):
-            self.set_status("ready: press t to train")
+            self.set_status(READY)
 
     # --- training: tui.lab_run, tui.lab_reports -------------------------------
     def on_unmount(self) -> None:
@@ -180,7 +187,8 @@ class MinidlLab(LabKeys, LabFiles, CrashReport, App):
             # while training the line changes twice a second: re-lay the screen out only
             # when the old or the new text may take more than one line
             width = status.content_region.width or 1
-            status.update(Text(text), layout=max(len(text), len(shown)) >= width)
+            longest = max(len(text), len(shown))
+            status.update(Text(text), layout=longest >= width or "\n" in text + shown)
         status.set_class(error, "error")
         status.remove_class("disabled")
 

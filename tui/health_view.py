@@ -67,6 +67,37 @@ def health_brief(stats: LayerStats, digits: int = 1) -> Text:
     return Text(f" {value}", style="dim")
 
 
+def hanging(text: Text, width: int) -> Text:
+    """``text`` wrapped at spaces to ``width`` columns, each continuation line indented
+    under the first line's words (under a flag's words after its ``⚠``), never flush left."""
+    if width <= 0:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        plain = line.plain
+        words = plain.lstrip(" ")
+        indent = len(plain) - len(words) + (2 if words.startswith("⚠ ") else 0)
+        if len(plain) <= width or indent >= width // 2:
+            lines.append(line)
+            continue
+        start, cuts = 0, []
+        room = width
+        while len(plain) - start > room:
+            cut = plain.rfind(" ", start + 1, start + room + 1)
+            cut = cut if cut > start else start + room
+            cuts.append(cut)
+            start = cut + (plain[cut] == " ")
+            room = width - indent
+        pieces = line.divide(cuts)
+        lines.append(pieces[0])
+        for piece in pieces[1:]:
+            piece = piece.copy()
+            if piece.plain.startswith(" "):
+                piece = piece[1:]
+            lines.append(Text.assemble(" " * indent, piece))
+    return Text("\n").join(lines)
+
+
 @dataclass(frozen=True)
 class LayerHealth:
     """One layer's health as the model view shows it: ``full`` in lines under its row

@@ -16,11 +16,12 @@ from minidl.serialization import atomic_write_text, strict_json
 from scenarios.schema import ScenarioError, load_scenario, save_scenario, scenario_to_document
 from tui.file_checks import exists, os_words, read_problem, shortened, write_problem
 from tui.lab_run import LabRun
-from tui.scenario_files import default_file_name, for_saving, load_problem
+from tui.scenario_files import default_file_name, find_scenario, for_saving, load_problem
 from tui.task_words import reached as reached_words
 from tui.training_process import RemoteSession, TrainingProcessError
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.path_prompt import PathPrompt
+from tui.widgets.problems_screen import ProblemsScreen
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog, SaveRequest
 
 
@@ -92,20 +93,32 @@ class LabFiles(LabRun):
         """Load a scenario file, or a shipped scenario by name."""
         if not path:
             return
-        found, problem = load_problem(path)
-        if found is None:
-            self.set_status(problem.replace("\n", " "), error=True)
-            return
+        found = find_scenario(path)
         try:
-            scenario = load_scenario(found)
-        except ScenarioError as error:  # changed since the dialog looked
-            self.set_status(str(error).replace("\n", " "), error=True)
+            scenario = None if found is None else load_scenario(found)
+        except ScenarioError as error:  # every problem readable, one per line
+            self.show_problems(found, error)
+            return
+        except OSError:
+            scenario = None
+        if found is None or scenario is None:
+            _, problem = load_problem(path)  # what the path is, in words
+            self.set_status(problem.replace("\n", " "), error=True)
             return
         if self.running and self.session is not None:
             self.session.stop()
             await self.workers.wait_for_complete()
         await self.apply_scenario(scenario)
         self.set_status(f"loaded {found}")
+
+    def show_problems(self, path: object, error: ScenarioError) -> None:
+        """One problem in the status line; more in a scrollable list, one per line."""
+        if len(error.problems) <= 1:
+            self.set_status(str(error), error=True)
+            return
+        title = f"{path}: {len(error.problems)} problems"
+        self.set_status(f"cannot open {title}, the first: {error.problems[0]}", error=True)
+        self.push_screen(ProblemsScreen(title, error.problems))
 
     # --- the history ------------------------------------------------------------
     def action_export(self) -> None:

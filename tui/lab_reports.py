@@ -28,7 +28,7 @@ from tui.messages import (
 )
 from tui.session import BoundaryUpdate, HealthUpdate, SettingsApplied, TrainingPaused
 from tui.session import EpochsTrained as EpochsBatch
-from tui.task_words import final_summary, scores, short_summary
+from tui.task_words import final_summary, score_title, scores, short_summary
 from tui.training_process import RemoteSession, SessionSpec, TrainingProcessError
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -73,9 +73,14 @@ class LabReports(_Base):
             self.session = None
 
     def clear_run(self) -> None:
-        """Empty charts and table, the bar at zero."""
+        """Empty charts and table, the bar at zero; the second chart named by what it
+        will plot."""
         for chart in self.query(MetricChart):
             chart.clear()
+        if self.scenario is not None:
+            self.query_one("#accuracy-chart", MetricChart).set_title(
+                score_title(self.scenario.data.is_regression)
+            )
         self.query_one(EpochTable).clear()
         self.query_one(LayerList).show_health([], None)
         epochs = self.scenario.training.epochs if self.scenario is not None else 1
@@ -163,6 +168,7 @@ class LabReports(_Base):
     def on_epochs_trained(self, message: EpochsTrained) -> None:
         loss_chart = self.query_one("#loss-chart", MetricChart)
         accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
+        accuracy_chart.set_title(score_title(message.events[0].is_regression))
         for e in message.events:
             loss_chart.add("train", e.epoch, e.train_loss)
             loss_chart.add("test", e.epoch, e.test_loss)

@@ -18,8 +18,13 @@ from tui.messages import SessionStarted
 from tui.session import changed_settings
 from tui.training_process import SessionSpec
 from tui.widgets.boundary import BoundaryMap
+from tui.widgets.lab_form import LabForm
 from tui.widgets.layer_inside import LayerInsideScreen
+from tui.widgets.model_panel import ModelPanel
+from tui.widgets.settings_panel import name_task
 from tui.wording import count
+
+READY = "ready: press t to train"
 
 
 class LabRun(LabReports):
@@ -53,12 +58,26 @@ class LabRun(LabReports):
         self.query_one(BoundaryMap).show_data(
             self.test_points, data_extent(data.x_train, data.x_test)
         )
+        name_task(self.query_one(LabForm), self.scenario.data.is_regression)
+        self.set_status(READY)  # nothing of the old run is left to report
+
+    def drop_run(self) -> None:
+        """No model left to train (every layer deleted): the last run's session, charts,
+        table and decision map go; the map keeps the data's points."""
+        boundary = self.query_one(BoundaryMap)
+        if self.session is None and not boundary.grid:
+            return
+        self._close_session()
+        self.clear_run()
+        boundary.show_data(getattr(self, "test_points", []), boundary.extent)
 
     def follow_form(self) -> None:
         """The form changed with a run under way (or paused between runs): new optimizer
         hyper-parameters apply from the next step; anything else is said to wait for r."""
         session, scenario = self.session, self.scenario
         if scenario is None:
+            if not self.running and not self.query_one(ModelPanel).specs:
+                self.drop_run()
             return
         idle = not self.running
         if idle and scenario.data != self.shown_data:  # new data: the old run is gone
@@ -156,7 +175,10 @@ class LabRun(LabReports):
 
     def action_pause(self) -> None:
         session = self.session
-        if not self.running or session is None:
+        if not self.running:
+            self.set_status("nothing to pause: no run under way (t trains)")
+            return
+        if session is None:
             return
         if session.paused:
             session.resume()
@@ -169,6 +191,7 @@ class LabRun(LabReports):
 
     def action_stop(self) -> None:
         if not self.running:
+            self.set_status("nothing to stop: no run under way (t trains)")
             return
         if self.session is not None:
             self.session.stop()

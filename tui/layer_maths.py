@@ -22,13 +22,22 @@ class LayerMaths:
     backward_source: str
 
 
+def _plain(line: str) -> str:
+    """A docstring line without reStructuredText's literal-block marker: ``text::`` reads
+    as ``text:``, a lone ``::`` as nothing."""
+    if not line.endswith("::"):
+        return line
+    text = line[:-2].rstrip()
+    return f"{text}:" if text else ""
+
+
 def layer_maths(layer: Module | type[Module]) -> LayerMaths:
     """The equations and the ``backward`` source of a layer (or layer class), as plain text."""
     kind = layer if isinstance(layer, type) else type(layer)
     doc = inspect.getdoc(kind) or ""
     lines = doc.splitlines()
     start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("Forward")), 0)
-    equations = "\n".join(lines[start:]).strip()
+    equations = "\n".join(_plain(line) for line in lines[start:]).strip()
     try:
         source = inspect.getsource(kind.backward)
     except (OSError, TypeError):

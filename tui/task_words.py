@@ -14,6 +14,11 @@ def scores(e: EpochCompleted) -> tuple[float, float]:
     return _number(e.train_accuracy), _number(e.test_accuracy)
 
 
+def score_title(is_regression: bool) -> str:
+    """The second chart's name: what ``scores`` gives."""
+    return "R²" if is_regression else "accuracy"
+
+
 def _number(value: float | None) -> float:
     return math.nan if value is None else value
 

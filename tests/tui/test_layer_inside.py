@@ -113,7 +113,7 @@ async def test_during_a_run_the_maps_of_a_hidden_linear_redraw_with_each_decisio
         app.action_pause()  # resume: the maps follow the running process's reports
         await _until(pilot, lambda: int(screen.note.rsplit(" ", 1)[1]) > first_epoch + 1)
         assert not torch.equal(screen.maps, second)
-        drawn = screen.query_one("#inside-maps").content.plain
+        drawn = screen.query_one("#inside-maps").render().plain
         assert drawn.startswith("unit 0") and "unit 24" in drawn
         await pilot.press("escape")  # closing stops the watch
         await pilot.pause()

@@ -148,6 +148,13 @@ class MetricChart(Vertical):
             values.clear()
         self._dirty = True
 
+    def set_title(self, title: str) -> None:
+        """Name the chart by what it plots (accuracy, or R² for a regression)."""
+        if title != self.title:
+            self.title = title
+            self._dirty = True
+            self.redraw()
+
     def point_count(self, name: str) -> int:
         return len(self.points[name])
 

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 SCREEN_GUIDE = """\
 Buttons (top): Train is green, Stop red, the others grey; a dimmed button does nothing
@@ -38,10 +38,10 @@ features, optimizer arguments, scheduler, clipping, init) and back. A field's pr
 shows under it in red, named as in a scenario file (training.lr = 0: must be a finite
 number > 0); while any is left, Train is disabled and the status line says why.
 
-Charts (right, top): loss and accuracy per epoch, for the training set (blue) and the
-test set (orange) of minidl, as lines; with "vs torch" on, the torch.nn twin trained on
-the same batches as paler dots over them, and its largest gap in the legend (the line
-above each chart). g shows the loss on a log scale, and back.
+Charts (right, top): loss and accuracy (R² for a regression) per epoch, for the
+training set (blue) and the test set (orange) of minidl, as lines; with "vs torch" on,
+the torch.nn twin trained on the same batches as paler dots over them, and its largest
+gap in the legend (the line above each chart). g shows the loss on a log scale, and back.
 
 Decision map (right, bottom): each half cell is coloured by the class the model
 predicts there (blue: class 0, orange: class 1, green: class 2, purple: class 3), over
@@ -59,6 +59,12 @@ since the run started, test accuracy and F1; at the end, the final precision, re
 F1, and with vs torch on, the largest relative gap between minidl's and torch's loss.
 Red means an error, or Train disabled, or training that diverged.
 """
+
+
+def paragraphs(text: str) -> str:
+    """Each paragraph on one line, so that it wraps to the screen's width, not the
+    source's."""
+    return "\n\n".join(" ".join(block.split()) for block in text.strip().split("\n\n"))
 
 
 def key_table(rows: Iterable[tuple[str, str, str]]) -> Table:
@@ -89,7 +95,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static("minidl-lab: keys (Esc closes this help)", classes="dialog-title")
             yield Static(key_table(self.keys))
             yield Static("What you see", classes="dialog-title")
-            yield Static(SCREEN_GUIDE, markup=False)
+            yield Static(paragraphs(SCREEN_GUIDE), markup=False)
+        yield Footer(compact=True)  # this screen's keys, not those under it
 
     def action_close(self) -> None:
         self.dismiss(None)

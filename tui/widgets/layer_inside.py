@@ -19,7 +19,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from tui.layer_maths import LayerMaths
@@ -30,11 +32,16 @@ TILE_COLUMNS, TILE_ROWS = 12, 6  # one unit's map: 12 × 12 half-block pixels
 MAX_UNITS = 64
 
 
+def tiles_per_line(width: int) -> int:
+    """How many tiles fit side by side in ``width`` columns, two columns apart."""
+    return max(1, (width + 2) // (TILE_COLUMNS + 2))
+
+
 def tiles(maps: torch.Tensor, width: int) -> Text:
     """Each unit's map as a small heatmap (blue below 0, orange above, its own scale),
     side by side, as many per line as ``width`` holds, numbered."""
     text = Text()
-    per_line = max(1, (width + 2) // (TILE_COLUMNS + 2))
+    per_line = tiles_per_line(width)
     units = maps.shape[0]
     for first in range(0, units, per_line):
         group = list(range(first, min(units, first + per_line)))
@@ -54,6 +61,35 @@ def tiles(maps: torch.Tensor, width: int) -> Text:
                     text.append("  ")
             text.append("\n")
     return text
+
+
+class UnitTiles(Widget):
+    """The unit maps, as many side by side as the widget's width holds."""
+
+    DEFAULT_CSS = """
+    UnitTiles { height: auto; }
+    """
+
+    def __init__(self, maps: torch.Tensor | None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.maps = maps
+
+    def show(self, maps: torch.Tensor | None) -> None:
+        self.maps = maps
+        self.refresh(layout=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.maps is None:
+            return 0
+        per_line = tiles_per_line(width)
+        return -(-self.maps.shape[0] // per_line) * (TILE_ROWS + 1)
+
+    def render(self) -> Text:
+        if self.maps is None:
+            return Text()
+        text = tiles(self.maps, self.content_size.width)
+        text.no_wrap = True
+        return text
 
 
 class LayerInsideScreen(ModalScreen[None]):
@@ -102,13 +138,13 @@ class LayerInsideScreen(ModalScreen[None]):
             yield Static(id="inside-health")
             yield Static(Text(self.maths.equations), id="inside-equations")
             yield Static("backward, as it runs", classes="dialog-title")
-            yield Static(
-                Syntax(self.maths.backward_source, "python", theme="ansi_dark"),
-                id="inside-source",
+            # wrapped to the width: a long line is read in full, never cut
+            source = Syntax(
+                self.maths.backward_source, "python", theme="ansi_dark", word_wrap=True
             )
+            yield Static(source, id="inside-source")
             yield Static("each unit over the plane", classes="dialog-title")
-            maps = Text() if self.maps is None else tiles(self.maps, 96)
-            yield Static(maps, id="inside-maps")
+            yield UnitTiles(self.maps, id="inside-maps")
             yield Static(Text(self.note), id="inside-note")
         yield Footer(compact=True)
 
@@ -142,7 +178,7 @@ class LayerInsideScreen(ModalScreen[None]):
             return
         self.maps, self.note = _capped(update.unit_maps, update.epoch)
         if self.is_mounted:  # else compose draws them
-            self.query_one("#inside-maps", Static).update(tiles(self.maps, 96))
+            self.query_one("#inside-maps", UnitTiles).show(self.maps)
             self.query_one("#inside-note", Static).update(Text(self.note))
 
     def on_unmount(self) -> None:

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.health_view import LayerHealth
+from tui.health_view import LayerHealth, hanging
 
 MIN_LINES = 3  # the list never shrinks below this many lines, whatever the room
 
@@ -94,6 +94,12 @@ class LayerList(OptionList):
     def action_request(self, what: str) -> None:
         self.post_message(self.Requested(what))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act, and show in the footer, only with no dialog over it."""
+        if self.is_attached and self.app.screen is not self.screen:
+            return False
+        return super().check_action(action, parameters)
+
     class HealthShown(Message):
         """The rows were drawn again; ``title`` is the model's, naming the health shown."""
 
@@ -149,6 +155,8 @@ class LayerList(OptionList):
         # aligned columns; a longer row (a Conv1d's arguments) puts its output and parameters
         # on a line of their own, in the same columns
         width = min(max((len(row.text) for row in rows), default=0), 16)
+        outputs = max((len(row.output) for row in rows if row.output is not None), default=0)
+        counts = max((len(f"{row.parameters:,}") for row in rows if row.parameters), default=0)
         texts = []
         for index, row in enumerate(rows):
             text = Text(f"{index:>2} {row.text:<{width}}")
@@ -156,8 +164,10 @@ class LayerList(OptionList):
                 text.append("\n" + " " * (3 + width))
             if row.output is not None:
                 text.append(f"  → {row.output}", style="bold")
+                if row.parameters:  # the parameter counts in one column
+                    text.append(" " * (outputs - len(row.output)))
             if row.parameters:
-                text.append(f"  {row.parameters:,} p", style="dim")
+                text.append(f"  {row.parameters:>{counts},} p", style="dim")
             texts.append(text)
         health = self._health[: len(rows)]
         full = [self._with_full_health(text, h) for text, h in zip(texts, health, strict=False)]
@@ -200,9 +210,9 @@ class LayerList(OptionList):
             self.replace_option_prompt_at_index(index, full[index])
             self.detail_row = index
 
-    @staticmethod
-    def _with_full_health(text: Text, health: LayerHealth) -> Text:
-        return Text.assemble(text, "\n", health.full)
+    def _with_full_health(self, text: Text, health: LayerHealth) -> Text:
+        """The row, then its health under it (a long flag wrapped under its own words)."""
+        return Text.assemble(text, "\n", hanging(health.full, self.scrollable_content_region.width))
 
     def _with_brief_health(self, texts: list[Text], health: list[LayerHealth]) -> list[Text]:
         """Each layer's brief health in one column after the rows' last lines (with one

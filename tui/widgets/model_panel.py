@@ -90,6 +90,13 @@ class ModelPanel(Vertical):
     class Changed(Message):
         """The layer list changed (added, removed, moved or replaced)."""
 
+    class Refused(Message):
+        """A key on the list did nothing; ``why`` says so in the status line."""
+
+        def __init__(self, why: str) -> None:
+            super().__init__()
+            self.why = why
+
     def __init__(self, layers: list[dict[str, Any]], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.specs = [without_derived(layer) for layer in layers]
@@ -246,6 +253,22 @@ class ModelPanel(Vertical):
         name = WIDTH_ARGUMENT.get(layer["type"])
         if name is None or not isinstance(layer.get(name), int):
             self.app.bell()
+            self.post_message(
+                self.Refused(f"+/- change a width: a {layer['type']} has none (Linear, Conv1d)")
+            )
+            return
+        output = layer["type"] == "Linear" and not any(
+            spec["type"] == "Linear" for spec in self.specs[index + 1 :]
+        )
+        if output and self.class_count is not None:
+            self.app.bell()
+            outputs = "one output" if self.class_count == 1 else f"{self.class_count} outputs"
+            self.post_message(
+                self.Refused(
+                    f"the last Linear is the output: {outputs}, as the data set needs; "
+                    "a hidden layer's width changes with +/-"
+                )
+            )
             return
         layer[name] = max(1, layer[name] + step)
         self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)

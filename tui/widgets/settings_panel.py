@@ -83,7 +83,11 @@ def _arguments_hint(optimizer: str) -> str:
 def _row(label: str, widget: Widget, field_id: str) -> Vertical:
     """A one-line field and the line under it where its problem shows, wrapped in full."""
     return Vertical(
-        Horizontal(Label(label, classes="field-label"), widget, classes="field"),
+        Horizontal(
+            Label(label, id=f"{field_id}-label", classes="field-label", markup=False),
+            widget,
+            classes="field",
+        ),
         Static("", id=f"{field_id}-error", markup=False, classes="field-error"),
         classes="field-row",
     )
@@ -122,6 +126,17 @@ def _select(options: list[str], value: str, field_id: str) -> Select:
         id=field_id,
         compact=True,
     )
+
+
+# the words that differ between classes and a regression's real targets
+CSV_PLACEHOLDER = {False: "x1,x2,label (.csv)", True: "x1,x2,y (.csv)"}
+NOISE_LABEL = {False: "label noise", True: "target noise"}
+
+
+def name_task(form: Widget, regression: bool) -> None:
+    """Name the noise and the CSV file's columns for classes or for a regression."""
+    form.query_one("#noise-label", Label).update(NOISE_LABEL[regression])
+    form.query_one("#csv-path", Input).placeholder = CSV_PLACEHOLDER[regression]
 
 
 class SettingsPanel(Vertical):
@@ -163,12 +178,12 @@ class SettingsPanel(Vertical):
         yield Label("Data", classes="section")
         yield _row(
             "CSV file",
-            _input(data.get("path") or "", "csv-path", "a .csv of x1,x2,label"),
+            _input(data.get("path") or "", "csv-path", CSV_PLACEHOLDER[False]),
             "csv-path",
         )
         yield _row("train size", _input(data.get("n_train", 1000), "n-train"), "n-train")
         yield _row("test size", _input(data.get("n_test", 1000), "n-test"), "n-test")
-        yield _row("label noise", _input(data.get("noise", 0.0), "noise"), "noise")
+        yield _row(NOISE_LABEL[False], _input(data.get("noise", 0.0), "noise"), "noise")
         yield _row("data seed", _input(data.get("seed", 0), "data-seed"), "data-seed")
         chosen = set(self.document["model"].get("features") or ("x1", "x2"))
         yield Label("Input features", classes="section")
