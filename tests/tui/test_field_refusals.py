@@ -26,3 +26,57 @@ async def test_optimizer_arguments_the_optimizer_refuses_show_under_its_field():
         await pilot.pause()
         await pilot.pause()
         assert str(app.query_one("#optimizer-args-error").content) == ""
+
+
+async def test_the_layer_dialog_shows_value_problems_as_typed_and_refuses_enter():
+    from textual.widgets import Static
+
+    from tui.widgets.layer_dialog import LayerDialog
+    from tui.widgets.model_panel import ModelPanel
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        before = [dict(layer) for layer in panel.specs]
+        await pilot.press("e")  # layer 0, a Linear, its width selected
+        assert isinstance(app.screen, LayerDialog)
+        error = app.screen.query_one("#layer-dialog-error", Static)
+        box = app.screen.query_one("#layer-arguments", Input)
+        for typed, expected in [
+            ("-3", "model.layers[0].out_features = -3: Linear: must be an integer > 0"),
+            ("abc=1", "model.layers[0].abc: Linear takes no argument 'abc'"),
+            ("1000000000", "model.layers[0] (Linear): the model would need about"),
+        ]:
+            box.value = typed
+            await pilot.pause()
+            assert str(error.content).startswith(expected), str(error.content)
+            await pilot.press("enter")
+            assert isinstance(app.screen, LayerDialog)  # still open: nothing changed
+            assert panel.specs == before
+        box.value = "12"
+        await pilot.pause()
+        assert str(error.content) == ""
+        await pilot.press("enter")
+        assert not isinstance(app.screen, LayerDialog)
+        assert panel.specs[0] == {"type": "Linear", "out_features": 12}
+        assert not app.query_one("#train").disabled
+
+
+async def test_a_layer_added_with_a_bad_value_is_refused_in_the_dialog():
+    from textual.widgets import Static
+
+    from tui.widgets.layer_dialog import LayerDialog
+    from tui.widgets.model_panel import ModelPanel
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        panel = app.query_one(ModelPanel)
+        count = len(panel.specs)
+        await pilot.press("a", "d", "tab")  # a Dropout after layer 0, its p
+        assert isinstance(app.screen, LayerDialog)
+        app.screen.query_one("#layer-arguments", Input).value = "1.5"
+        await pilot.pause()
+        error = str(app.screen.query_one("#layer-dialog-error", Static).content)
+        assert error == "model.layers[1].p = 1.5: Dropout: must be a number in [0, 1]"
+        await pilot.press("enter")
+        assert isinstance(app.screen, LayerDialog) and len(panel.specs) == count

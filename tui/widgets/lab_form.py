@@ -73,10 +73,11 @@ class LabForm(VerticalScroll):
         if event.value in DATASETS:
             self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
 
-    def check(self) -> tuple[Scenario | None, list[str]]:
-        """The scenario in the form (None while anything is wrong) and every problem, each
-        shown beside its field."""
-        model = self.query_one(ModelPanel)
+    def on_mount(self) -> None:
+        self.query_one(ModelPanel).layer_checker = self.layer_problems
+
+    def _document(self, layers: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+        """The form as a scenario document with these layers, and what could not be read."""
         settings, problems = read_settings(self)
         training = self.document["training"]
         document = {
@@ -88,10 +89,30 @@ class LabForm(VerticalScroll):
                 **{k: v for k, v in training.items() if k in ("dtype", "shuffle")},
                 **settings["training"],
             },
-            "model": {**settings["model"], "layers": model.specs},
+            "model": {**settings["model"], "layers": layers},
         }
         if "expect" in self.document:
             document["expect"] = self.document["expect"]
+        return document, problems
+
+    def layer_problems(self, index: int, layer: dict[str, Any], insert: bool) -> list[str]:
+        """What the scenario reader says of ``layer`` at ``index`` (put in, or in place of
+        the layer there) in this form: the layer dialog shows it as it is typed."""
+        specs = self.query_one(ModelPanel).specs
+        layers = [*specs[:index], layer, *specs[index + (0 if insert else 1) :]]
+        document, _ = self._document(layers)
+        try:
+            parse_document(document)
+        except ScenarioError as error:
+            path = f"model.layers[{index}]"
+            return [p for p in error.problems if p.startswith((f"{path}.", f"{path} "))]
+        return []
+
+    def check(self) -> tuple[Scenario | None, list[str]]:
+        """The scenario in the form (None while anything is wrong) and every problem, each
+        shown beside its field."""
+        model = self.query_one(ModelPanel)
+        document, problems = self._document(model.specs)
         # the schema judges the rest even when a field could not be read at all, so
         # every problem shows at once
         scenario: Scenario | None = None
@@ -105,7 +126,7 @@ class LabForm(VerticalScroll):
             problems.append(f"model.layers: cannot build this model: {one_line(error)}")
         if problems:
             scenario = net = None
-        problems = self._in_lab_words(problems, settings["data"])
+        problems = self._in_lab_words(problems, document["data"])
         unplaced = show_problems(self, problems)
         layer_problems = [p for p in unplaced if p.startswith("model") or p == NO_LAYERS]
         others = self.query_one("#settings-errors", Static)
