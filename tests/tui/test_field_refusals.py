@@ -80,3 +80,46 @@ async def test_a_layer_added_with_a_bad_value_is_refused_in_the_dialog():
         assert error == "model.layers[1].p = 1.5: Dropout: must be a number in [0, 1]"
         await pilot.press("enter")
         assert isinstance(app.screen, LayerDialog) and len(panel.specs) == count
+
+
+async def test_a_whole_number_is_suggested_only_when_the_field_takes_it():
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#epochs", Input).value = "1e9"
+        await pilot.pause()
+        assert str(app.query_one("#epochs-error").content) == (
+            "training.epochs = 1e9: must be a whole number >= 1 and <= 1000000"
+        )
+        app.query_one("#epochs", Input).value = "1e3"
+        await pilot.pause()
+        assert str(app.query_one("#epochs-error").content) == (
+            "training.epochs = 1e3: must be a whole number (e.g. 1000)"
+        )
+        n_train = int(app.query_one("#n-train", Input).value)
+        app.query_one("#batch-size", Input).value = "5e4"
+        await pilot.pause()
+        assert str(app.query_one("#batch-size-error").content) == (
+            "training.batch_size = 5e4: must be a whole number >= 1; 50000 is larger than the "
+            f"training set (data.n_train = {n_train})"
+        )
+
+
+async def test_the_example_under_optimizer_args_is_one_the_optimizer_takes():
+    from scenarios.registry import OPTIMIZERS
+    from tui.widgets.arguments import parse_name_values
+    from tui.widgets.settings_panel import ARGUMENT_EXAMPLES
+
+    assert set(ARGUMENT_EXAMPLES) == {c.name for c in OPTIMIZERS.values()}
+    for name, example in ARGUMENT_EXAMPLES.items():
+        assert set(parse_name_values(example)) <= set(OPTIMIZERS[name.lower()].args)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        app.query_one("#optimizer", Select).value = "Adam"
+        app.query_one("#optimizer-args", Input).value = "x"
+        await pilot.pause()
+        await pilot.pause()
+        assert str(app.query_one("#optimizer-args-error").content) == (
+            "training.optimizer: 'x' is not name=value (write name=value pairs, "
+            "e.g. weight_decay=0.01)"
+        )
