@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from scenarios import registry
-from scenarios.field_reader import FieldReader
+from scenarios.field_reader import FieldReader, show_value
 from scenarios.registry import Component
 
 
@@ -78,3 +79,31 @@ def read_component(
 def component_arguments(spec: ComponentSpec) -> dict[str, Any]:
     """A component's arguments as TOML values (tuples become arrays)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in spec.args}
+
+
+def construction_problem(
+    spec: ComponentSpec,
+    component: Component,
+    path: str,
+    make: Callable[[dict[str, Any]], object],
+) -> str | None:
+    """What the component's constructor refuses in arguments each valid on its own, or None.
+
+    Some arguments only clash together (SGD's nesterov without momentum), so
+    ``make`` is tried with the required arguments, then with the others added
+    one at a time: the first one that makes it fail is the field named.
+    """
+    given = {key: value for key, value in spec.args if component.args[key].required}
+    steps: list[tuple[str | None, Any]] = [(None, None)]
+    steps += [(key, value) for key, value in spec.args if key not in given]
+    for key, value in steps:
+        if key is not None:
+            given[key] = value
+        try:
+            make(dict(given))
+        except (ValueError, TypeError, OverflowError) as error:
+            if key is None:
+                return f"{path}: {spec.type}: {error}"
+            shown = show_value(list(value) if isinstance(value, tuple) else value)
+            return f"{path}.{key} = {shown}: {error}"
+    return None

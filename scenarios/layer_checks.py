@@ -100,7 +100,7 @@ CSV_FIELDS = (
 )
 
 
-def write_layer_statistics(path: str | os.PathLike[str], epochs: list[LayerStatsComputed]) -> None:
+def layer_statistics_text(path: str | os.PathLike[str], epochs: list[LayerStatsComputed]) -> str:
     """Each epoch's last-step layer statistics: CSV for a ``.csv`` path, strict JSON otherwise.
 
     JSON holds the thresholds the flags used; CSV has one row per epoch and
@@ -121,7 +121,11 @@ def write_layer_statistics(path: str | os.PathLike[str], epochs: list[LayerStats
                         **{k: repr(v) if isinstance(v, float) else v for k, v in row.items()},
                     }
                 )
-        atomic_write_text(path, buffer.getvalue())
-        return
+        return buffer.getvalue()
     document = {"thresholds": THRESHOLDS, "epochs": [event.to_dict() for event in epochs]}
-    atomic_write_text(path, strict_json(document))
+    return strict_json(document)
+
+
+def write_layer_statistics(path: str | os.PathLike[str], epochs: list[LayerStatsComputed]) -> None:
+    """``layer_statistics_text`` written to ``path`` atomically."""
+    atomic_write_text(path, layer_statistics_text(path, epochs))

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+import torch
+
+import minidl
+from minidl import Parameter
 from scenarios import registry
-from scenarios.components import ComponentSpec, component_arguments, read_component
+from scenarios.components import (
+    ComponentSpec,
+    component_arguments,
+    construction_problem,
+    read_component,
+)
 from scenarios.field_reader import FieldReader, epoch_count, int_at_least, seed_number
 
 DTYPES = ("float32", "float64")
@@ -54,19 +65,24 @@ def read_training(
         ],
         "training",
     )
+    clean: set[str] = set()  # the components read without a problem
     loss = None
     if "loss" not in training_table:
         reader.fail("training.loss", f"missing (one of: {registry.names(registry.LOSSES)})")
     else:
+        before = len(reader.problems)
         loss = read_component(
             reader, training_table["loss"], "training.loss", registry.LOSSES, "loss"
         )
+        if len(reader.problems) == before:
+            clean.add("loss")
     optimizer = None
     if "optimizer" not in training_table:
         reader.fail(
             "training.optimizer", f"missing (one of: {registry.names(registry.OPTIMIZERS)})"
         )
     else:
+        before = len(reader.problems)
         optimizer = read_component(
             reader,
             training_table["optimizer"],
@@ -75,8 +91,11 @@ def read_training(
             "optimizer",
             reserved=("lr",),
         )
+        if len(reader.problems) == before:
+            clean.add("optimizer")
     scheduler = None
     if "scheduler" in training_table:
+        before = len(reader.problems)
         scheduler = read_component(
             reader,
             training_table["scheduler"],
@@ -84,6 +103,8 @@ def read_training(
             registry.SCHEDULERS,
             "scheduler",
         )
+        if len(reader.problems) == before:
+            clean.add("scheduler")
     batch_size = reader.field(training_table, "batch_size", "training", int_at_least(1))
     if batch_size is not None and batch_size > n_train:
         reader.fail(
@@ -107,7 +128,42 @@ def read_training(
             training_table, "clip_grad_norm", "training", registry.positive_float, None
         ),
     )
+    reader.problems.extend(_construction_problems(training, clean))
     return training, loss
+
+
+def _construction_problems(training: TrainingSpec, clean: set[str]) -> list[str]:
+    """What the loss, optimizer and scheduler constructors refuse in arguments that each
+    read well (nesterov without momentum), so a run never fails on them once started."""
+    lr = training.lr if training.lr is not None else 0.01  # lr's own problem is told apart
+
+    def probe() -> list[Parameter]:
+        return [Parameter(torch.zeros(1))]
+
+    makers: dict[str, tuple[ComponentSpec | None, dict, Callable[..., object]]] = {
+        "loss": (training.loss, registry.LOSSES, lambda factory, args: factory(**args)),
+        "optimizer": (
+            training.optimizer,
+            registry.OPTIMIZERS,
+            lambda factory, args: factory(probe(), lr=lr, **args),
+        ),
+        "scheduler": (
+            training.scheduler,
+            registry.SCHEDULERS,
+            lambda factory, args: factory(minidl.SGD(probe(), lr=lr), **args),
+        ),
+    }
+    problems = []
+    for name, (spec, table, make) in makers.items():
+        component = registry.lookup(table, spec.type) if spec is not None else None
+        if name not in clean or spec is None or component is None:
+            continue
+        problem = construction_problem(
+            spec, component, f"training.{name}", partial(make, component.factory)
+        )
+        if problem is not None:
+            problems.append(problem)
+    return problems
 
 
 def training_to_table(training: TrainingSpec) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import math
 import statistics
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -19,14 +20,15 @@ from tui.cli import (
     raise_on_signals,
     report_interrupt,
 )
+from tui.output_paths import Output, OutputPathError, open_outputs, os_words
+
+if TYPE_CHECKING:
+    from scenarios.schema import Scenario
 
 
 def compare_command(
     file: str, rounds: int, epochs: int | None = None, json_path: str | None = None
 ) -> int:
-    from minidl.reference import TwinError
-    from minidl.serialization import atomic_write_text, strict_json
-    from scenarios.compare import RoundResult, compare, summarize
     from scenarios.limits import MAX_ROUNDS, MAX_SEED
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
@@ -51,6 +53,25 @@ def compare_command(
             f"+ {rounds - 1} go beyond {MAX_SEED} (2**63 - 1)"
         )
         return EXIT_USAGE
+    try:  # before the rounds: they never end on a path that cannot be written
+        outputs = open_outputs({"--json": json_path})
+    except OutputPathError as error:
+        err.print(f"minidl-lab compare: error: {printable(error)}", markup=False)
+        return EXIT_USAGE
+    try:
+        return _compare(scenario, rounds, outputs.get("--json"), out, err)
+    finally:
+        for output in outputs.values():
+            output.close()
+
+
+def _compare(
+    scenario: Scenario, rounds: int, output: Output | None, out: Console, err: Console
+) -> int:
+    from minidl.reference import TwinError
+    from minidl.serialization import strict_json
+    from scenarios.compare import RoundResult, compare, summarize
+
     if pending_signal() is not None:  # a signal during start-up
         return report_interrupt(pending_signal())
     raise_on_signals()  # from now on a signal ends the rounds at once
@@ -99,7 +120,7 @@ def compare_command(
     worst = max((r.max_loss_difference for r in results), key=_nan_last)
     table.add_row("largest per-epoch loss difference", _number(worst, ".2e", " (relative)"), "")
     out.print(table)
-    if json_path:
+    if output is not None:
         document = {
             "scenario": scenario.name,
             "rounds": [
@@ -118,11 +139,11 @@ def compare_command(
             "ms_per_epoch": {"minidl": ours, "torch": theirs},
         }
         try:
-            atomic_write_text(json_path, strict_json(document))
+            output.write(strict_json(document))
         except OSError as error:
             err.print(
-                f"minidl-lab compare: error: cannot write {printable(json_path)}: "
-                f"{printable(error)}",
+                f"minidl-lab compare: error: cannot write {printable(output.path)}: "
+                f"{printable(os_words(error))}",
                 markup=False,
             )
             return EXIT_USAGE

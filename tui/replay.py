@@ -27,6 +27,7 @@ from tui.cli import (
     printable,
     report_interrupt,
 )
+from tui.output_paths import Output, OutputPathError, open_outputs, os_words
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -194,12 +195,10 @@ def replay(
     run either: the files are written all the same. With ``layers_path``
     (or layer expectations in the scenario) the last step of every epoch is
     observed and each layer's health is written there (CSV or JSON by the
-    extension) and judged.
+    extension) and judged. The paths are checked (and a pipe opened) before training.
     """
     out = Console(file=ClosedPipeGuard(sys.stdout), highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    from minidl.health import LayerStatsComputed
-    from scenarios.build import build_experiment, check_expectations
     from scenarios.schema import ScenarioError, load_scenario
     from scenarios.shipped import resolve_scenario_path
 
@@ -208,6 +207,30 @@ def replay(
     except ScenarioError as error:
         err.print(f"minidl-lab replay: error: {printable(error)}", markup=False)
         return EXIT_USAGE
+    try:  # before training: a run of minutes never ends on a path it cannot write
+        outputs = open_outputs({"--json": json_path, "--csv": csv_path, "--layers": layers_path})
+    except OutputPathError as error:
+        err.print(f"minidl-lab replay: error: {printable(error)}", markup=False)
+        return EXIT_USAGE
+    try:
+        return _replay(scenario, outputs, quiet, layers_path is not None, out, err)
+    finally:
+        for output in outputs.values():
+            output.close()
+
+
+def _replay(
+    scenario: Scenario,
+    outputs: dict[str, Output],
+    quiet: bool,
+    layers_asked: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    from minidl.health import LayerStatsComputed
+    from scenarios.build import build_experiment, check_expectations
+    from scenarios.layer_checks import layer_statistics_text
+
     try:
         experiment = build_experiment(scenario)
     except MemoryError:
@@ -218,7 +241,7 @@ def replay(
     total = scenario.training.epochs
     stop = StopRequest()
     layer_epochs: list[LayerStatsComputed] = []
-    watch_layers = layers_path is not None or bool(scenario.expect.layer_bounds)
+    watch_layers = layers_asked or bool(scenario.expect.layer_bounds)
     if watch_layers:  # observe each epoch's last step only
         trainer = experiment.trainer
         trainer.health_every = -(-trainer.data.x_train.shape[0] // trainer.batch_size)
@@ -240,26 +263,21 @@ def replay(
         # only epochs that completed (a diverged step reports no statistics anyway)
         layer_epochs = [e for e in layer_epochs if e.epoch <= len(history.epochs)]
 
-        def write_layers(path: str) -> None:
-            from scenarios.layer_checks import write_layer_statistics
-
-            write_layer_statistics(path, layer_epochs)
-
-        for path, write in (
-            (json_path, history.to_json),
-            (csv_path, history.to_csv),
-            (layers_path, write_layers),
-        ):
-            if path:
-                try:
-                    write(path)
-                except OSError as error:
-                    err.print(
-                        f"minidl-lab replay: error: cannot write {printable(path)}: "
-                        f"{printable(error)}",
-                        markup=False,
-                    )
-                    return EXIT_USAGE
+        texts = {
+            "--json": history.to_json,
+            "--csv": history.to_csv,
+            "--layers": lambda: layer_statistics_text(outputs["--layers"].path, layer_epochs),
+        }
+        for option, output in outputs.items():
+            try:
+                output.write(texts[option]())
+            except OSError as error:
+                err.print(
+                    f"minidl-lab replay: error: cannot write {printable(output.path)}: "
+                    f"{printable(os_words(error))}",
+                    markup=False,
+                )
+                return EXIT_USAGE
 
     results = check_expectations(scenario, history)
     from scenarios.layer_checks import check_layer_expectations

@@ -408,3 +408,26 @@ def test_a_label_beyond_the_models_outputs_is_named_at_its_csv_line(tmp_path, ca
         "layer gives 2 outputs (labels 0..1)",
     )
     assert "model.layers" not in err
+
+
+OPTIMIZER_CLASHES = {
+    "nesterov-alone": (
+        '{ type = "SGD", nesterov = true }',
+        "training.optimizer.nesterov = true: Nesterov momentum requires a momentum > 0 "
+        "and zero dampening",
+    ),
+    "nesterov-dampening": (
+        '{ type = "SGD", momentum = 0.9, dampening = 0.5, nesterov = true }',
+        "training.optimizer.nesterov = true: Nesterov momentum requires",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["replay", "compare"])
+@pytest.mark.parametrize("case", list(OPTIMIZER_CLASHES))
+def test_optimizer_arguments_its_constructor_refuses_are_named_up_front(
+    case, command, tmp_path, capsys
+):
+    optimizer, expected = OPTIMIZER_CLASHES[case]
+    text = scenario().replace('optimizer = "SGD"', f"optimizer = {optimizer}")
+    refused(capsys, tmp_path, [str(write(tmp_path, text))], expected, command)

@@ -93,6 +93,7 @@ def test_invalid_arguments_exit_2(tmp_path):
 def test_overrides_and_outputs(tmp_path, capsys):
     path = write(tmp_path, TINY)
     json_path, csv_path = tmp_path / "out" / "h.json", tmp_path / "h.csv"
+    json_path.parent.mkdir()  # a missing folder is refused, never created
     code = main(
         [
             "replay",

@@ -37,3 +37,28 @@ def test_a_bare_word_round_trips_through_the_form():
 def test_what_is_not_a_value_is_still_refused(text):
     with pytest.raises(ValueError):
         parse_name_values(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("momentum=0.9, momentum=0.5", "momentum given twice"),
+        (
+            "momentum=0.9 nesterov=true",
+            "cannot read 'momentum=0.9 nesterov=true': expected name=value pairs separated "
+            "by commas",
+        ),
+        (
+            "momentum=0.9, eps=1e",
+            "cannot read 'eps=1e': '1e' is not a number, true or false, a word or a [list]",
+        ),
+        ("=3", "'=3' has no name before '='"),
+        ("lr=", "'lr=' has no value after '='"),
+        ("a b=1", "'a b' is not a name (letters, digits and _)"),
+    ],
+)
+def test_what_is_not_a_value_is_said_in_plain_words_not_the_toml_parsers(text, message):
+    with pytest.raises(ValueError) as error:
+        parse_name_values(text)
+    assert str(error.value) == message
+    assert "line" not in str(error.value) and "document" not in str(error.value)

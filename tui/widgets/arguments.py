@@ -14,6 +14,7 @@ from typing import Any
 # a value that is one word and no TOML value (true, false, inf, nan are): a string
 BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 TOML_WORDS = {"true", "false", "inf", "nan"}
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def parse_name_values(text: str) -> dict[str, Any]:
@@ -35,18 +36,38 @@ def parse_name_values(text: str) -> dict[str, Any]:
         else:
             current += char
     parts.append(current)
-    lines = []
+    values: dict[str, Any] = {}
     for part in parts:
-        if "=" not in part:
-            raise ValueError(f"{part.strip()!r} is not name=value")
-        name, value = (piece.strip() for piece in part.split("=", 1))
-        if BARE_WORD.fullmatch(value) and value not in TOML_WORDS:
-            value = f'"{value}"'
-        lines.append(f"{name} = {value}")
+        name, value = _name_value(part.strip())
+        if name in values:
+            raise ValueError(f"{name} given twice")
+        values[name] = value
+    return values
+
+
+def _name_value(part: str) -> tuple[str, Any]:
+    """'momentum=0.9' -> ('momentum', 0.9); ValueError in plain words, never the TOML
+    parser's."""
+    if "=" not in part:
+        raise ValueError(f"{part!r} is not name=value")
+    name, value = (piece.strip() for piece in part.split("=", 1))
+    if not name:
+        raise ValueError(f"{part!r} has no name before '='")
+    if not NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a name (letters, digits and _)")
+    if not value:
+        raise ValueError(f"{part!r} has no value after '='")
+    if "=" in value:
+        raise ValueError(f"cannot read {part!r}: expected name=value pairs separated by commas")
+    if BARE_WORD.fullmatch(value) and value not in TOML_WORDS:
+        return name, value
     try:
-        return tomllib.loads("\n".join(lines))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"cannot read {text!r}: {error}") from None
+        return name, tomllib.loads(f"value = {value}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise ValueError(
+            f"cannot read {part!r}: {value!r} is not a number, true or false, a word "
+            "or a [list]"
+        ) from None
 
 
 def format_value(value: Any) -> str:

@@ -73,10 +73,11 @@ class LabForm(VerticalScroll):
         if event.value in DATASETS:
             self.query_one(ModelPanel).set_output_width(DATASETS[event.value][1])
 
-    def check(self) -> tuple[Scenario | None, list[str]]:
-        """The scenario in the form (None while anything is wrong) and every problem, each
-        shown beside its field."""
-        model = self.query_one(ModelPanel)
+    def on_mount(self) -> None:
+        self.query_one(ModelPanel).layer_checker = self.layer_problems
+
+    def _document(self, layers: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+        """The form as a scenario document with these layers, and what could not be read."""
         settings, problems = read_settings(self)
         training = self.document["training"]
         document = {
@@ -88,10 +89,30 @@ class LabForm(VerticalScroll):
                 **{k: v for k, v in training.items() if k in ("dtype", "shuffle")},
                 **settings["training"],
             },
-            "model": {**settings["model"], "layers": model.specs},
+            "model": {**settings["model"], "layers": layers},
         }
         if "expect" in self.document:
             document["expect"] = self.document["expect"]
+        return document, problems
+
+    def layer_problems(self, index: int, layer: dict[str, Any], insert: bool) -> list[str]:
+        """What the scenario reader says of ``layer`` at ``index`` (put in, or in place of
+        the layer there) in this form: the layer dialog shows it as it is typed."""
+        specs = self.query_one(ModelPanel).specs
+        layers = [*specs[:index], layer, *specs[index + (0 if insert else 1) :]]
+        document, _ = self._document(layers)
+        try:
+            parse_document(document)
+        except ScenarioError as error:
+            path = f"model.layers[{index}]"
+            return [p for p in error.problems if p.startswith((f"{path}.", f"{path} "))]
+        return []
+
+    def check(self) -> tuple[Scenario | None, list[str]]:
+        """The scenario in the form (None while anything is wrong) and every problem, each
+        shown beside its field."""
+        model = self.query_one(ModelPanel)
+        document, problems = self._document(model.specs)
         # the schema judges the rest even when a field could not be read at all, so
         # every problem shows at once
         scenario: Scenario | None = None
@@ -105,7 +126,7 @@ class LabForm(VerticalScroll):
             problems.append(f"model.layers: cannot build this model: {one_line(error)}")
         if problems:
             scenario = net = None
-        problems = self._in_lab_words(problems, settings["data"])
+        problems = self._in_lab_words(problems, document)
         unplaced = show_problems(self, problems)
         layer_problems = [p for p in unplaced if p.startswith("model") or p == NO_LAYERS]
         others = self.query_one("#settings-errors", Static)
@@ -118,9 +139,10 @@ class LabForm(VerticalScroll):
         return scenario, problems
 
 
-    def _in_lab_words(self, problems: list[str], data: dict[str, Any]) -> list[str]:
+    def _in_lab_words(self, problems: list[str], document: dict[str, Any]) -> list[str]:
         """The schema's problems as the lab says them: what to press for an empty model
         or a missing CSV file, 'whole number' for 1e3 typed as a count."""
+        data = document["data"]
         said = []
         for problem in problems:
             field_id = field_of(problem)
@@ -131,7 +153,7 @@ class LabForm(VerticalScroll):
             elif field_id in INTEGER_FIELDS and ": must be an integer" in problem:
                 typed = self.query_one(f"#{field_id}", Input).value
                 if not _is_integer(typed):  # a 0 or -1 is told its bounds as it is
-                    problem = _whole_number(problem, typed)
+                    problem = _whole_number(problem, typed, document)
             if problem not in said:
                 said.append(problem)
         return said
@@ -151,18 +173,39 @@ def _is_integer(typed: str) -> bool:
     return True
 
 
-def _whole_number(problem: str, typed: str) -> str:
+def _whole_number(problem: str, typed: str, document: dict[str, Any]) -> str:
     """'training.epochs = 1000.0: must be an integer >= 1 …' for '1e3' ->
-    'training.epochs = 1e3: must be a whole number (e.g. 1000)'."""
+    'training.epochs = 1e3: must be a whole number (e.g. 1000)'; the whole number is
+    only suggested when the field takes it (for '1e9', beyond the limit, the bounds are
+    said instead)."""
     path = problem.split(" = ", 1)[0]
     rest = problem.split(": must be an integer", 1)[1]
     try:
         number = float(typed)
     except ValueError:
-        number = math.nan
-    if math.isfinite(number) and number == int(number):
+        return f"{problem.split(': must be', 1)[0]}: must be a whole number{rest}"
+    if not (math.isfinite(number) and number == int(number)):
+        return f"{path} = {typed.strip()}: must be a whole number{rest}"
+    refusal = _refusal(document, path, int(number))
+    if refusal is None:
         return f"{path} = {typed.strip()}: must be a whole number (e.g. {int(number)})"
-    return f"{problem.split(': must be', 1)[0]}: must be a whole number{rest}"
+    if "<=" in rest:  # the bounds say why the whole number would not do either
+        return f"{path} = {typed.strip()}: must be a whole number{rest}"
+    return f"{path} = {typed.strip()}: must be a whole number{rest}; {int(number)} {refusal}"
+
+
+def _refusal(document: dict[str, Any], path: str, value: int) -> str | None:
+    """What the schema says of ``value`` at ``path`` ('training.epochs') in this form
+    ('is larger than the training set …'), or None when it takes it."""
+    table, key = path.split(".", 1)
+    trial = {**document, table: {**document[table], key: value}}
+    try:
+        parse_document(trial)
+    except ScenarioError as error:
+        for problem in error.problems:
+            if problem.startswith((f"{path} ", f"{path}:")):
+                return problem.split(": ", 1)[1]
+    return None
 
 
 def why_disabled(problems: list[str], more_shown: bool = False) -> str:

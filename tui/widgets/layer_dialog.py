@@ -8,6 +8,7 @@ replaces them (``e``, ``2``, Enter).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -115,11 +116,18 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, layer: dict[str, Any], editing: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        layer: dict[str, Any],
+        editing: bool = False,
+        check: Callable[[dict[str, Any]], list[str]] | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.initial = layer
         self.editing = editing
+        self.check = check  # what the scenario reader says of a layer, as the lab has it
         # what the user typed for each type, so browsing the list does not lose it
         self._typed_arguments: dict[str, str] = {layer["type"]: arguments_text(layer)}
 
@@ -159,31 +167,37 @@ class LayerDialog(ModalScreen[dict[str, Any] | None]):
             box.value = self._typed_arguments.get("Linear", "25")
         else:
             box.value = DEFAULT_ARGUMENTS.get(kind, "")
-        self.query_one("#layer-dialog-error", Static).update("")
+        self._judge(kind, box.value)
 
     @on(Input.Changed, "#layer-arguments")
     def _arguments_typed(self, event: Input.Changed) -> None:
         """Remember what was typed for this type, and say at once what is wrong with it."""
         self._typed_arguments[self.kind] = event.value
         event.stop()  # the lab's form does not read this box
+        self._judge(self.kind, event.value)
+
+    def _judge(self, kind: str, text: str) -> dict[str, Any] | None:
+        """The layer typed, or None after showing what is wrong with it: its syntax, then
+        its values as the scenario reader judges them (a width of -3, an unknown name, a
+        layer too large for memory)."""
+        error = self.query_one("#layer-dialog-error", Static)
         try:
-            parse_arguments(self.kind, event.value)
-        except ValueError as error:
-            self.query_one("#layer-dialog-error", Static).update(str(error))
-        else:
-            self.query_one("#layer-dialog-error", Static).update("")
+            layer = {"type": kind, **parse_arguments(kind, text)}
+        except ValueError as problem:
+            error.update(str(problem))
+            return None
+        problems = self.check(layer) if self.check is not None else []
+        error.update("\n".join(problems))
+        return None if problems else layer
 
     @on(OptionList.OptionSelected, "#layer-types")
     @on(Input.Submitted, "#layer-arguments")
     def accept(self, event: events.Event) -> None:
+        """Enter takes the layer only while nothing is wrong with it."""
         event.stop()
-        kind = self.kind
-        try:
-            arguments = parse_arguments(kind, self.query_one("#layer-arguments", Input).value)
-        except ValueError as error:
-            self.query_one("#layer-dialog-error", Static).update(str(error))
-            return
-        self.dismiss({"type": kind, **arguments})
+        layer = self._judge(self.kind, self.query_one("#layer-arguments", Input).value)
+        if layer is not None:
+            self.dismiss(layer)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

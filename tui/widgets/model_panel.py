@@ -7,6 +7,7 @@ place and Shift+↑/↓ move it. The selection follows the layer just changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -103,6 +104,8 @@ class ModelPanel(Vertical):
         self.class_count: int | None = None  # the data's, when known: the last Linear's width
         self._rows: list[LayerRow] = [LayerRow(describe_layer(layer)) for layer in self.specs]
         self._select: int | None = 0
+        # (index, layer, inserted) -> what the scenario reader says of that layer there
+        self.layer_checker: Callable[[int, dict[str, Any], bool], list[str]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("Model", id="model-title", classes="section", markup=False)
@@ -223,7 +226,12 @@ class ModelPanel(Vertical):
             self.set_layers([*specs[:position], layer, *specs[position:]], position)
 
         layer = {"type": "Linear", "out_features": width}
-        self.app.push_screen(LayerDialog(f"Add a layer at position {position}", layer), add)
+        self.app.push_screen(
+            LayerDialog(
+                f"Add a layer at position {position}", layer, check=self._checker(position, True)
+            ),
+            add,
+        )
 
     def ask_edit(self) -> None:
         index = self.selected
@@ -236,8 +244,20 @@ class ModelPanel(Vertical):
                 self.set_layers([*self.specs[:index], layer, *self.specs[index + 1 :]], index)
 
         self.app.push_screen(
-            LayerDialog(f"Edit layer {index}", self.specs[index], editing=True), replace
+            LayerDialog(
+                f"Edit layer {index}",
+                self.specs[index],
+                editing=True,
+                check=self._checker(index, False),
+            ),
+            replace,
         )
+
+    def _checker(self, index: int, insert: bool) -> Callable[[dict[str, Any]], list[str]] | None:
+        checker = self.layer_checker
+        if checker is None:
+            return None
+        return lambda layer: checker(index, layer, insert)
 
     def remove_layer(self) -> None:
         index = self.selected

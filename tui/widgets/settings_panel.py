@@ -57,6 +57,13 @@ FIELD_PATHS = {
 }
 # a CSV's split is typed as two sizes
 ALIASES = {"data.test_fraction": "n-test"}
+# an example each optimizer takes, for a problem in its arguments
+ARGUMENT_EXAMPLES = {
+    "SGD": "momentum=0.9",
+    "RMSprop": "momentum=0.9",
+    "Adam": "weight_decay=0.01",
+    "AdamW": "weight_decay=0.01",
+}
 CORE_FIELDS = ("data-kind", "loss", "optimizer", "lr", "batch-size", "epochs")
 
 
@@ -260,7 +267,11 @@ def read_settings(root: DOMNode) -> tuple[dict[str, Any], list[str]]:
     try:
         optimizer.update(parse_name_values(text("optimizer-args")))
     except ValueError as error:
-        problems.append(f"training.optimizer: {error} (write name=value pairs, e.g. momentum=0.9)")
+        example = ARGUMENT_EXAMPLES.get(str(optimizer["type"]), "")
+        problems.append(
+            f"training.optimizer: {error} (write name=value pairs"
+            + (f", e.g. {example})" if example else ")")
+        )
     training: dict[str, Any] = {
         "loss": select("loss"),
         "optimizer": optimizer,
