@@ -99,35 +99,13 @@ def _csv_data(
         except CsvDataError as error:
             reader.fail("data.path", str(error), path)
             return spec, None
-        rows = x.shape[0]
-        n_test = round(rows * test_fraction)
-        if n_test == 0 or n_test == rows:
-            reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
-        spec = replace(
-            spec,
-            path=str(file.resolve()),
-            n_train=max(1, rows - n_test),
-            n_test=max(1, n_test),
-            classes=1,
-        )
-        return spec, None
+        return _split(reader, spec, file, x.shape[0], test_fraction, classes=1), None
     try:
         points = read_csv_points(file)
     except CsvDataError as error:
         reader.fail("data.path", str(error), path)
         return spec, None
-    rows = points.x.shape[0]
-    n_test = round(rows * test_fraction)
-    if n_test == 0 or n_test == rows:
-        reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
-    spec = replace(
-        spec,
-        path=str(file.resolve()),
-        n_train=max(1, rows - n_test),
-        n_test=max(1, n_test),
-        classes=points.num_classes,
-    )
-    return spec, points
+    return _split(reader, spec, file, points.x.shape[0], test_fraction, points.num_classes), points
 
 
 def data_to_table(data: DataSpec) -> dict[str, Any]:
@@ -148,3 +126,19 @@ def data_to_table(data: DataSpec) -> dict[str, Any]:
         "noise": data.noise,
         "seed": data.seed,
     }
+
+
+def _split(
+    reader: FieldReader, spec: DataSpec, file: Path, rows: int, test_fraction: float, classes: int
+) -> DataSpec:
+    """The spec of a CSV file of ``rows`` rows: where it is, and its train/test sizes."""
+    n_test = round(rows * test_fraction)
+    if n_test == 0 or n_test == rows:
+        reader.fail("data.test_fraction", "leaves no training or no test rows", test_fraction)
+    return replace(
+        spec,
+        path=str(file.resolve()),
+        n_train=max(1, rows - n_test),
+        n_test=max(1, n_test),
+        classes=classes,
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import torch
 from textual.widgets import Button, Input, RichLog, Select
 
 from scenarios import load_scenario
 from scenarios.build import run_scenario
+from tests.tui.pilot import set_input, status, wait_until
 from tui.app import MinidlLab, make_app
 from tui.widgets.boundary import POINT_COLOURS, BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -18,33 +17,15 @@ from tui.widgets.model_panel import ModelPanel
 SIZE = (120, 36)
 
 
-async def set_input(pilot, selector: str, text: str) -> None:
-    widget = pilot.app.query_one(selector, Input)
-    widget.value = text
-    await pilot.pause()
-
-
 async def train_to_end(pilot) -> None:
     await pilot.press("t")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 
-async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
-    """Process messages until ``condition()`` holds: the training process reports through
-    messages, so this waits on them, not on a clock."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await pilot.pause()
-
-
 async def wait_for_first_epochs(pilot) -> None:
     app = pilot.app
     await wait_until(pilot, lambda: app.session is not None and app.session.epochs_completed > 0)
-
-
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
 
 
 async def test_default_lab_trains_with_one_key_and_fills_charts_and_table():

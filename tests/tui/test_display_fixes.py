@@ -3,11 +3,10 @@ why they do nothing, long messages readable in full."""
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.widgets import Input, Label, Select, Static
 
 from scenarios.shipped import shipped_scenarios
+from tests.tui.pilot import finish, set_input, status, wait_until
 from tui.app import MinidlLab, make_app
 from tui.widgets.boundary import BoundaryMap
 from tui.widgets.charts import MetricChart
@@ -18,26 +17,6 @@ from tui.widgets.model_panel import ModelPanel
 from tui.widgets.problems_screen import ProblemsScreen
 
 SIZE = (120, 36)
-
-
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
-
-
-async def set_input(pilot, selector: str, text: str) -> None:
-    pilot.app.query_one(selector, Input).value = text
-    await pilot.pause()
-
-
-async def wait_until(pilot, condition, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await pilot.pause()
-
-
-async def finish(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def legend(app: MinidlLab, chart: str) -> str:

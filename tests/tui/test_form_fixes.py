@@ -9,6 +9,7 @@ from textual import events
 from textual.widgets import Checkbox, Input, RichLog, Select, Static
 from textual_plotext import PlotextPlot
 
+from tests.tui.pilot import status
 from tui.app import make_app
 from tui.widgets.charts import MetricChart, linear_ticks
 from tui.widgets.help_screen import SCREEN_GUIDE
@@ -228,10 +229,6 @@ async def test_form_messages_say_what_to_do_in_the_labs_words():
         assert str(app.query_one("#csv-path-error").content) == (
             "data.path: choose a CSV file (More settings, m)"
         )
-
-
-def status(app) -> str:
-    return str(app.query_one("#status").content)
 
 
 # --- palette, tick boxes, arguments hint, rows, focus ----------------------------------------

@@ -22,9 +22,7 @@ async def train(app, pilot) -> None:
 
 def rows(app) -> list[str]:
     layer_list = app.query_one(LayerList)
-    return [
-        layer_list.get_option_at_index(i).prompt.plain for i in range(layer_list.option_count)
-    ]
+    return [layer_list.get_option_at_index(i).prompt.plain for i in range(layer_list.option_count)]
 
 
 FLAG = "⚠ vanishing gradients (‖∂L/∂W‖ < 0.01 × the last layer's)"

@@ -12,16 +12,13 @@ import pytest
 from textual.widgets import Button, Input, Label, ProgressBar
 
 import minidl
+from tests.tui.pilot import finish, status
 from tui.app import MinidlLab, make_app
 from tui.widgets.layer_list import LayerList
 from tui.widgets.path_prompt import PathPrompt
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog
 
 SIZE = (120, 36)
-
-
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
 
 
 def said(app: MinidlLab, selector: str) -> str:
@@ -35,11 +32,6 @@ async def submit(pilot, selector: str, text: str) -> None:
     field.focus()
     await pilot.pause()
     await pilot.press("enter")
-    await pilot.pause()
-
-
-async def finish(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 
@@ -163,9 +155,7 @@ async def test_w_on_a_fresh_lab_saves_the_model_on_screen_and_asks_before_replac
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, PathPrompt)
-        assert said(app, "#prompt-message") == (
-            "weights.pt exists: OK again (Enter) to replace it"
-        )
+        assert said(app, "#prompt-message") == ("weights.pt exists: OK again (Enter) to replace it")
         assert str(app.screen.query_one("#prompt-ok", Button).label) == "Replace"
         assert (in_tmp / "weights.pt").read_bytes() == b"keep me"
         await pilot.press("enter")
@@ -193,9 +183,7 @@ async def test_export_asks_before_replacing_and_refuses_a_folder_in_words(in_tmp
         )
         assert (in_tmp / "out.csv").read_text() == "keep me\n"
         await submit(pilot, "#prompt-path", "out.json")
-        assert said(app, "#prompt-message") == (
-            "out.csv exists: OK again (Enter) to replace it"
-        )
+        assert said(app, "#prompt-message") == ("out.csv exists: OK again (Enter) to replace it")
         assert not (in_tmp / "out.json").exists()
         await pilot.press("enter")
         await pilot.pause()

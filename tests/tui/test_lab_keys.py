@@ -18,7 +18,8 @@ from textual.widgets import Button, Input, Label, Static
 from textual.widgets._footer import FooterKey
 
 import minidl
-from tui.app import MinidlLab, make_app
+from tests.tui.pilot import status
+from tui.app import make_app
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.layer_dialog import LayerDialog
 from tui.widgets.layer_list import LayerList
@@ -29,13 +30,12 @@ SIZES = [(80, 24), (120, 36), (200, 50)]
 PRINTABLE = [c for c in string.printable if c.isprintable()]  # the 95 of ASCII 32-126
 
 
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status", Static).content)
-
-
 def inside(region, size) -> bool:
-    return region.width > 0 and region.height > 0 and region.right <= size[0] and (
-        region.bottom <= size[1]
+    return (
+        region.width > 0
+        and region.height > 0
+        and region.right <= size[0]
+        and (region.bottom <= size[1])
     )
 
 
@@ -66,9 +66,7 @@ async def test_first_screen_shows_every_layer_the_setup_charts_map_and_status(si
         first = str(rows.get_option_at_index(0).prompt).split()
         assert first == ["0", "Linear", "25", "→", "25", "75", "p"]
         summary = str(app.query_one("#model-summary", Static).content)
-        assert summary == (
-            "2 → (Linear 25 → ReLU) × 3 → Linear 2 → 2 · 1,427 parameters"
-        )
+        assert summary == ("2 → (Linear 25 → ReLU) × 3 → Linear 2 → 2 · 1,427 parameters")
         assert inside(app.query_one("#model-summary").region, size)
         for selector in ("#loss-chart", "#accuracy-chart", "#boundary", "#status", "#train"):
             assert inside(app.query_one(selector).region, size), selector

@@ -3,33 +3,17 @@ step, a dead training process named and replaced."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.widgets import Button, Input
 
-from tui.app import MinidlLab, make_app
+from tests.tui.pilot import finish, status, wait_until
+from tui.app import make_app
 
 SIZES = [(80, 24), (120, 36), (200, 50)]
 
 
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
-
-
 async def set_epochs(pilot, epochs: int) -> None:
     pilot.app.query_one("#epochs", Input).value = str(epochs)
-    await pilot.pause()
-
-
-async def wait_until(pilot, condition, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await pilot.pause()
-
-
-async def finish(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
 

@@ -3,12 +3,12 @@ under the PyTorch comparison, keys pressed while a process starts, and how runs 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 
 from textual.widgets import Input, ProgressBar, RichLog, Select, Switch
 
+from tests.tui.pilot import finish, set_input, status, wait_until
 from tui.app import MinidlLab, make_app
 from tui.session import TrainingSession
 from tui.widgets.boundary import CLASS_COLOURS, NO_MODEL_COLOUR, POINT_COLOURS, BoundaryMap
@@ -16,26 +16,6 @@ from tui.widgets.charts import MetricChart
 from tui.widgets.model_panel import ModelPanel
 
 SIZE = (120, 36)
-
-
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
-
-
-async def set_input(pilot, selector: str, text: str) -> None:
-    pilot.app.query_one(selector, Input).value = text
-    await pilot.pause()
-
-
-async def wait_until(pilot, condition, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await pilot.pause()
-
-
-async def finish(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def reference_run(scenario, first: int, then: int, lr: float | None) -> list[float]:

@@ -14,16 +14,13 @@ from textual_fspicker import FileOpen
 from scenarios import load_scenario
 from scenarios.build import run_scenario
 from scenarios.shipped import resolve_scenario_path
-from tui.app import MinidlLab, make_app
+from tests.tui.pilot import status
+from tui.app import make_app
 from tui.cli import main
 from tui.scenario_files import completion, describe, find_scenario
 from tui.widgets.scenario_dialogs import LoadDialog, SaveDialog
 
 SIZES = [(80, 24), (120, 36), (200, 50)]
-
-
-def status(app: MinidlLab) -> str:
-    return str(app.query_one("#status").content)
 
 
 async def set_value(pilot, selector: str, value) -> None:
