@@ -217,7 +217,10 @@ class LabFiles(LabRun):
             return f"cannot write {shortened(path)}: {os_words(error)}"
         except TrainingProcessError as error:
             return f"cannot save {path}: {error}"
-        self.set_status(f"saved the weights to {path}")
+        note = ""
+        if self.scenario is not None and self.session.scenario != self.scenario:
+            note = ": the last run's model; the setup on screen changed since (r builds it)"
+        self.set_status(f"saved the weights to {path}{note}")
         return None
 
     def action_load_weights(self) -> None:

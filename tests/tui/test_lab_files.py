@@ -164,6 +164,26 @@ async def test_w_on_a_fresh_lab_saves_the_model_on_screen_and_asks_before_replac
         assert minidl.load(in_tmp / "weights.pt").keys() == initial.keys()
 
 
+async def test_w_after_the_setup_changed_says_it_saves_the_last_runs_model(in_tmp):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.query_one("#epochs", Input).value = "2"
+        await pilot.press("t")
+        await finish(pilot)
+        trained = app.session.state_dict()
+        app.query_one(LayerList).focus()
+        app.query_one(LayerList).highlighted = 0
+        await pilot.press("+")  # a wider first layer: a new model, not built yet
+        await pilot.pause()
+        assert app.write_weights("after.pt") is None
+        assert status(app) == (
+            "saved the weights to after.pt: the last run's model; the setup on screen "
+            "changed since (r builds it)"
+        )
+        saved = minidl.load(in_tmp / "after.pt")
+        assert all((saved[key] == trained[key]).all() for key in saved)
+
+
 async def test_export_asks_before_replacing_and_refuses_a_folder_in_words(in_tmp):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
