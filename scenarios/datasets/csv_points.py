@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,22 +43,13 @@ class CsvPoints:
         return None
 
 
-def read_csv_points(path: str | Path) -> CsvPoints:
-    """Every row of an ``x1,x2,label`` file, checked.
-
-    A first line that is not numeric is taken as a header, a UTF-8
-    byte-order mark is ignored. Labels are ASCII integers 0..K-1 with
-    K ≤ MAX_CLASSES, every class 0..K-1 present and at least two of them.
-    Every bad row is an error naming its line.
-    """
-    source = Path(path)
+def three_column_rows(source: Path, last: str) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of an ``x1,x2,<last>`` CSV file with their line numbers, each
+    checked for three values when it is reached (so errors come in the file's order)."""
     try:
         text = read_regular_text(source, MAX_CSV_BYTES, "CSV file")
     except UnreadableFile as error:
         raise CsvDataError(str(error)) from None
-    points: list[tuple[float, float]] = []
-    labels: list[int] = []
-    lines: list[int] = []
     try:
         rows = list(csv.reader(text.splitlines()))
     except csv.Error as error:
@@ -67,8 +59,24 @@ def read_csv_points(path: str | Path) -> CsvPoints:
             continue
         if len(row) != 3:
             raise CsvDataError(
-                f"{source} line {line_number}: expected 3 values x1,x2,label, got {len(row)}"
+                f"{source} line {line_number}: expected 3 values x1,x2,{last}, got {len(row)}"
             )
+        yield line_number, row
+
+
+def read_csv_points(path: str | Path) -> CsvPoints:
+    """Every row of an ``x1,x2,label`` file, checked.
+
+    A first line that is not numeric is taken as a header, a UTF-8
+    byte-order mark is ignored. Labels are ASCII integers 0..K-1 with
+    K ≤ MAX_CLASSES, every class 0..K-1 present and at least two of them.
+    Every bad row is an error naming its line.
+    """
+    source = Path(path)
+    points: list[tuple[float, float]] = []
+    labels: list[int] = []
+    lines: list[int] = []
+    for line_number, row in three_column_rows(source, "label"):
         try:
             x1, x2 = float(row[0]), float(row[1])
         except ValueError:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
 import torch
 
 from minidl.data import RegressionData
-from minidl.files import UnreadableFile, read_regular_text
-from scenarios.datasets.csv_points import CsvDataError, shuffled_split
-from scenarios.limits import MAX_CSV_BYTES
+from scenarios.datasets.csv_points import CsvDataError, shuffled_split, three_column_rows
 
 
 def read_csv_targets(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -22,22 +19,8 @@ def read_csv_targets(path: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
     Every bad row is an error naming its line.
     """
     source = Path(path)
-    try:
-        text = read_regular_text(source, MAX_CSV_BYTES, "CSV file")
-    except UnreadableFile as error:
-        raise CsvDataError(str(error)) from None
-    try:
-        rows = list(csv.reader(text.splitlines()))
-    except csv.Error as error:
-        raise CsvDataError(f"{source}: not a CSV file: {error}") from None
     values: list[tuple[float, float, float]] = []
-    for line_number, row in enumerate(rows, start=1):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(row) != 3:
-            raise CsvDataError(
-                f"{source} line {line_number}: expected 3 values x1,x2,target, got {len(row)}"
-            )
+    for line_number, row in three_column_rows(source, "target"):
         try:
             numbers = tuple(float(cell) for cell in row)
         except ValueError:
