@@ -20,7 +20,8 @@ from tui.cli import (
     raise_on_signals,
     report_interrupt,
 )
-from tui.output_paths import Output, OutputPathError, open_outputs, os_words
+from tui.file_checks import os_words
+from tui.output_paths import Output, OutputPathError, open_outputs
 
 if TYPE_CHECKING:
     from scenarios.schema import Scenario

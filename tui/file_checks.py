@@ -26,14 +26,16 @@ _ERRNO_WORDS = {
     errno.ELOOP: "too many symbolic links",
     errno.EBUSY: "the file is busy",
     errno.EXDEV: "it is on another file system",
+    errno.ENXIO: "no process reads from that pipe",
 }
 
 
 def os_words(error: OSError) -> str:
-    """An OSError as a few plain words, without its number or Python's spelling."""
+    """An OSError as a few plain words, without its number, Python's spelling or an
+    internal path (a temporary file's)."""
     if error.errno in _ERRNO_WORDS:
         return _ERRNO_WORDS[error.errno]
-    text = error.strerror or str(error) or type(error).__name__
+    text = error.strerror or type(error).__name__
     return text[:1].lower() + text[1:]
 
 

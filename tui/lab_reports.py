@@ -169,19 +169,14 @@ class LabReports(_Base):
         loss_chart = self.query_one("#loss-chart", MetricChart)
         accuracy_chart = self.query_one("#accuracy-chart", MetricChart)
         accuracy_chart.set_title(score_title(message.events[0].is_regression))
-        for e in message.events:
-            loss_chart.add("train", e.epoch, e.train_loss)
-            loss_chart.add("test", e.epoch, e.test_loss)
-            train_score, test_score = scores(e)
-            accuracy_chart.add("train", e.epoch, train_score)
-            accuracy_chart.add("test", e.epoch, test_score)
+        for series, events in (("", message.events), ("torch ", message.twin_events)):
+            for e in events:
+                train_score, test_score = scores(e)
+                loss_chart.add(f"{series}train", e.epoch, e.train_loss)
+                loss_chart.add(f"{series}test", e.epoch, e.test_loss)
+                accuracy_chart.add(f"{series}train", e.epoch, train_score)
+                accuracy_chart.add(f"{series}test", e.epoch, test_score)
         self.query_one(EpochTable).add(message.events)
-        for e in message.twin_events:
-            loss_chart.add("torch train", e.epoch, e.train_loss)
-            loss_chart.add("torch test", e.epoch, e.test_loss)
-            train_score, test_score = scores(e)
-            accuracy_chart.add("torch train", e.epoch, train_score)
-            accuracy_chart.add("torch test", e.epoch, test_score)
         e = message.events[-1]
         self.query_one(ProgressBar).update(progress=e.epoch)
         total = self.scenario.training.epochs if self.scenario else e.epoch

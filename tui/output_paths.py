@@ -9,7 +9,6 @@ atomically at the end (temp file + rename); a pipe or a device such as
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 import stat
@@ -18,30 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minidl.serialization import TEMP_SUFFIX, atomic_write_text
-
-# errno -> what it means for the user, in words
-_WORDS = {
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENAMETOOLONG: "the name is too long",
-    errno.ENOTDIR: "a part of the path is a file, not a folder",
-    errno.ELOOP: "too many symbolic links",
-    errno.ENXIO: "no process reads from that pipe",
-    errno.EROFS: "the file system is read-only",
-    errno.ENOSPC: "the disk is full",
-}
+from tui.file_checks import os_words
 
 
 class OutputPathError(ValueError):
     """A path a command cannot write; the message names the option and the path."""
-
-
-def os_words(error: OSError) -> str:
-    """An OSError in a few words, without its number or an internal path."""
-    if error.errno in _WORDS:
-        return _WORDS[error.errno]
-    text = error.strerror or type(error).__name__
-    return text[:1].lower() + text[1:]
 
 
 @dataclass

@@ -27,7 +27,8 @@ from tui.cli import (
     printable,
     report_interrupt,
 )
-from tui.output_paths import Output, OutputPathError, open_outputs, os_words
+from tui.file_checks import os_words
+from tui.output_paths import Output, OutputPathError, open_outputs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
