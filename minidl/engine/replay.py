@@ -119,12 +119,7 @@ class _Recording:
             if self.calls[index].kind == "allocating"
             and isinstance(self.calls[index].result, torch.Tensor)
         }
-        uses: dict[int, list[int]] = {}  # storage -> positions of the kept calls that use it
-        on_storage: dict[int, dict[int, torch.Tensor]] = {}  # storage -> the tensors using it
-        for position, (_, replay) in enumerate(kept):
-            for tensor in _partial_tensors(replay):
-                uses.setdefault(_storage(tensor), []).append(position)
-                on_storage.setdefault(_storage(tensor), {})[id(tensor)] = tensor
+        uses, on_storage = _storage_uses(kept)
         moved: dict[int, torch.Tensor] = {}
         rewritten = list(kept)
         for position, (index, replay) in enumerate(kept):
@@ -143,6 +138,7 @@ class _Recording:
                 others = args[:at] + args[at + 1 :]
                 if not (
                     isinstance(operand, torch.Tensor)
+                    and operand.numel()
                     and id(operand) in producers
                     and _same_layout(operand, result)
                     and max(uses[_storage(operand)]) == position  # dead after this call
@@ -200,13 +196,9 @@ class _Recording:
                 and _storage(result) != value
             ):
                 made[_storage(result)] = result
-        last: dict[int, int] = {}  # storage -> position of its last use
-        seen_as: dict[int, set[int]] = {}  # storage -> ids of the tensors that use it
-        for position, (_, replay) in enumerate(kept):
-            for tensor in _partial_tensors(replay):
-                if tensor.numel():
-                    last[_storage(tensor)] = position
-                    seen_as.setdefault(_storage(tensor), set()).add(id(tensor))
+        uses, on_storage = _storage_uses(kept)
+        last = {storage: positions[-1] for storage, positions in uses.items()}
+        seen_as = {storage: set(tensors) for storage, tensors in on_storage.items()}
         free: dict[tuple, list[list]] = {}  # layout -> [buffer, position of its last use]
         moved: dict[int, torch.Tensor] = {}  # id of a result -> the buffer it takes
         for position, (index, _) in enumerate(kept):
@@ -252,6 +244,21 @@ def _same_layout(a: torch.Tensor, b: torch.Tensor) -> bool:
         and a.storage_offset() == b.storage_offset() == 0
         and a.untyped_storage().nbytes() == b.untyped_storage().nbytes()
     )
+
+
+def _storage_uses(
+    kept: list[tuple[int, Callable[[], object]]],
+) -> tuple[dict[int, list[int]], dict[int, dict[int, torch.Tensor]]]:
+    """For each storage the kept calls use (empty tensors aside): the positions of the calls
+    that use it, in order, and the tensors (views included) through which they do, by id."""
+    uses: dict[int, list[int]] = {}
+    on_storage: dict[int, dict[int, torch.Tensor]] = {}
+    for position, (_, replay) in enumerate(kept):
+        for tensor in _partial_tensors(replay):
+            if tensor.numel():
+                uses.setdefault(_storage(tensor), []).append(position)
+                on_storage.setdefault(_storage(tensor), {})[id(tensor)] = tensor
+    return uses, on_storage
 
 
 def _partial_tensors(replay: Callable[[], object]) -> list[torch.Tensor]:
